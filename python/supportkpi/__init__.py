@@ -1,0 +1,29 @@
+"""supportkpi: the support-conversion scorecard.
+
+Joins ecommerce support contacts with orders and computes the KPIs of the support-conversion
+scorecard, each ratio with its numerator and denominator.
+
+Example:
+    >>> import supportkpi as sk
+    >>> sample = sk.load_sample()
+    >>> card = sk.scorecard(sample["contacts"], sample["orders"], sessions=sample["sessions"])
+    >>> "csat_mean" in card.kpis
+    True
+"""
+
+from ._api import Scorecard, enrich_contacts, kpi_catalog, scorecard
+from ._sample import load_sample
+from ._supportkpi import ConfigError, DataError, SchemaError, SupportKpiError, __version__
+
+__all__ = [
+    "ConfigError",
+    "DataError",
+    "SchemaError",
+    "Scorecard",
+    "SupportKpiError",
+    "__version__",
+    "enrich_contacts",
+    "kpi_catalog",
+    "load_sample",
+    "scorecard",
+]

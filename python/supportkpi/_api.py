@@ -1,0 +1,299 @@
+"""The public functions: ``scorecard``, ``enrich_contacts``, ``kpi_catalog``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping, Sequence
+from functools import cache
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from . import _supportkpi as _native
+from ._arrow import as_arrow_table, split_renaming
+from ._supportkpi import ConfigError
+
+TimeLike = dt.datetime | pd.Timestamp | str
+WindowLike = dt.timedelta | pd.Timedelta | str
+
+
+def _micros(value: TimeLike, name: str) -> int:
+    """A point in time as UTC microseconds; naive values are read as UTC."""
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError) as error:
+        raise ConfigError(f"{name}: not a point in time: {value!r}") from error
+    if stamp is pd.NaT:
+        raise ConfigError(f"{name}: must not be NaT")
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return int(stamp.value // 1000)
+
+
+def _window(value: WindowLike, name: str) -> int:
+    """A duration in microseconds."""
+    try:
+        delta = pd.Timedelta(value)
+    except (ValueError, TypeError) as error:
+        raise ConfigError(f"{name}: not a duration: {value!r}") from error
+    if delta is pd.NaT:
+        raise ConfigError(f"{name}: must not be NaT")
+    return int(delta.value // 1000)
+
+
+def _group_list(group_by: str | Sequence[str] | None) -> list[str]:
+    if group_by is None:
+        return []
+    if isinstance(group_by, str):
+        return [group_by]
+    return [str(g) for g in group_by]
+
+
+@cache
+def _catalog_entries() -> tuple[dict[str, Any], ...]:
+    return tuple(json.loads(_native.kpi_catalog_json()))
+
+
+def kpi_catalog() -> pd.DataFrame:
+    """Every KPI the library computes, from the one catalogue the engine reads.
+
+    Columns: id, name, definition, unit, direction, requires, headline, band, owner, source.
+
+    Example:
+        >>> import supportkpi as sk
+        >>> cat = sk.kpi_catalog()
+        >>> list(cat[cat.headline].id)
+        ['csat_mean', 'deflection_rate', 'fcr_rate', 'tickets_per_order']
+    """
+    return pd.DataFrame([dict(e) for e in _catalog_entries()])
+
+
+class Scorecard:
+    """The scorecard: one row per period × group × KPI, with numerator and denominator.
+
+    Build it with :func:`supportkpi.scorecard`. ``to_pandas()`` gives the long table,
+    ``wide()`` one column per KPI, ``skipped`` the KPIs left out for missing inputs.
+    """
+
+    def __init__(
+        self,
+        table: pa.Table,
+        skipped: Mapping[str, str],
+        as_of: pd.Timestamp | None,
+        by: str,
+        tz: str,
+        group_by: Sequence[str],
+    ) -> None:
+        self._table = table
+        self.skipped: dict[str, str] = dict(skipped)
+        self.as_of = as_of
+        self.by = by
+        self.tz = tz
+        self.group_by = list(group_by)
+
+    def to_arrow(self) -> pa.Table:
+        """The long table as a pyarrow Table."""
+        return self._table
+
+    def __arrow_c_stream__(self, requested_schema: object | None = None) -> object:
+        """Exports the long table through the Arrow PyCapsule interface."""
+        return self._table.__arrow_c_stream__(requested_schema)
+
+    def to_pandas(self) -> pd.DataFrame:
+        """The long table: period_start, group columns, kpi, value, numerator, denominator, unit."""
+        return self._table.to_pandas()
+
+    @property
+    def kpis(self) -> list[str]:
+        """The KPI ids present, in catalogue order."""
+        present = set(self._table.column("kpi").to_pylist())
+        return [e["id"] for e in _catalog_entries() if e["id"] in present]
+
+    def wide(self) -> pd.DataFrame:
+        """One row per period (× group), one column per KPI value, in catalogue order."""
+        long = self.to_pandas()
+        keys = ["period_start", *self.group_by]
+        if long.empty:
+            return pd.DataFrame(columns=[*keys, *self.kpis]).set_index(keys)
+        # unstack keeps null group keys, which pivot would drop.
+        wide = long.set_index([*keys, "kpi"])["value"].unstack("kpi")
+        wide = wide[self.kpis]
+        wide.columns.name = None
+        # unstack sorts the index; restore the engine's order (periods, then groups in
+        # order of first appearance).
+        order = long.drop_duplicates(keys).set_index(keys).index
+        return wide.reindex(order)
+
+    def __repr__(self) -> str:
+        n_periods = (
+            self._table.column("period_start").unique().to_pylist() if len(self._table) else []
+        )
+        return (
+            f"<Scorecard by={self.by} tz={self.tz} group_by={self.group_by} "
+            f"periods={len(n_periods)} kpis={len(self.kpis)} skipped={len(self.skipped)} "
+            f"as_of={self.as_of}>"
+        )
+
+
+def _options(
+    tables: Mapping[str, pa.Table],
+    *,
+    columns: Mapping[str, Any] | None,
+    as_of: TimeLike | None,
+    windows: Mapping[str, WindowLike],
+    **extra: Any,
+) -> str:
+    options: dict[str, Any] = dict(extra)
+    options["columns"] = split_renaming(columns, {k: t.schema for k, t in tables.items()})
+    options["as_of"] = None if as_of is None else _micros(as_of, "as_of")
+    for key, value in windows.items():
+        options[key] = _window(value, key)
+    return json.dumps(options)
+
+
+def scorecard(
+    contacts: Any,
+    orders: Any,
+    sessions: Any | None = None,
+    *,
+    by: str = "week",
+    tz: str = "UTC",
+    group_by: str | Sequence[str] | None = None,
+    as_of: TimeLike | None = None,
+    columns: Mapping[str, Any] | None = None,
+    recovery_window: WindowLike = dt.timedelta(days=7),
+    repeat_window: WindowLike = dt.timedelta(days=14),
+    recontact_window: WindowLike = dt.timedelta(hours=48),
+    repurchase_window: WindowLike = dt.timedelta(days=90),
+    baseline_window: WindowLike = dt.timedelta(days=30),
+    clv_lifespan_days: float = 3 * 365,
+) -> Scorecard:
+    """Computes the support-conversion scorecard (SPEC §5) per period and group.
+
+    Args:
+        contacts: support contacts (pandas/polars DataFrame, pyarrow Table or
+            RecordBatchReader, or any object with ``__arrow_c_stream__``).
+        orders: orders, in any of the same forms.
+        sessions: optional site sessions (one row per session, or pre-counted rows).
+        by: ``"day"``, ``"week"`` (ISO, Monday start) or ``"month"``.
+        tz: IANA time zone of day and period boundaries.
+        group_by: contact column(s) to split by (e.g. ``"channel"``).
+        as_of: end of observed data; default the latest ``created_at``.
+        columns: renaming ``{"ours": "theirs"}``, flat or per table.
+        recovery_window, repeat_window, recontact_window, repurchase_window,
+        baseline_window: the join and cohort windows.
+        clv_lifespan_days: customer lifespan for ``clv_simple``.
+
+    Example:
+        >>> import pandas as pd, supportkpi as sk
+        >>> t = pd.Timestamp("2024-01-01 10:00", tz="UTC")
+        >>> contacts = pd.DataFrame({"contact_id": [1, 2], "customer_id": [7, 8],
+        ...                          "created_at": [t, t]})
+        >>> orders = pd.DataFrame({"order_id": [1], "customer_id": [7],
+        ...                        "created_at": [t + pd.Timedelta(days=1)], "revenue": [50.0]})
+        >>> card = sk.scorecard(contacts, orders, as_of=t + pd.Timedelta(days=8))
+        >>> row = card.to_pandas().set_index("kpi").loc["recovery_rate_7d"]
+        >>> (row.value, row.numerator, row.denominator)
+        (0.5, 1.0, 2.0)
+    """
+    tables = {
+        "contacts": as_arrow_table(contacts, "contacts"),
+        "orders": as_arrow_table(orders, "orders"),
+    }
+    if sessions is not None:
+        tables["sessions"] = as_arrow_table(sessions, "sessions")
+    groups = _group_list(group_by)
+    options = _options(
+        tables,
+        columns=columns,
+        as_of=as_of,
+        windows={
+            "recovery_window": recovery_window,
+            "repeat_window": repeat_window,
+            "recontact_window": recontact_window,
+            "repurchase_window": repurchase_window,
+            "baseline_window": baseline_window,
+        },
+        by=by,
+        tz=tz,
+        group_by=groups,
+        clv_lifespan_days=float(clv_lifespan_days),
+    )
+    table, skipped, as_of_micros = _native.compute_scorecard(
+        tables["contacts"], tables["orders"], tables.get("sessions"), options
+    )
+    used_as_of = None if as_of_micros is None else pd.Timestamp(as_of_micros, unit="us", tz="UTC")
+    return Scorecard(table, dict(skipped), used_as_of, by, tz, groups)
+
+
+_NON_NULL_BOOL = (
+    "resolved_without_human",
+    "recovered_7d",
+    "recovery_mature",
+    "repeat_14d",
+    "repeat_mature",
+    "recontact_mature",
+    "preventable",
+)
+
+
+def enrich_contacts(
+    contacts: Any,
+    orders: Any,
+    *,
+    as_of: TimeLike | None = None,
+    columns: Mapping[str, Any] | None = None,
+    recovery_window: WindowLike = dt.timedelta(days=7),
+    repeat_window: WindowLike = dt.timedelta(days=14),
+    recontact_window: WindowLike = dt.timedelta(hours=48),
+) -> pd.DataFrame:
+    """One row per contact, in input order: the contact's columns plus the join results.
+
+    Added columns: path, resolved_without_human, recovered_7d, recovery_mature,
+    hours_to_next_order, attributed_orders, attributed_revenue, repeat_14d, repeat_mature,
+    recontact_48h (nullable: null when unresolved), recontact_mature, preventable.
+
+    Example:
+        >>> import pandas as pd, supportkpi as sk
+        >>> t = pd.Timestamp("2024-01-01 10:00", tz="UTC")
+        >>> contacts = pd.DataFrame({"contact_id": ["a", "b"], "customer_id": ["u1", "u1"],
+        ...                          "created_at": [t, t]})
+        >>> orders = pd.DataFrame({"order_id": [1], "customer_id": ["u1"],
+        ...                        "created_at": [t + pd.Timedelta(hours=3)], "revenue": [80.0]})
+        >>> out = sk.enrich_contacts(contacts, orders)
+        >>> out[["contact_id", "recovered_7d", "hours_to_next_order", "attributed_revenue"]]
+          contact_id  recovered_7d  hours_to_next_order  attributed_revenue
+        0          a          True                  3.0                 0.0
+        1          b          True                  3.0                80.0
+    """
+    tables = {
+        "contacts": as_arrow_table(contacts, "contacts"),
+        "orders": as_arrow_table(orders, "orders"),
+    }
+    options_json = _options(
+        tables,
+        columns=columns,
+        as_of=as_of,
+        windows={
+            "recovery_window": recovery_window,
+            "repeat_window": repeat_window,
+            "recontact_window": recontact_window,
+        },
+    )
+    joined: pa.Table = _native.enrich_contacts(tables["contacts"], tables["orders"], options_json)
+    renaming = json.loads(options_json)["columns"].get("contacts", {})
+    theirs_to_ours = {theirs: ours for ours, theirs in renaming.items()}
+    if isinstance(contacts, pd.DataFrame):
+        own = contacts.rename(columns=theirs_to_ours)
+    else:
+        own = tables["contacts"].to_pandas()
+        own = own.rename(columns=theirs_to_ours)
+    result = joined.to_pandas()
+    for name in _NON_NULL_BOOL:
+        result[name] = result[name].astype(bool)
+    result["recontact_48h"] = result["recontact_48h"].astype("boolean")
+    result.index = own.index
+    clashes = [c for c in result.columns if c in own.columns]
+    own = own.drop(columns=clashes)
+    return pd.concat([own, result], axis=1)

@@ -1,0 +1,28 @@
+"""Type stubs of the native module (checked against the build with mypy.stubtest)."""
+
+from typing import Any
+
+__version__: str
+
+class SupportKpiError(ValueError):
+    """Base class of every supportkpi error."""
+
+class SchemaError(SupportKpiError):
+    """A required column is missing or a column has the wrong type."""
+
+class DataError(SupportKpiError):
+    """A value breaks the input contract (duplicate ids, out-of-range scores, ...)."""
+
+class ConfigError(SupportKpiError):
+    """A bad argument or configuration value."""
+
+def compute_scorecard(
+    contacts: Any, orders: Any, sessions: Any | None, options_json: str
+) -> tuple[Any, list[tuple[str, str]], int | None]:
+    """Computes the scorecard: (pyarrow.Table long table, [(kpi, reason)], as_of µs)."""
+
+def enrich_contacts(contacts: Any, orders: Any, options_json: str) -> Any:
+    """Per-contact join results as a pyarrow.Table, in input order."""
+
+def kpi_catalog_json() -> str:
+    """The KPI catalogue as JSON."""

@@ -1,0 +1,170 @@
+//! The PyO3 binding module `supportkpi._supportkpi`: converts at the edge and nothing else.
+//! Arrow streams come in through the PyCapsule interface (`__arrow_c_stream__`), are read
+//! while holding the GIL (the producer may be Python code), and all heavy work then runs in
+//! [`run_detached`], which releases the GIL and turns a panic into a Python exception.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use arrow_array::RecordBatch;
+use pyo3::create_exception;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3_arrow::{PyRecordBatchReader, PyTable};
+
+use crate::catalog::catalog_info;
+use crate::error::Error;
+use crate::ingest::TableInput;
+use crate::scorecard::{enrich, scorecard, Options};
+
+create_exception!(
+    _supportkpi,
+    SupportKpiError,
+    PyValueError,
+    "Base class of every supportkpi error."
+);
+create_exception!(
+    _supportkpi,
+    SchemaError,
+    SupportKpiError,
+    "A required column is missing or a column has the wrong type."
+);
+create_exception!(
+    _supportkpi,
+    DataError,
+    SupportKpiError,
+    "A value breaks the input contract (duplicate ids, out-of-range scores, ...)."
+);
+create_exception!(
+    _supportkpi,
+    ConfigError,
+    SupportKpiError,
+    "A bad argument or configuration value."
+);
+
+/// Maps the core error variant by variant onto the exception tree.
+fn to_py_err(error: Error) -> PyErr {
+    let message = error.to_string();
+    match error {
+        Error::Schema { .. } => SchemaError::new_err(message),
+        Error::Data { .. } => DataError::new_err(message),
+        Error::Config { .. } => ConfigError::new_err(message),
+        Error::Arrow { .. } => SupportKpiError::new_err(message),
+    }
+}
+
+/// Runs `work` without the GIL. A panic (a bug: user data must never cause one) surfaces
+/// as `SupportKpiError` instead of a `PanicException`, which `except Exception` misses.
+fn run_detached<T: Send>(
+    py: Python<'_>,
+    work: impl FnOnce() -> crate::Result<T> + Send,
+) -> PyResult<T> {
+    let outcome = py.detach(|| catch_unwind(AssertUnwindSafe(work)));
+    match outcome {
+        Ok(result) => result.map_err(to_py_err),
+        Err(panic) => {
+            let detail = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Err(SupportKpiError::new_err(format!(
+                "internal error (please report it with the input's schema): {detail}"
+            )))
+        }
+    }
+}
+
+/// Reads a whole Arrow stream into batches (holding the GIL: the producer may need it).
+fn read_table(
+    name: &'static str,
+    stream: PyRecordBatchReader,
+    options: &Options,
+) -> PyResult<TableInput> {
+    let reader = stream.into_reader()?;
+    let schema = reader.schema();
+    let batches = reader
+        .collect::<Result<Vec<RecordBatch>, _>>()
+        .map_err(|e| {
+            to_py_err(Error::Arrow {
+                table: name.to_owned(),
+                message: e.to_string(),
+            })
+        })?;
+    Ok(TableInput::new(
+        name,
+        schema,
+        batches,
+        options.rename_for(name),
+    ))
+}
+
+fn parse_options(options_json: &str) -> PyResult<Options> {
+    Options::from_json(options_json).map_err(to_py_err)
+}
+
+/// What `compute_scorecard` hands back: the long table, skipped KPIs with reasons, as_of.
+type ScorecardParts<'py> = (Bound<'py, PyAny>, Vec<(String, String)>, Option<i64>);
+
+/// Computes the scorecard. Returns (long table as pyarrow.Table, [(kpi, reason)], as_of µs).
+#[pyfunction]
+#[pyo3(signature = (contacts, orders, sessions, options_json))]
+fn compute_scorecard<'py>(
+    py: Python<'py>,
+    contacts: PyRecordBatchReader,
+    orders: PyRecordBatchReader,
+    sessions: Option<PyRecordBatchReader>,
+    options_json: &str,
+) -> PyResult<ScorecardParts<'py>> {
+    let options = parse_options(options_json)?;
+    let contacts = read_table("contacts", contacts, &options)?;
+    let orders = read_table("orders", orders, &options)?;
+    let sessions = match sessions {
+        Some(s) => Some(read_table("sessions", s, &options)?),
+        None => None,
+    };
+    let card = run_detached(py, || {
+        scorecard(&contacts, &orders, sessions.as_ref(), &options)
+    })?;
+    let schema = card.table.schema();
+    let table = PyTable::try_new(vec![card.table], schema)?.into_pyarrow(py)?;
+    Ok((table, card.skipped, card.as_of))
+}
+
+/// Per-contact join results (pyarrow.Table, input order) and the as_of used.
+#[pyfunction]
+#[pyo3(signature = (contacts, orders, options_json))]
+fn enrich_contacts<'py>(
+    py: Python<'py>,
+    contacts: PyRecordBatchReader,
+    orders: PyRecordBatchReader,
+    options_json: &str,
+) -> PyResult<Bound<'py, PyAny>> {
+    let options = parse_options(options_json)?;
+    let contacts = read_table("contacts", contacts, &options)?;
+    let orders = read_table("orders", orders, &options)?;
+    let batch = run_detached(py, || enrich(&contacts, &orders, &options))?;
+    let schema = batch.schema();
+    PyTable::try_new(vec![batch], schema)?.into_pyarrow(py)
+}
+
+/// The KPI catalogue as JSON.
+#[pyfunction]
+fn kpi_catalog_json() -> PyResult<String> {
+    serde_json::to_string(&catalog_info())
+        .map_err(|e| SupportKpiError::new_err(format!("catalogue: {e}")))
+}
+
+/// The native module.
+#[pymodule]
+fn _supportkpi(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add("SupportKpiError", py.get_type::<SupportKpiError>())?;
+    m.add("SchemaError", py.get_type::<SchemaError>())?;
+    m.add("DataError", py.get_type::<DataError>())?;
+    m.add("ConfigError", py.get_type::<ConfigError>())?;
+    m.add_function(wrap_pyfunction!(compute_scorecard, m)?)?;
+    m.add_function(wrap_pyfunction!(enrich_contacts, m)?)?;
+    m.add_function(wrap_pyfunction!(kpi_catalog_json, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

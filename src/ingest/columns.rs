@@ -1,0 +1,463 @@
+//! Readers that turn one Arrow column (a list of chunks) into the flat vectors the engine
+//! works on. They check types (`SchemaError`) and values (`BadValue`, which the table turns
+//! into a `DataError` naming the row id). Nulls become sentinels so the hot loops work on
+//! plain slices: `NULL_TS` for timestamps, NaN for floats, `NULL_CODE` for coded strings.
+
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{
+    Date32Type, Date64Type, Float16Type, Float32Type, Float64Type, Int16Type, Int32Type, Int64Type,
+    Int8Type, TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
+    TimestampSecondType, UInt16Type, UInt32Type, UInt64Type, UInt8Type,
+};
+use arrow_array::{Array, ArrayRef, LargeStringArray, PrimitiveArray};
+use arrow_schema::{DataType, TimeUnit};
+use rustc_hash::FxHashMap;
+
+use crate::error::BadValue;
+
+/// Timestamp sentinel for null (microseconds since the Unix epoch, UTC).
+pub const NULL_TS: i64 = i64::MIN;
+/// Code sentinel for a null string.
+pub const NULL_CODE: u32 = u32::MAX;
+
+const MICROS_PER_DAY: i64 = 86_400_000_000;
+
+/// Why a column could not be read: a type problem (schema) or a bad value (data).
+#[derive(Debug)]
+pub enum ReadError {
+    /// The column's Arrow type is not accepted; the message says what was expected.
+    Type(String),
+    /// A value breaks a rule.
+    Value(BadValue),
+}
+
+/// Result of a column read.
+pub type ReadResult<T> = std::result::Result<T, ReadError>;
+
+fn type_error(expected: &str, found: &DataType) -> ReadError {
+    ReadError::Type(format!("expected {expected}, found Arrow type {found}"))
+}
+
+/// Total length of a chunked column.
+pub fn chunked_len(chunks: &[ArrayRef]) -> usize {
+    chunks.iter().map(|c| c.len()).sum()
+}
+
+/// Renders a microsecond timestamp for messages.
+pub fn render_ts(micros: i64) -> String {
+    if micros == NULL_TS {
+        return "null".to_owned();
+    }
+    match chrono::DateTime::from_timestamp_micros(micros) {
+        Some(t) => t.format("%Y-%m-%dT%H:%M:%S%.fZ").to_string(),
+        None => format!("{micros} µs"),
+    }
+}
+
+fn scale_to_micros(value: i64, unit: &TimeUnit) -> i64 {
+    match unit {
+        TimeUnit::Second => value.saturating_mul(1_000_000),
+        TimeUnit::Millisecond => value.saturating_mul(1_000),
+        TimeUnit::Microsecond => value,
+        // Floor, so an instant never moves to a later microsecond (or day).
+        TimeUnit::Nanosecond => value.div_euclid(1_000),
+    }
+}
+
+fn push_timestamps<T: arrow_array::ArrowPrimitiveType<Native = i64>>(
+    array: &dyn Array,
+    unit: &TimeUnit,
+    out: &mut Vec<i64>,
+) {
+    let values: &PrimitiveArray<T> = array.as_primitive();
+    if values.null_count() == 0 {
+        out.extend(values.values().iter().map(|&v| scale_to_micros(v, unit)));
+    } else {
+        out.extend(values.iter().map(|v| match v {
+            Some(v) => scale_to_micros(v, unit),
+            None => NULL_TS,
+        }));
+    }
+}
+
+/// Reads a timestamp column into UTC microseconds (`NULL_TS` for null). Any unit; a tz-aware
+/// column already holds UTC instants and a naive one is read as UTC, so both keep their
+/// stored values. With `allow_dates`, date32/date64 are taken as UTC midnights.
+pub fn read_timestamps(chunks: &[ArrayRef], allow_dates: bool) -> ReadResult<Vec<i64>> {
+    let mut out = Vec::with_capacity(chunked_len(chunks));
+    for chunk in chunks {
+        match chunk.data_type() {
+            DataType::Timestamp(unit, _) => match unit {
+                TimeUnit::Second => push_timestamps::<TimestampSecondType>(chunk, unit, &mut out),
+                TimeUnit::Millisecond => {
+                    push_timestamps::<TimestampMillisecondType>(chunk, unit, &mut out)
+                }
+                TimeUnit::Microsecond => {
+                    push_timestamps::<TimestampMicrosecondType>(chunk, unit, &mut out)
+                }
+                TimeUnit::Nanosecond => {
+                    push_timestamps::<TimestampNanosecondType>(chunk, unit, &mut out)
+                }
+            },
+            DataType::Date32 if allow_dates => {
+                let days: &PrimitiveArray<Date32Type> = chunk.as_primitive();
+                out.extend(days.iter().map(|d| match d {
+                    Some(d) => i64::from(d) * MICROS_PER_DAY,
+                    None => NULL_TS,
+                }));
+            }
+            DataType::Date64 if allow_dates => {
+                let millis: &PrimitiveArray<Date64Type> = chunk.as_primitive();
+                out.extend(millis.iter().map(|d| match d {
+                    Some(d) => d.saturating_mul(1_000),
+                    None => NULL_TS,
+                }));
+            }
+            DataType::Null => out.extend(std::iter::repeat_n(NULL_TS, chunk.len())),
+            other => {
+                let expected = if allow_dates {
+                    "a timestamp or date"
+                } else {
+                    "a timestamp"
+                };
+                return Err(type_error(expected, other));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn push_numbers<T>(array: &dyn Array, out: &mut Vec<f64>)
+where
+    T: arrow_array::ArrowPrimitiveType,
+    T::Native: num_to_f64::ToF64,
+{
+    use num_to_f64::ToF64;
+    let values: &PrimitiveArray<T> = array.as_primitive();
+    if values.null_count() == 0 {
+        out.extend(values.values().iter().map(|v| v.to_f64()));
+    } else {
+        out.extend(values.iter().map(|v| v.map_or(f64::NAN, |v| v.to_f64())));
+    }
+}
+
+mod num_to_f64 {
+    /// Lossless-enough conversion of Arrow numeric natives to f64.
+    pub trait ToF64: Copy {
+        fn to_f64(self) -> f64;
+    }
+    macro_rules! impl_to_f64 {
+        ($($t:ty),*) => {$(impl ToF64 for $t { fn to_f64(self) -> f64 { self as f64 } })*};
+    }
+    impl_to_f64!(i8, i16, i32, i64, u8, u16, u32, u64, f32, f64);
+    impl ToF64 for half::f16 {
+        fn to_f64(self) -> f64 {
+            f64::from(self)
+        }
+    }
+}
+
+/// Reads an integer or float column into f64, null as NaN. `nan_seen` reports positions
+/// where the input itself held a NaN or infinity (as opposed to a null), so callers can
+/// reject them where the contract says so.
+pub fn read_numbers(chunks: &[ArrayRef]) -> ReadResult<(Vec<f64>, Option<usize>)> {
+    let mut out = Vec::with_capacity(chunked_len(chunks));
+    let mut first_non_finite: Option<usize> = None;
+    for chunk in chunks {
+        let start = out.len();
+        match chunk.data_type() {
+            DataType::Int8 => push_numbers::<Int8Type>(chunk, &mut out),
+            DataType::Int16 => push_numbers::<Int16Type>(chunk, &mut out),
+            DataType::Int32 => push_numbers::<Int32Type>(chunk, &mut out),
+            DataType::Int64 => push_numbers::<Int64Type>(chunk, &mut out),
+            DataType::UInt8 => push_numbers::<UInt8Type>(chunk, &mut out),
+            DataType::UInt16 => push_numbers::<UInt16Type>(chunk, &mut out),
+            DataType::UInt32 => push_numbers::<UInt32Type>(chunk, &mut out),
+            DataType::UInt64 => push_numbers::<UInt64Type>(chunk, &mut out),
+            DataType::Float16 => push_numbers::<Float16Type>(chunk, &mut out),
+            DataType::Float32 => push_numbers::<Float32Type>(chunk, &mut out),
+            DataType::Float64 => push_numbers::<Float64Type>(chunk, &mut out),
+            DataType::Null => out.extend(std::iter::repeat_n(f64::NAN, chunk.len())),
+            other => return Err(type_error("a number", other)),
+        }
+        if first_non_finite.is_none()
+            && matches!(
+                chunk.data_type(),
+                DataType::Float16 | DataType::Float32 | DataType::Float64
+            )
+        {
+            // A non-finite value at a valid (non-null) slot is a real NaN/inf in the input.
+            first_non_finite = (0..chunk.len())
+                .find(|&i| chunk.is_valid(i) && !out[start + i].is_finite())
+                .map(|i| start + i);
+        }
+    }
+    Ok((out, first_non_finite))
+}
+
+/// Reads a boolean column: 1 true, 0 false, -1 null.
+pub fn read_bools(chunks: &[ArrayRef]) -> ReadResult<Vec<i8>> {
+    let mut out = Vec::with_capacity(chunked_len(chunks));
+    for chunk in chunks {
+        match chunk.data_type() {
+            DataType::Boolean => {
+                let values = chunk.as_boolean();
+                out.extend(values.iter().map(|v| match v {
+                    Some(true) => 1,
+                    Some(false) => 0,
+                    None => -1,
+                }));
+            }
+            DataType::Null => out.extend(std::iter::repeat_n(-1, chunk.len())),
+            other => return Err(type_error("a boolean", other)),
+        }
+    }
+    Ok(out)
+}
+
+fn is_string_type(data_type: &DataType) -> bool {
+    match data_type {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => true,
+        DataType::Dictionary(_, values) => is_string_type(values),
+        _ => false,
+    }
+}
+
+/// Casts any string-typed chunk (plain, large, view, dictionary) to one large string array.
+fn as_large_strings(chunk: &ArrayRef) -> ReadResult<LargeStringArray> {
+    let cast = arrow_cast::cast(chunk, &DataType::LargeUtf8)
+        .map_err(|e| ReadError::Type(format!("cannot read as text: {e}")))?;
+    Ok(cast.as_string::<i64>().clone())
+}
+
+/// A string column reduced to dense codes: `codes[row]` indexes `values` (`NULL_CODE` for
+/// null). Low-cardinality columns (intent, channel, handled_by) are hashed once per row and
+/// compared as integers afterwards.
+#[derive(Debug, Clone, Default)]
+pub struct CodedStrings {
+    /// One code per row.
+    pub codes: Vec<u32>,
+    /// Distinct values in order of first appearance.
+    pub values: Vec<String>,
+}
+
+/// Reads a string column into codes. With `any_type`, non-string columns (integers,
+/// booleans, dates…) are grouped by their text rendering: used for `group_by` keys, whose
+/// output keeps the original values anyway.
+pub fn read_coded(chunks: &[ArrayRef], any_type: bool) -> ReadResult<CodedStrings> {
+    let mut coded = CodedStrings {
+        codes: Vec::with_capacity(chunked_len(chunks)),
+        values: Vec::new(),
+    };
+    let mut index: FxHashMap<String, u32> = FxHashMap::default();
+    for chunk in chunks {
+        if matches!(chunk.data_type(), DataType::Null) {
+            coded
+                .codes
+                .extend(std::iter::repeat_n(NULL_CODE, chunk.len()));
+            continue;
+        }
+        if !any_type && !is_string_type(chunk.data_type()) {
+            return Err(type_error("text", chunk.data_type()));
+        }
+        let strings = as_large_strings(chunk)?;
+        for value in strings.iter() {
+            let code = match value {
+                None => NULL_CODE,
+                Some(text) => match index.get(text) {
+                    Some(&code) => code,
+                    None => {
+                        let code = coded.values.len() as u32;
+                        index.insert(text.to_owned(), code);
+                        coded.values.push(text.to_owned());
+                        code
+                    }
+                },
+            };
+            coded.codes.push(code);
+        }
+    }
+    Ok(coded)
+}
+
+/// An id column (contact_id, order_id, customer_id): integers or text, compared as given.
+#[derive(Debug, Clone)]
+pub enum IdColumn {
+    /// Integer ids (any Arrow integer type), with a validity flag per row.
+    Int {
+        /// Values (0 where null).
+        values: Vec<i64>,
+        /// Validity; `None` when no value is null.
+        valid: Option<Vec<bool>>,
+    },
+    /// Text ids, all chunks cast to one large string array.
+    Text(Arc<LargeStringArray>),
+}
+
+impl IdColumn {
+    /// Whether row `i` is null.
+    pub fn is_null(&self, i: usize) -> bool {
+        match self {
+            IdColumn::Int { valid, .. } => valid.as_ref().is_some_and(|v| !v[i]),
+            IdColumn::Text(strings) => strings.is_null(i),
+        }
+    }
+
+    /// The id of row `i`, rendered for messages.
+    pub fn render(&self, i: usize) -> String {
+        if self.is_null(i) {
+            return "null".to_owned();
+        }
+        match self {
+            IdColumn::Int { values, .. } => values[i].to_string(),
+            IdColumn::Text(strings) => format!("{:?}", strings.value(i)),
+        }
+    }
+
+    /// Kind name for messages ("integer" or "text").
+    pub fn kind(&self) -> &'static str {
+        match self {
+            IdColumn::Int { .. } => "integer",
+            IdColumn::Text(_) => "text",
+        }
+    }
+
+    /// Natural order of two non-null ids: numeric for integers, lexicographic (bytes) for
+    /// text (SPEC §8.6).
+    pub fn cmp_rows(&self, a: usize, b: usize) -> std::cmp::Ordering {
+        match self {
+            IdColumn::Int { values, .. } => values[a].cmp(&values[b]),
+            IdColumn::Text(strings) => strings.value(a).cmp(strings.value(b)),
+        }
+    }
+
+    /// First row whose id repeats an earlier one (or is null), if any. Nulls are reported
+    /// with `is_null`; the caller words the message.
+    pub fn first_duplicate_or_null(&self) -> Option<usize> {
+        match self {
+            IdColumn::Int { values, valid } => {
+                if let Some(valid) = valid {
+                    if let Some(i) = valid.iter().position(|v| !v) {
+                        return Some(i);
+                    }
+                }
+                let mut seen = rustc_hash::FxHashSet::default();
+                seen.reserve(values.len());
+                values.iter().position(|v| !seen.insert(*v))
+            }
+            IdColumn::Text(strings) => {
+                if strings.null_count() > 0 {
+                    return (0..strings.len()).find(|&i| strings.is_null(i));
+                }
+                let mut seen = rustc_hash::FxHashSet::default();
+                seen.reserve(strings.len());
+                (0..strings.len()).find(|&i| !seen.insert(strings.value(i)))
+            }
+        }
+    }
+}
+
+fn push_ints<T>(
+    array: &dyn Array,
+    values: &mut Vec<i64>,
+    valid: &mut Vec<bool>,
+) -> std::result::Result<(), usize>
+where
+    T: arrow_array::ArrowPrimitiveType,
+    T::Native: TryInto<i64>,
+{
+    let start = values.len();
+    let ints: &PrimitiveArray<T> = array.as_primitive();
+    for (offset, v) in ints.iter().enumerate() {
+        match v {
+            Some(v) => {
+                let v: i64 = v.try_into().map_err(|_| start + offset)?;
+                values.push(v);
+                valid.push(true);
+            }
+            None => {
+                values.push(0);
+                valid.push(false);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads an id column: integers (any width; UInt64 above i64::MAX is a bad value) or text.
+/// Floats and other types are a type error: a float id is almost always a pandas integer
+/// column that met a missing value, which the message explains.
+pub fn read_ids(chunks: &[ArrayRef]) -> ReadResult<IdColumn> {
+    let first_type = chunks
+        .iter()
+        .map(|c| c.data_type())
+        .find(|t| !matches!(t, DataType::Null));
+    let Some(first_type) = first_type else {
+        // All-null (or empty) column: integer ids, all null.
+        let n = chunked_len(chunks);
+        return Ok(IdColumn::Int {
+            values: vec![0; n],
+            valid: if n == 0 { None } else { Some(vec![false; n]) },
+        });
+    };
+    if is_string_type(first_type) {
+        let mut parts: Vec<ArrayRef> = Vec::with_capacity(chunks.len());
+        for chunk in chunks {
+            if !is_string_type(chunk.data_type()) && !matches!(chunk.data_type(), DataType::Null) {
+                return Err(type_error("integer or text ids", chunk.data_type()));
+            }
+            parts.push(Arc::new(as_large_strings(chunk)?));
+        }
+        let refs: Vec<&dyn Array> = parts.iter().map(|a| a.as_ref()).collect();
+        let joined = if refs.len() == 1 {
+            parts[0].clone()
+        } else if refs.is_empty() {
+            Arc::new(LargeStringArray::from(Vec::<&str>::new()))
+        } else {
+            arrow_select::concat::concat(&refs)
+                .map_err(|e| ReadError::Type(format!("cannot join chunks: {e}")))?
+        };
+        return Ok(IdColumn::Text(Arc::new(joined.as_string::<i64>().clone())));
+    }
+    let mut values = Vec::with_capacity(chunked_len(chunks));
+    let mut valid = Vec::with_capacity(chunked_len(chunks));
+    for chunk in chunks {
+        let pushed = match chunk.data_type() {
+            DataType::Int8 => push_ints::<Int8Type>(chunk, &mut values, &mut valid),
+            DataType::Int16 => push_ints::<Int16Type>(chunk, &mut values, &mut valid),
+            DataType::Int32 => push_ints::<Int32Type>(chunk, &mut values, &mut valid),
+            DataType::Int64 => push_ints::<Int64Type>(chunk, &mut values, &mut valid),
+            DataType::UInt8 => push_ints::<UInt8Type>(chunk, &mut values, &mut valid),
+            DataType::UInt16 => push_ints::<UInt16Type>(chunk, &mut values, &mut valid),
+            DataType::UInt32 => push_ints::<UInt32Type>(chunk, &mut values, &mut valid),
+            DataType::UInt64 => push_ints::<UInt64Type>(chunk, &mut values, &mut valid),
+            DataType::Null => {
+                values.extend(std::iter::repeat_n(0, chunk.len()));
+                valid.extend(std::iter::repeat_n(false, chunk.len()));
+                Ok(())
+            }
+            DataType::Float16 | DataType::Float32 | DataType::Float64 => {
+                return Err(ReadError::Type(format!(
+                    "ids must be integers or text, found Arrow type {} (a pandas integer \
+                     column with missing values turns float: use .astype(\"Int64\"))",
+                    chunk.data_type()
+                )))
+            }
+            other => return Err(type_error("integer or text ids", other)),
+        };
+        if let Err(position) = pushed {
+            return Err(ReadError::Value(BadValue {
+                position,
+                message: "id does not fit a signed 64-bit integer".to_owned(),
+                detail: String::new(),
+            }));
+        }
+    }
+    let any_null = valid.iter().any(|v| !v);
+    Ok(IdColumn::Int {
+        values,
+        valid: any_null.then_some(valid),
+    })
+}

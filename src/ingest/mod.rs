@@ -1,0 +1,10 @@
+//! Ingestion: Arrow tables in, validated flat columns out (SPEC §1).
+
+pub mod columns;
+pub mod tables;
+
+pub use columns::{IdColumn, NULL_CODE, NULL_TS};
+pub use tables::{
+    read_joinable, read_sessions, Contacts, HandledBy, Joinable, Orders, Path, SessionTime,
+    Sessions, TableInput, ANONYMOUS,
+};

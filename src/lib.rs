@@ -1,0 +1,23 @@
+//! supportkpi: joins ecommerce support contacts with orders and computes the
+//! support-conversion scorecard (SPEC.md).
+//!
+//! Data flows one way, and the modules follow it:
+//! [`ingest`] (Arrow in, validated) → [`joins`] (per-customer time joins) →
+//! [`aggregate`] (mergeable per-day × group states) → [`scorecard`] (periods, KPI rows,
+//! read from the [`catalog`]). The `python` feature adds the thin PyO3 binding module;
+//! everything else is plain Rust that `cargo test` exercises alone.
+#![deny(missing_docs)]
+
+pub mod aggregate;
+pub mod catalog;
+pub mod error;
+pub mod ingest;
+pub mod joins;
+pub mod scorecard;
+pub mod taxonomy;
+pub mod time;
+
+#[cfg(feature = "python")]
+mod bindings;
+
+pub use error::{Error, Result};
