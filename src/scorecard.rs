@@ -972,3 +972,149 @@ fn build_table(
     columns.push(Arc::new(unit));
     RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).map_err(arrow_error)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::Float64Type;
+    use arrow_array::{Array, Float64Array, Int64Array};
+
+    const HOUR: i64 = 3_600_000_000;
+    const DAY: i64 = 24 * HOUR;
+    // Monday 2024-01-01 00:00 UTC.
+    const T0: i64 = 1_704_067_200_000_000;
+
+    fn ts(values: &[i64]) -> ArrayRef {
+        Arc::new(TimestampMicrosecondArray::from(values.to_vec()).with_timezone("UTC"))
+    }
+
+    fn table(name: &'static str, columns: Vec<(&str, ArrayRef)>) -> TableInput {
+        let fields: Vec<Field> = columns
+            .iter()
+            .map(|(n, a)| Field::new(*n, a.data_type().clone(), true))
+            .collect();
+        let schema = Arc::new(Schema::new(fields));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            columns.into_iter().map(|(_, a)| a).collect(),
+        );
+        TableInput::new(
+            name,
+            schema,
+            vec![batch.expect("valid batch")],
+            HashMap::new(),
+        )
+    }
+
+    fn contacts(ids: &[i64], customers: &[Option<i64>], created: &[i64]) -> TableInput {
+        table(
+            "contacts",
+            vec![
+                ("contact_id", Arc::new(Int64Array::from(ids.to_vec()))),
+                (
+                    "customer_id",
+                    Arc::new(Int64Array::from(customers.to_vec())),
+                ),
+                ("created_at", ts(created)),
+            ],
+        )
+    }
+
+    fn orders(customers: &[Option<i64>], created: &[i64], revenue: &[f64]) -> TableInput {
+        let ids: Vec<i64> = (0..customers.len() as i64).collect();
+        table(
+            "orders",
+            vec![
+                ("order_id", Arc::new(Int64Array::from(ids))),
+                (
+                    "customer_id",
+                    Arc::new(Int64Array::from(customers.to_vec())),
+                ),
+                ("created_at", ts(created)),
+                ("revenue", Arc::new(Float64Array::from(revenue.to_vec()))),
+            ],
+        )
+    }
+
+    fn column<'a>(batch: &'a RecordBatch, name: &str) -> &'a ArrayRef {
+        batch.column(batch.schema().index_of(name).expect("column exists"))
+    }
+
+    #[test]
+    fn tie_goes_to_the_greatest_id_and_window_edges_hold() {
+        // Contacts 9 and 10 of customer 1 tie at T0+1h; an order at +1h+7d exactly (counts)
+        // and one at the same instant as contact 11 (strictly after nothing new).
+        let c = contacts(
+            &[9, 10, 11],
+            &[Some(1), Some(1), None],
+            &[T0 + HOUR, T0 + HOUR, T0 + 2 * HOUR],
+        );
+        let o = orders(
+            &[Some(1), None],
+            &[T0 + HOUR + 7 * DAY, T0 + 3 * HOUR],
+            &[50.0, 9.0],
+        );
+        let out = enrich(&c, &o, &Options::default()).expect("enrich works");
+        let revenue = column(&out, "attributed_revenue").as_primitive::<Float64Type>();
+        assert_eq!(revenue.values().to_vec(), vec![0.0, 50.0, 0.0]);
+        let hours = column(&out, "hours_to_next_order").as_primitive::<Float64Type>();
+        assert_eq!(hours.value(0), 168.0);
+        assert!(hours.is_null(2), "anonymous contacts never join");
+        let recovered = column(&out, "recovered_7d").as_boolean();
+        assert!(recovered.value(0) && recovered.value(1) && !recovered.value(2));
+    }
+
+    #[test]
+    fn weekly_recovery_counts_only_mature_contacts() {
+        // Customer 1 at T0 recovers at T0+1d; customer 2 at T0+6d is immature at as_of
+        // (= the latest created_at, T0+8d): 6d + 7d > 8d.
+        let c = contacts(&[1, 2], &[Some(1), Some(2)], &[T0, T0 + 6 * DAY]);
+        let o = orders(
+            &[Some(1), Some(3)],
+            &[T0 + DAY, T0 + 8 * DAY],
+            &[10.0, 20.0],
+        );
+        let card = scorecard(&c, &o, None, &Options::default()).expect("scorecard works");
+        let t = &card.table;
+        let kpi = column(t, "kpi").as_string::<i32>();
+        let value = column(t, "value").as_primitive::<Float64Type>();
+        let den = column(t, "denominator").as_primitive::<Float64Type>();
+        let row = (0..t.num_rows())
+            .find(|&i| kpi.value(i) == "recovery_rate_7d")
+            .expect("recovery row");
+        assert_eq!((value.value(row), den.value(row)), (1.0, 1.0));
+        assert_eq!(card.as_of, Some(T0 + 8 * DAY));
+        // Two weeks: T0's week and the week holding as_of.
+        let starts = column(t, "period_start")
+            .as_primitive::<arrow_array::types::TimestampMicrosecondType>();
+        assert_eq!(starts.value(t.num_rows() - 1), T0 + 7 * DAY);
+    }
+
+    #[test]
+    fn bad_values_are_typed_errors_not_panics() {
+        let c = contacts(&[1, 1], &[Some(1), Some(1)], &[T0, T0]);
+        let o = orders(&[Some(1)], &[T0], &[1.0]);
+        match scorecard(&c, &o, None, &Options::default()) {
+            Err(Error::Data {
+                table, column, row, ..
+            }) => {
+                assert_eq!(
+                    (table.as_str(), column.as_str()),
+                    ("contacts", "contact_id")
+                );
+                assert_eq!(row.position, 1);
+            }
+            other => panic!("expected a DataError, got {:?}", other.map(|c| c.as_of)),
+        }
+        let options = Options {
+            tz: "Mars/Olympus".to_owned(),
+            ..Options::default()
+        };
+        let c = contacts(&[1], &[Some(1)], &[T0]);
+        assert!(matches!(
+            scorecard(&c, &o, None, &options),
+            Err(Error::Config { .. })
+        ));
+    }
+}

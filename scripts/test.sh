@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The whole test suite, Rust and Python: the README's test command.
+# Installs the package with its test extras (a release build of the extension), then runs
+# clippy, the Rust unit tests, and pytest against the installed package.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 -m pip install --quiet ".[test]"
+cargo clippy --all-targets --features python -- -D warnings
+cargo test
+# The package sources live under python/, so the import below is the installed build.
+python3 -m pytest -q "$@"
