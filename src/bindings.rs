@@ -12,6 +12,7 @@ use pyo3::prelude::*;
 use pyo3_arrow::{PyRecordBatchReader, PyTable};
 
 use crate::catalog::catalog_info;
+use crate::config::Config;
 use crate::error::Error;
 use crate::ingest::TableInput;
 use crate::scorecard::{enrich, scorecard, Options};
@@ -102,32 +103,62 @@ fn parse_options(options_json: &str) -> PyResult<Options> {
     Options::from_json(options_json).map_err(to_py_err)
 }
 
-/// What `compute_scorecard` hands back: the long table, skipped KPIs with reasons, as_of.
-type ScorecardParts<'py> = (Bound<'py, PyAny>, Vec<(String, String)>, Option<i64>);
+/// What `compute_scorecard` hands back: the long table, the bands, the fired diagnostics,
+/// skipped KPIs with reasons, as_of.
+type ScorecardParts<'py> = (
+    Bound<'py, PyAny>,
+    Bound<'py, PyAny>,
+    Bound<'py, PyAny>,
+    Vec<(String, String)>,
+    Option<i64>,
+);
 
-/// Computes the scorecard. Returns (long table as pyarrow.Table, [(kpi, reason)], as_of µs).
+fn to_pyarrow(py: Python<'_>, batch: RecordBatch) -> PyResult<Bound<'_, PyAny>> {
+    let schema = batch.schema();
+    PyTable::try_new(vec![batch], schema)?.into_pyarrow(py)
+}
+
+fn read_optional(
+    name: &'static str,
+    stream: Option<PyRecordBatchReader>,
+    options: &Options,
+) -> PyResult<Option<TableInput>> {
+    stream.map(|s| read_table(name, s, options)).transpose()
+}
+
+/// Computes the scorecard: (long table, bands, diagnostics) as pyarrow Tables,
+/// [(kpi, reason)], as_of µs.
 #[pyfunction]
-#[pyo3(signature = (contacts, orders, sessions, options_json))]
+#[pyo3(signature = (contacts, orders, sessions, events, options_json))]
 fn compute_scorecard<'py>(
     py: Python<'py>,
     contacts: PyRecordBatchReader,
     orders: PyRecordBatchReader,
     sessions: Option<PyRecordBatchReader>,
+    events: Option<PyRecordBatchReader>,
     options_json: &str,
 ) -> PyResult<ScorecardParts<'py>> {
     let options = parse_options(options_json)?;
     let contacts = read_table("contacts", contacts, &options)?;
     let orders = read_table("orders", orders, &options)?;
-    let sessions = match sessions {
-        Some(s) => Some(read_table("sessions", s, &options)?),
-        None => None,
-    };
+    let sessions = read_optional("sessions", sessions, &options)?;
+    let events = read_optional("events", events, &options)?;
     let card = run_detached(py, || {
-        scorecard(&contacts, &orders, sessions.as_ref(), &options)
+        scorecard(
+            &contacts,
+            &orders,
+            sessions.as_ref(),
+            events.as_ref(),
+            &options,
+        )
     })?;
-    let schema = card.table.schema();
-    let table = PyTable::try_new(vec![card.table], schema)?.into_pyarrow(py)?;
-    Ok((table, card.skipped, card.as_of))
+    Ok((
+        to_pyarrow(py, card.table)?,
+        to_pyarrow(py, card.bands)?,
+        to_pyarrow(py, card.diagnostics)?,
+        card.skipped,
+        card.as_of,
+    ))
 }
 
 /// Per-contact join results (pyarrow.Table, input order) and the as_of used.
@@ -143,8 +174,33 @@ fn enrich_contacts<'py>(
     let contacts = read_table("contacts", contacts, &options)?;
     let orders = read_table("orders", orders, &options)?;
     let batch = run_detached(py, || enrich(&contacts, &orders, &options))?;
-    let schema = batch.schema();
-    PyTable::try_new(vec![batch], schema)?.into_pyarrow(py)
+    to_pyarrow(py, batch)
+}
+
+/// The default configuration as JSON.
+#[pyfunction]
+fn config_default_json() -> PyResult<String> {
+    Config::default().to_json().map_err(to_py_err)
+}
+
+/// Reads a (partial) configuration, merged into the defaults and checked; returns the whole
+/// configuration as JSON. `format` is "json" or "toml".
+#[pyfunction]
+fn config_resolve(text: &str, format: &str) -> PyResult<String> {
+    let config = match format {
+        "toml" => Config::from_toml(text),
+        "json" => Config::from_json(text),
+        other => Err(Error::config("format", format!("unknown format {other:?}"))),
+    };
+    config.and_then(|c| c.to_json()).map_err(to_py_err)
+}
+
+/// A whole configuration (JSON) as TOML.
+#[pyfunction]
+fn config_to_toml(config_json: &str) -> PyResult<String> {
+    Config::from_json(config_json)
+        .and_then(|c| c.to_toml())
+        .map_err(to_py_err)
 }
 
 /// The KPI catalogue as JSON.
@@ -165,6 +221,9 @@ fn _supportkpi(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(compute_scorecard, m)?)?;
     m.add_function(wrap_pyfunction!(enrich_contacts, m)?)?;
     m.add_function(wrap_pyfunction!(kpi_catalog_json, m)?)?;
+    m.add_function(wrap_pyfunction!(config_default_json, m)?)?;
+    m.add_function(wrap_pyfunction!(config_resolve, m)?)?;
+    m.add_function(wrap_pyfunction!(config_to_toml, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

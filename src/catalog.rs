@@ -69,6 +69,8 @@ pub enum Need {
     Sessions,
     /// A non-empty group_by.
     GroupBy,
+    /// A cost: the contacts.cost column or a unit-cost model in the config.
+    Cost,
 }
 
 impl Need {
@@ -85,6 +87,7 @@ impl Need {
             ),
             Need::Sessions => "sessions".to_owned(),
             Need::GroupBy => "group_by".to_owned(),
+            Need::Cost => "contacts.cost or a cost_model".to_owned(),
         }
     }
 }
@@ -224,7 +227,7 @@ use Need::{Column, GroupBy, Sessions};
 const HANDLED: Need = Column("handled_by");
 const RESOLVED: Need = Column("resolved_at");
 const CSAT: Need = Column("csat");
-const COST: Need = Column("cost");
+const COST: Need = Need::Cost;
 const INTENT: Need = Column("intent");
 const FRT: Need = Column("first_response_at");
 

@@ -9,7 +9,10 @@
 #![deny(missing_docs)]
 
 pub mod aggregate;
+pub mod bands;
 pub mod catalog;
+pub mod config;
+pub mod diagnostics;
 pub mod error;
 pub mod ingest;
 pub mod joins;

@@ -1,36 +1,45 @@
-//! The scorecard pipeline: ingest → joins → per-day × group states → periods → KPI rows.
-//! Also the per-contact view (`enrich`), which stops after the joins.
+//! The scorecard pipeline: ingest → joins → per-day × group states → periods → KPI rows,
+//! with baselines, bands and diagnostics read from the config. Also the per-contact view
+//! (`enrich`), which stops after the joins.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use arrow_array::builder::{BooleanBuilder, Float64Builder, Int64Builder, StringBuilder};
-use arrow_array::{ArrayRef, RecordBatch, StringArray, TimestampMicrosecondArray, UInt32Array};
-use arrow_schema::{DataType, Field, Schema, TimeUnit};
+use arrow_array::{
+    ArrayRef, BooleanArray, Float64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
+    UInt32Array,
+};
+use arrow_schema::{Field, Schema};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use serde::Deserialize;
 
+use crate::aggregate::breakdown::{Breakdown, BreakdownInputs};
+use crate::aggregate::daily::{
+    backlog_at_period_ends, backlog_in_windows, build_daily, customer_cohorts, day_in_grid,
+    matures, resolved_without_human, CohortRules, Context, Daily, IntentFlags,
+};
 use crate::aggregate::state::{
     CellValues, ContactState, DayTotals, PeriodCustomerState, RepurchaseState,
 };
+use crate::bands::band_of;
 use crate::catalog::{Cell, KpiDef, Measure, Need, CATALOG};
+use crate::config::{parse_duration, Config, RuleKind};
+use crate::diagnostics::{fire, parse_condition, Condition, Evidence, Expr, Facts, When};
 use crate::error::{Error, Result};
 use crate::ingest::columns::read_coded;
 use crate::ingest::{
-    read_joinable, read_sessions, Contacts, HandledBy, Joinable, SessionTime, Sessions, TableInput,
-    ANONYMOUS, NULL_CODE, NULL_TS,
+    read_events, read_joinable, read_sessions, Event, Joinable, TableInput, NULL_TS,
 };
 use crate::joins::{join_contacts, ContactJoins, CustomerIndex, Windows};
-use crate::taxonomy::{classify, WISMO_INTENT};
-use crate::time::{parse_tz, Calendar, PeriodKind};
+use crate::time::{local_midnight_utc, parse_tz, Calendar, PeriodKind};
 
 const MICROS_PER_HOUR: f64 = 3.6e9;
-const MICROS_PER_MINUTE: f64 = 6e7;
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 
-/// Scorecard options (all windows in microseconds). Deserialized from the Python call's
-/// keyword arguments; unknown keys are a `ConfigError`.
+/// Scorecard options, deserialized from the Python call's keyword arguments (unknown keys
+/// are a `ConfigError`). Windows left `None` come from the config.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Options {
@@ -42,20 +51,24 @@ pub struct Options {
     pub group_by: Vec<String>,
     /// End of observed data, UTC µs; default: the largest created_at (SPEC §8.1).
     pub as_of: Option<i64>,
-    /// recovered_7d and attribution window.
-    pub recovery_window: i64,
-    /// repeat_14d window.
-    pub repeat_window: i64,
-    /// recontact_48h window.
-    pub recontact_window: i64,
-    /// repurchase_rate_90d window.
-    pub repurchase_window: i64,
-    /// Baseline window before each period (whole days).
-    pub baseline_window: i64,
+    /// recovered_7d and attribution window, µs.
+    pub recovery_window: Option<i64>,
+    /// repeat_14d window, µs.
+    pub repeat_window: Option<i64>,
+    /// recontact_48h window, µs.
+    pub recontact_window: Option<i64>,
+    /// repurchase_rate_90d window, µs.
+    pub repurchase_window: Option<i64>,
+    /// Baseline window before each period, µs (whole days).
+    pub baseline_window: Option<i64>,
+    /// A fixed baseline range [start, end), UTC µs, instead of the rolling window.
+    pub baseline_range: Option<(i64, i64)>,
     /// clv_simple lifespan, days.
     pub clv_lifespan_days: f64,
     /// Renaming per table: table -> (ours -> theirs).
     pub columns: HashMap<String, HashMap<String, String>>,
+    /// A (partial) configuration document; null for the defaults.
+    pub config: serde_json::Value,
 }
 
 impl Default for Options {
@@ -65,49 +78,105 @@ impl Default for Options {
             tz: "UTC".to_owned(),
             group_by: Vec::new(),
             as_of: None,
-            recovery_window: 7 * MICROS_PER_DAY,
-            repeat_window: 14 * MICROS_PER_DAY,
-            recontact_window: 48 * 3_600_000_000,
-            repurchase_window: 90 * MICROS_PER_DAY,
-            baseline_window: 30 * MICROS_PER_DAY,
+            recovery_window: None,
+            repeat_window: None,
+            recontact_window: None,
+            repurchase_window: None,
+            baseline_window: None,
+            baseline_range: None,
             clv_lifespan_days: 3.0 * 365.0,
             columns: HashMap::new(),
+            config: serde_json::Value::Null,
         }
     }
+}
+
+/// Options resolved against the config.
+pub struct Settings {
+    /// The configuration.
+    pub config: Config,
+    /// Period kind.
+    pub kind: PeriodKind,
+    /// Zone.
+    pub tz: chrono_tz::Tz,
+    /// Join windows.
+    pub windows: Windows,
+    /// Repurchase window, µs.
+    pub repurchase_window: i64,
+    /// Rolling baseline length, days.
+    pub baseline_days: usize,
+    /// Fixed baseline range, if any.
+    pub baseline_range: Option<(i64, i64)>,
+}
+
+fn parse_instant(text: &str, key: &str) -> Result<i64> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(t.timestamp_micros());
+    }
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return Ok(d
+            .and_time(chrono::NaiveTime::MIN)
+            .and_utc()
+            .timestamp_micros());
+    }
+    Err(Error::config(
+        key,
+        format!("{text:?} is not an RFC 3339 timestamp or a YYYY-MM-DD date"),
+    ))
 }
 
 impl Options {
     /// Parses options from JSON (the binding's transport), mapping failures to ConfigError.
     pub fn from_json(text: &str) -> Result<Self> {
-        let options: Options = serde_json::from_str(text).map_err(|e| {
-            let message = e.to_string();
-            let key = message.split('`').nth(1).unwrap_or("options").to_owned();
-            Error::config(&key, message)
-        })?;
-        options.validate()?;
-        Ok(options)
+        serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(text)).map_err(
+            |e| {
+                let path = e.path().to_string();
+                Error::config(
+                    if path == "." { "options" } else { &path },
+                    e.into_inner().to_string(),
+                )
+            },
+        )
     }
 
-    /// Checks values the types cannot.
-    pub fn validate(&self) -> Result<()> {
-        PeriodKind::parse(&self.by)?;
-        parse_tz(&self.tz)?;
-        for (key, value) in [
-            ("recovery_window", self.recovery_window),
-            ("repeat_window", self.repeat_window),
-            ("recontact_window", self.recontact_window),
-            ("repurchase_window", self.repurchase_window),
-            ("baseline_window", self.baseline_window),
-        ] {
-            if value <= 0 {
-                return Err(Error::config(key, "windows must be positive durations"));
+    /// Resolves the options against the config and checks every value.
+    pub fn settings(&self) -> Result<Settings> {
+        let config = Config::from_value(self.config.clone())?;
+        let kind = PeriodKind::parse(&self.by)?;
+        let tz = parse_tz(&self.tz)?;
+        let window = |given: Option<i64>, key: &str, configured: &str| -> Result<i64> {
+            match given {
+                Some(w) if w > 0 => Ok(w),
+                Some(_) => Err(Error::config(key, "windows must be positive durations")),
+                None => parse_duration(configured, &format!("windows.{key}")),
             }
-        }
-        if self.baseline_window % MICROS_PER_DAY != 0 {
+        };
+        let w = &config.windows;
+        let windows = Windows {
+            recovery: window(self.recovery_window, "recovery_window", &w.recovery)?,
+            repeat: window(self.repeat_window, "repeat_window", &w.repeat)?,
+            recontact: window(self.recontact_window, "recontact_window", &w.recontact)?,
+        };
+        let repurchase_window = window(self.repurchase_window, "repurchase_window", &w.repurchase)?;
+        let baseline = window(self.baseline_window, "baseline_window", &w.baseline)?;
+        if baseline % MICROS_PER_DAY != 0 {
             return Err(Error::config(
                 "baseline_window",
                 "the baseline window must be a whole number of days (it is counted in local days)",
             ));
+        }
+        let baseline_range = match (self.baseline_range, &config.baseline_range) {
+            (Some(range), _) => Some(range),
+            (None, Some(fixed)) => Some((
+                parse_instant(&fixed.start, "baseline_range.start")?,
+                parse_instant(&fixed.end, "baseline_range.end")?,
+            )),
+            (None, None) => None,
+        };
+        if let Some((start, end)) = baseline_range {
+            if end <= start {
+                return Err(Error::config("baseline_range", "end must be after start"));
+            }
         }
         if !(self.clv_lifespan_days.is_finite() && self.clv_lifespan_days > 0.0) {
             return Err(Error::config(
@@ -116,66 +185,32 @@ impl Options {
             ));
         }
         for table in self.columns.keys() {
-            if !matches!(table.as_str(), "contacts" | "orders" | "sessions") {
+            if !matches!(
+                table.as_str(),
+                "contacts" | "orders" | "sessions" | "events"
+            ) {
                 return Err(Error::config(
                     "columns",
-                    format!("unknown table {table:?}; expected contacts, orders or sessions"),
+                    format!(
+                        "unknown table {table:?}; expected contacts, orders, sessions or events"
+                    ),
                 ));
             }
         }
-        Ok(())
+        Ok(Settings {
+            config,
+            kind,
+            tz,
+            windows,
+            repurchase_window,
+            baseline_days: (baseline / MICROS_PER_DAY) as usize,
+            baseline_range,
+        })
     }
 
     /// The renaming for one table.
     pub fn rename_for(&self, table: &str) -> HashMap<String, String> {
         self.columns.get(table).cloned().unwrap_or_default()
-    }
-
-    fn windows(&self) -> Windows {
-        Windows {
-            recovery: self.recovery_window,
-            repeat: self.repeat_window,
-            recontact: self.recontact_window,
-        }
-    }
-}
-
-/// Per-intent-code taxonomy flags, resolved once per distinct intent.
-struct IntentFlags {
-    preventable: Vec<bool>,
-    policy: Vec<bool>,
-    checkout_shipping: Vec<bool>,
-    wismo: Vec<bool>,
-}
-
-impl IntentFlags {
-    fn new(contacts: &Contacts) -> Self {
-        let values: &[String] = contacts.intent.as_ref().map_or(&[], |i| &i.values);
-        let classes: Vec<_> = values.iter().map(|v| classify(v)).collect();
-        IntentFlags {
-            preventable: classes.iter().map(|c| c.preventable).collect(),
-            policy: classes.iter().map(|c| c.policy).collect(),
-            checkout_shipping: classes.iter().map(|c| c.checkout_shipping).collect(),
-            wismo: values.iter().map(|v| v == WISMO_INTENT).collect(),
-        }
-    }
-
-    fn code(contacts: &Contacts, i: usize) -> Option<usize> {
-        let code = contacts.intent.as_ref()?.codes[i];
-        (code != NULL_CODE).then_some(code as usize)
-    }
-
-    fn flag(&self, flags: &[bool], contacts: &Contacts, i: usize) -> bool {
-        Self::code(contacts, i).is_some_and(|c| flags[c])
-    }
-
-    /// Preventable: the `preventable` column when present and non-null, else the taxonomy.
-    fn is_preventable(&self, contacts: &Contacts, i: usize) -> bool {
-        match contacts.preventable.as_ref().map(|p| p[i]) {
-            Some(1) => true,
-            Some(0) => false,
-            _ => self.flag(&self.preventable, contacts, i),
-        }
     }
 }
 
@@ -202,16 +237,36 @@ fn min_created(data: &Joinable) -> Option<i64> {
     }
 }
 
-fn join_inputs(contacts: &TableInput, orders: &TableInput, options: &Options) -> Result<Joined> {
-    let data = read_joinable(contacts, orders)?;
+fn join_inputs(
+    contacts: &TableInput,
+    orders: &TableInput,
+    options: &Options,
+    settings: &Settings,
+) -> Result<Joined> {
+    let data = read_joinable(contacts, orders, &settings.config.scales)?;
     let as_of = options.as_of.or_else(|| max_created(&data));
     let index = CustomerIndex::build(&data.contacts, &data.orders, data.customers);
-    let joins = join_contacts(&data.contacts, &data.orders, &index, options.windows());
+    let joins = join_contacts(&data.contacts, &data.orders, &index, settings.windows);
     Ok(Joined {
         data,
         index,
         joins,
         as_of,
+    })
+}
+
+fn batch(columns: Vec<(String, ArrayRef)>, what: &str) -> Result<RecordBatch> {
+    let fields: Vec<Field> = columns
+        .iter()
+        .map(|(name, array)| Field::new(name, array.data_type().clone(), true))
+        .collect();
+    RecordBatch::try_new(
+        Arc::new(Schema::new(fields)),
+        columns.into_iter().map(|(_, a)| a).collect(),
+    )
+    .map_err(|e| Error::Arrow {
+        table: what.to_owned(),
+        message: e.to_string(),
     })
 }
 
@@ -221,11 +276,13 @@ pub fn enrich(
     orders: &TableInput,
     options: &Options,
 ) -> Result<RecordBatch> {
-    let joined = join_inputs(contacts, orders, options)?;
+    let settings = options.settings()?;
+    let joined = join_inputs(contacts, orders, options, &settings)?;
     let c = &joined.data.contacts;
     let j = &joined.joins;
+    let w = settings.windows;
     let as_of = joined.as_of.unwrap_or(i64::MIN);
-    let flags = IntentFlags::new(c);
+    let flags = IntentFlags::new(c, &settings.config);
     let n = c.len;
     let mut path = StringBuilder::with_capacity(n, n * 5);
     let mut without_human = BooleanBuilder::with_capacity(n);
@@ -244,7 +301,7 @@ pub fn enrich(
         path.append_option(p.name());
         without_human.append_value(resolved_without_human(c, i, p));
         recovered.append_value(j.recovered[i]);
-        recovery_mature.append_value(matures(c.created_at[i], options.recovery_window, as_of));
+        recovery_mature.append_value(matures(c.created_at[i], w.recovery, as_of));
         hours.append_option(
             (j.next_order_delay[i] != NULL_TS)
                 .then(|| j.next_order_delay[i] as f64 / MICROS_PER_HOUR),
@@ -252,52 +309,43 @@ pub fn enrich(
         attributed_orders.append_value(i64::from(j.attributed_orders[i]));
         attributed_revenue.append_value(j.attributed_revenue[i]);
         repeat.append_value(j.repeat[i]);
-        repeat_mature.append_value(matures(c.created_at[i], options.repeat_window, as_of));
+        repeat_mature.append_value(matures(c.created_at[i], w.repeat, as_of));
         recontact.append_option(match j.recontact[i] {
             -1 => None,
             v => Some(v == 1),
         });
         let resolved_at = c.resolved_at.as_ref().map_or(NULL_TS, |r| r[i]);
-        recontact_mature.append_value(
-            resolved_at != NULL_TS && matures(resolved_at, options.recontact_window, as_of),
-        );
+        recontact_mature
+            .append_value(resolved_at != NULL_TS && matures(resolved_at, w.recontact, as_of));
         preventable.append_value(flags.is_preventable(c, i));
     }
-    let columns: Vec<(&str, ArrayRef)> = vec![
-        ("path", Arc::new(path.finish())),
-        ("resolved_without_human", Arc::new(without_human.finish())),
-        ("recovered_7d", Arc::new(recovered.finish())),
-        ("recovery_mature", Arc::new(recovery_mature.finish())),
-        ("hours_to_next_order", Arc::new(hours.finish())),
-        ("attributed_orders", Arc::new(attributed_orders.finish())),
-        ("attributed_revenue", Arc::new(attributed_revenue.finish())),
-        ("repeat_14d", Arc::new(repeat.finish())),
-        ("repeat_mature", Arc::new(repeat_mature.finish())),
-        ("recontact_48h", Arc::new(recontact.finish())),
-        ("recontact_mature", Arc::new(recontact_mature.finish())),
-        ("preventable", Arc::new(preventable.finish())),
+    let columns: Vec<(String, ArrayRef)> = vec![
+        ("path".into(), Arc::new(path.finish())),
+        (
+            "resolved_without_human".into(),
+            Arc::new(without_human.finish()),
+        ),
+        ("recovered_7d".into(), Arc::new(recovered.finish())),
+        ("recovery_mature".into(), Arc::new(recovery_mature.finish())),
+        ("hours_to_next_order".into(), Arc::new(hours.finish())),
+        (
+            "attributed_orders".into(),
+            Arc::new(attributed_orders.finish()),
+        ),
+        (
+            "attributed_revenue".into(),
+            Arc::new(attributed_revenue.finish()),
+        ),
+        ("repeat_14d".into(), Arc::new(repeat.finish())),
+        ("repeat_mature".into(), Arc::new(repeat_mature.finish())),
+        ("recontact_48h".into(), Arc::new(recontact.finish())),
+        (
+            "recontact_mature".into(),
+            Arc::new(recontact_mature.finish()),
+        ),
+        ("preventable".into(), Arc::new(preventable.finish())),
     ];
-    let fields: Vec<Field> = columns
-        .iter()
-        .map(|(name, array)| Field::new(*name, array.data_type().clone(), true))
-        .collect();
-    RecordBatch::try_new(
-        Arc::new(Schema::new(fields)),
-        columns.into_iter().map(|(_, a)| a).collect(),
-    )
-    .map_err(|e| Error::Arrow {
-        table: "enrich_contacts".to_owned(),
-        message: e.to_string(),
-    })
-}
-
-/// start + window ≤ as_of (SPEC §2).
-fn matures(start: i64, window: i64, as_of: i64) -> bool {
-    start.saturating_add(window) <= as_of
-}
-
-fn resolved_without_human(c: &Contacts, i: usize, path: HandledBy) -> bool {
-    c.is_resolved(i) && matches!(path, HandledBy::SelfService | HandledBy::Ai)
+    batch(columns, "enrich_contacts")
 }
 
 /// Group codes of the contacts over the `group_by` columns, groups numbered in order of
@@ -350,18 +398,14 @@ fn group_contacts(contacts: &TableInput, group_by: &[String], n: usize) -> Resul
     })
 }
 
-/// One output row.
-struct KpiRow {
-    period: u32,
-    group: u32,
-    kpi: &'static KpiDef,
-    measure: Measure,
-}
-
 /// The scorecard as computed by the core.
 pub struct Scorecard {
     /// The long table (see docs/semantics.md).
     pub table: RecordBatch,
+    /// Bands per period × group × banded KPI.
+    pub bands: RecordBatch,
+    /// Fired diagnostic rules.
+    pub diagnostics: RecordBatch,
     /// KPI id -> why it was left out.
     pub skipped: Vec<(String, String)>,
     /// The as_of used, UTC µs (None for empty inputs).
@@ -373,6 +417,7 @@ fn skip_reason(
     contacts: &TableInput,
     has_sessions: bool,
     grouped: bool,
+    has_cost: bool,
 ) -> Option<String> {
     let missing: Vec<String> = kpi
         .needs
@@ -382,595 +427,727 @@ fn skip_reason(
             Need::AnyColumn(cs) => !cs.iter().any(|c| contacts.has(c)),
             Need::Sessions => !has_sessions,
             Need::GroupBy => !grouped,
+            Need::Cost => !has_cost,
         })
         .map(Need::describe)
         .collect();
     (!missing.is_empty()).then(|| format!("needs {}", missing.join(" and ")))
 }
 
-/// Everything the roll-up needs, built once.
-struct Daily {
-    /// Contact states per day × group (`day * n_groups + group`).
-    states: Vec<ContactState>,
-    /// Quantile inputs per day × group.
-    values: Vec<CellValues>,
-    /// Order and traffic totals per day.
-    totals: Vec<DayTotals>,
+/// Every KPI of one period × group cell: the current value and the baseline value, indexed
+/// like CATALOG (inactive KPIs hold defaults).
+struct CellResult {
+    current: Vec<Measure>,
+    baseline: Vec<Option<f64>>,
 }
 
-struct Context<'a> {
-    c: &'a Contacts,
-    j: &'a ContactJoins,
-    flags: IntentFlags,
-    options: &'a Options,
-    as_of: i64,
+/// The rows and states a cell is evaluated from.
+struct CellInputs<'a> {
+    state: ContactState,
+    values: CellValues,
+    totals: DayTotals,
+    period_contacts: u64,
+    customers: &'a PeriodCustomerState,
+    repurchase: &'a RepurchaseState,
+    backlog: (u64, i128),
+    peak_trough: Option<(u64, u64)>,
+    days: f64,
 }
 
-impl Context<'_> {
-    /// Folds contact `i` into its cell.
-    fn accumulate(&self, s: &mut ContactState, v: &mut CellValues, i: usize) {
-        let c = self.c;
-        let j = self.j;
-        let created = c.created_at[i];
-        let path = c.path(i);
-        let resolved = c.is_resolved(i);
-        let escalated = c.is_escalated(i);
-        let known_customer = c.customer[i] != ANONYMOUS;
-        let cost = c.cost.as_ref().map_or(f64::NAN, |x| x[i]);
-        let cost = if cost.is_nan() { 0.0 } else { cost };
-
-        s.contacts += 1;
-        s.opened += 1;
-        s.opened_created_sum += i128::from(created);
-        s.preventable += u64::from(self.flags.is_preventable(c, i));
-        s.wismo += u64::from(self.flags.flag(&self.flags.wismo, c, i));
-        s.policy += u64::from(self.flags.flag(&self.flags.policy, c, i));
-        s.cost += cost;
-        if resolved {
-            s.resolved += 1;
-            s.resolved_without_human += u64::from(resolved_without_human(c, i, path));
-        }
-        let handled_by = c.handled_by.as_ref().map_or(HandledBy::Unknown, |h| h[i]);
-        match handled_by {
-            HandledBy::SelfService => {
-                s.self_service += 1;
-                s.self_service_resolved += u64::from(resolved && !escalated);
-            }
-            HandledBy::Ai => {
-                s.ai += 1;
-                s.ai_resolved += u64::from(resolved && !escalated);
-                s.ai_escalated += u64::from(escalated);
-                let verdict = c.resolution_correct.as_ref().map_or(-1, |r| r[i]);
-                if resolved && !escalated && verdict != -1 {
-                    s.accuracy_reviewed += 1;
-                    s.accuracy_correct += u64::from(verdict == 1);
-                }
-            }
-            _ => {}
-        }
-
-        // Forward-looking KPIs count mature contacts only (SPEC §2).
-        let recovery_mature = matures(created, self.options.recovery_window, self.as_of);
-        if recovery_mature {
-            if known_customer {
-                s.recovery_mature += 1;
-                if j.recovered[i] {
-                    s.recovered += 1;
-                    v.recovery_hours
-                        .push(j.next_order_delay[i] as f64 / MICROS_PER_HOUR);
-                }
-            }
-            let revenue = j.attributed_revenue[i];
-            s.recovered_revenue += revenue;
-            match path {
-                HandledBy::Ai | HandledBy::Human => s.recovered_revenue_assisted += revenue,
-                HandledBy::SelfService => s.recovered_revenue_self_service += revenue,
-                HandledBy::Unknown => {}
-            }
-            s.recovered_net_revenue += revenue - j.attributed_deductions[i];
-            s.recovery_mature_cost += cost;
-        }
-        if known_customer && matures(created, self.options.repeat_window, self.as_of) {
-            s.repeat_mature += 1;
-            s.repeated += u64::from(j.repeat[i]);
-        }
-        let resolved_at = c.resolved_at.as_ref().map_or(NULL_TS, |r| r[i]);
-        if known_customer
-            && resolved_at != NULL_TS
-            && matures(resolved_at, self.options.recontact_window, self.as_of)
-        {
-            s.recontact_mature += 1;
-            if j.recontact[i] == 1 {
-                s.recontacted += 1;
-            } else {
-                let touches = c.touches.as_ref().map_or(f64::NAN, |t| t[i]);
-                s.first_contact_resolved += u64::from(touches.is_nan() || touches <= 1.0);
-            }
-        }
-        if resolved && path == HandledBy::Human {
-            let seconds = c.handle_seconds.as_ref().map_or(f64::NAN, |h| h[i]);
-            if !seconds.is_nan() {
-                s.aht_seconds += seconds;
-                s.aht_count += 1;
-            }
-        }
-        let csat = c.csat.as_ref().map_or(f64::NAN, |x| x[i]);
-        if !csat.is_nan() {
-            s.csat_sum += csat;
-            s.csat_count += 1;
-            s.csat_satisfied += u64::from(csat >= 4.0);
-            if csat <= 2.0 {
-                s.csat_negative += 1;
-                s.csat_negative_checkout_shipping +=
-                    u64::from(self.flags.flag(&self.flags.checkout_shipping, c, i));
-            }
-            match path {
-                HandledBy::Ai => {
-                    s.csat_ai_sum += csat;
-                    s.csat_ai_count += 1;
-                }
-                HandledBy::Human => {
-                    s.csat_human_sum += csat;
-                    s.csat_human_count += 1;
-                }
-                _ => {}
-            }
-        }
-        let nps = c.nps.as_ref().map_or(f64::NAN, |x| x[i]);
-        if !nps.is_nan() {
-            s.nps_rated += 1;
-            s.nps_promoters += u64::from(nps >= 9.0);
-            s.nps_detractors += u64::from(nps <= 6.0);
-        }
-        let ces = c.ces.as_ref().map_or(f64::NAN, |x| x[i]);
-        if !ces.is_nan() {
-            s.ces_sum += ces;
-            s.ces_count += 1;
-        }
-        let first_response = c.first_response_at.as_ref().map_or(NULL_TS, |f| f[i]);
-        if first_response != NULL_TS {
-            let minutes = (first_response - created) as f64 / MICROS_PER_MINUTE;
-            v.frt_minutes.push(minutes);
-            match path {
-                HandledBy::Ai => v.frt_ai_minutes.push(minutes),
-                HandledBy::Human => v.frt_human_minutes.push(minutes),
-                _ => {}
-            }
-        }
-        if resolved_at != NULL_TS {
-            v.resolution_hours
-                .push((resolved_at - created) as f64 / MICROS_PER_HOUR);
-        }
-    }
-}
-
-/// Counting sort of rows by cell: returns (rows grouped by cell, offsets).
-fn rows_by_cell(cell: &[u32], n_cells: usize) -> (Vec<u32>, Vec<usize>) {
-    let mut offsets = vec![0usize; n_cells + 1];
-    for &c in cell {
-        offsets[c as usize + 1] += 1;
-    }
-    for i in 0..n_cells {
-        offsets[i + 1] += offsets[i];
-    }
-    let mut fill = offsets.clone();
-    let mut rows = vec![0u32; cell.len()];
-    for (row, &c) in cell.iter().enumerate() {
-        rows[fill[c as usize]] = row as u32;
-        fill[c as usize] += 1;
-    }
-    (rows, offsets)
-}
-
-fn day_or_last(calendar: &Calendar, t: i64) -> usize {
-    // The grid covers every created_at, so this only clamps against misuse.
-    calendar
-        .day_of(t)
-        .unwrap_or(0)
-        .min(calendar.n_days().saturating_sub(1))
-}
-
-fn build_daily(
-    ctx: &Context,
-    calendar: &Calendar,
-    groups: &Groups,
-    data: &Joinable,
-    sessions: Option<&Sessions>,
-) -> Daily {
-    let n_groups = groups.representative.len();
-    let n_days = calendar.n_days();
-    let n_cells = n_days * n_groups;
-    let c = ctx.c;
-    let cell: Vec<u32> = (0..c.len)
-        .into_par_iter()
-        .map(|i| {
-            (day_or_last(calendar, c.created_at[i]) * n_groups + groups.code[i] as usize) as u32
-        })
-        .collect();
-    let (rows, offsets) = rows_by_cell(&cell, n_cells);
-    let (mut states, mut values): (Vec<ContactState>, Vec<CellValues>) = (0..n_cells)
-        .into_par_iter()
-        .map(|k| {
-            let mut state = ContactState::default();
-            let mut cell_values = CellValues::default();
-            for &row in &rows[offsets[k]..offsets[k + 1]] {
-                ctx.accumulate(&mut state, &mut cell_values, row as usize);
-            }
-            (state, cell_values)
-        })
-        .unzip();
-    values.shrink_to_fit();
-    // Backlog outflow is booked on the day a contact is resolved (SPEC §8.16).
-    if let Some(resolved) = &c.resolved_at {
-        for i in 0..c.len {
-            let r = resolved[i];
-            if r == NULL_TS {
-                continue;
-            }
-            if let Some(d) = calendar.day_of(r).filter(|&d| d < n_days) {
-                let s = &mut states[d * n_groups + groups.code[i] as usize];
-                s.closed += 1;
-                s.closed_created_sum += i128::from(c.created_at[i]);
-            }
-        }
-    }
-    let mut totals = vec![DayTotals::default(); n_days];
-    let orders = &data.orders;
-    for i in 0..orders.len {
-        let d = day_or_last(calendar, orders.created_at[i]);
-        totals[d].orders += 1;
-        totals[d].revenue += orders.revenue[i];
-    }
-    if let Some(sessions) = sessions {
-        match &sessions.when {
-            SessionTime::Instant(times) => {
-                for (t, n) in times.iter().zip(&sessions.count) {
-                    if let Some(d) = calendar.day_of(*t).filter(|&d| d < n_days) {
-                        totals[d].sessions += n;
-                    }
-                }
-            }
-            SessionTime::LocalDate(days) => {
-                for (day, n) in days.iter().zip(&sessions.count) {
-                    if let Some(d) = calendar.day_of_local_date(*day) {
-                        totals[d].sessions += n;
-                    }
-                }
-            }
-        }
-    }
-    Daily {
-        states,
-        values,
-        totals,
-    }
-}
-
-/// Customer-level cohorts: repurchase per period × group, retention/CLV/no-contact per period.
-fn customer_cohorts(
-    data: &Joinable,
-    index: &CustomerIndex,
-    calendar: &Calendar,
-    groups: &Groups,
-    options: &Options,
-    as_of: i64,
-) -> (Vec<RepurchaseState>, Vec<PeriodCustomerState>) {
-    let n_groups = groups.representative.len();
-    let n_periods = calendar.n_periods();
-    let c = &data.contacts;
-    let o = &data.orders;
-    let window = options.repurchase_window;
-    let period_of = |t: i64| calendar.period_of_day[day_or_last(calendar, t)] as usize;
-    let empty = || {
-        (
-            vec![RepurchaseState::default(); n_periods * n_groups],
-            vec![PeriodCustomerState::default(); n_periods],
-        )
-    };
-    (0..index.customers())
-        .into_par_iter()
-        .fold(empty, |(mut repurchase, mut per_period), customer| {
-            let contact_rows = index.contacts_of(customer);
-            let order_rows = index.orders_of(customer);
-            let order_times: Vec<i64> = order_rows
-                .iter()
-                .map(|&r| o.created_at[r as usize])
-                .collect();
-            // Another order in (t0, t0 + window].
-            let ordered_within = |t0: i64| {
-                let next = order_times.partition_point(|&t| t <= t0);
-                next < order_times.len() && order_times[next] - t0 <= window
-            };
-            let contact_periods: Vec<usize> = contact_rows
-                .iter()
-                .map(|&r| period_of(c.created_at[r as usize]))
-                .collect();
-            let mut current_period = usize::MAX;
-            let mut seen_groups: Vec<u32> = Vec::new();
-            for (k, &row) in contact_rows.iter().enumerate() {
-                let p = contact_periods[k];
-                if p != current_period {
-                    current_period = p;
-                    seen_groups.clear();
-                }
-                let g = groups.code[row as usize];
-                if seen_groups.contains(&g) {
-                    continue;
-                }
-                seen_groups.push(g);
-                let t0 = c.created_at[row as usize];
-                if !matures(t0, window, as_of) {
-                    continue;
-                }
-                let hit = u64::from(ordered_within(t0));
-                let state = &mut repurchase[p * n_groups + g as usize];
-                state.mature += 1;
-                state.repurchased += hit;
-                let csat = c.csat.as_ref().map_or(f64::NAN, |x| x[row as usize]);
-                if csat.is_nan() {
-                    state.unrated_mature += 1;
-                    state.unrated_repurchased += hit;
-                } else if csat >= 4.0 {
-                    state.satisfied_mature += 1;
-                    state.satisfied_repurchased += hit;
+impl CellInputs<'_> {
+    fn evaluate(
+        &mut self,
+        active: &[bool],
+        baseline: Option<&ContactState>,
+        lifespan_days: f64,
+    ) -> Vec<Measure> {
+        let mut cell = Cell {
+            state: &self.state,
+            values: &mut self.values,
+            totals: &self.totals,
+            period_contacts: self.period_contacts,
+            customers: self.customers,
+            repurchase: self.repurchase,
+            baseline,
+            backlog_open: self.backlog.0,
+            backlog_age_micros: self.backlog.1,
+            daily_peak_trough: self.peak_trough,
+            period_days: self.days,
+            lifespan_days,
+        };
+        CATALOG
+            .iter()
+            .zip(active)
+            .map(|(kpi, &on)| {
+                if on {
+                    (kpi.compute)(&mut cell)
                 } else {
-                    state.unsatisfied_mature += 1;
-                    state.unsatisfied_repurchased += hit;
+                    Measure::default()
                 }
+            })
+            .collect()
+    }
+}
+
+/// Sums the daily states of `days` for group `g`.
+fn sum_days(
+    daily: &Daily,
+    days: impl Iterator<Item = usize>,
+    g: usize,
+    observed: &std::ops::RangeInclusive<usize>,
+) -> (ContactState, CellValues, DayTotals, u64, Option<(u64, u64)>) {
+    let n_groups = daily.n_groups;
+    let mut state = ContactState::default();
+    let mut values = CellValues::default();
+    let mut totals = DayTotals::default();
+    let mut all_groups = 0u64;
+    let mut peak_trough: Option<(u64, u64)> = None;
+    for d in days {
+        let k = d * n_groups + g;
+        state.add(&daily.states[k]);
+        values.extend(&daily.values[k]);
+        totals.add(&daily.totals[d]);
+        all_groups += (0..n_groups)
+            .map(|h| daily.states[d * n_groups + h].contacts)
+            .sum::<u64>();
+        if observed.contains(&d) {
+            let n = daily.states[k].contacts;
+            peak_trough = Some(match peak_trough {
+                None => (n, n),
+                Some((max, min)) => (max.max(n), min.min(n)),
+            });
+        }
+    }
+    (state, values, totals, all_groups, peak_trough)
+}
+
+/// Reads a pass-through of the diagnostics' view of the computed cells.
+struct CellFacts<'a> {
+    p: usize,
+    g: usize,
+    n_groups: usize,
+    results: &'a [CellResult],
+    active: &'a HashMap<&'static str, usize>,
+    breakdowns: &'a HashMap<String, Breakdown>,
+    events: &'a [Event],
+    period_end: i64,
+}
+
+impl Facts for CellFacts<'_> {
+    fn has_kpi(&self, id: &str) -> bool {
+        self.active.contains_key(id)
+    }
+
+    fn kpi(&self, id: &str, when: When) -> Option<f64> {
+        let k = *self.active.get(id)?;
+        match when {
+            When::Current => self.results[self.p * self.n_groups + self.g].current[k].value,
+            When::Previous => {
+                let p = self.p.checked_sub(1)?;
+                self.results[p * self.n_groups + self.g].current[k].value
             }
-            // Orders: one pass over the customer's periods with orders.
-            let mut k = 0usize;
-            let mut previous_period: Option<usize> = None;
-            while k < order_times.len() {
-                let p = period_of(order_times[k]);
-                let mut end = k;
-                while end < order_times.len() && period_of(order_times[end]) == p {
-                    end += 1;
-                }
-                let totals = &mut per_period[p];
-                totals.ordering_customers += 1;
-                totals.orders_with_customer += (end - k) as u64;
-                if previous_period == Some(p.wrapping_sub(1)) && p > 0 {
-                    totals.retained += 1;
-                }
-                if p + 1 < n_periods {
-                    per_period[p + 1].retention_base += 1;
-                }
-                let contacted = contact_periods.binary_search(&p).is_ok();
-                let t0 = order_times[k];
-                if !contacted && matures(t0, window, as_of) {
-                    let totals = &mut per_period[p];
-                    totals.no_contact_mature += 1;
-                    totals.no_contact_repurchased += u64::from(ordered_within(t0));
-                }
-                previous_period = Some(p);
-                k = end;
-            }
-            (repurchase, per_period)
+            When::Baseline => self.results[self.p * self.n_groups + self.g].baseline[k],
+        }
+    }
+
+    fn by(&self, dim: &str, value: &str, kpi: &str, when: When) -> Option<f64> {
+        let breakdown = self.breakdowns.get(dim)?;
+        let v = breakdown.value_code(value)?;
+        let p = match when {
+            When::Current => self.p,
+            When::Previous => self.p.checked_sub(1)?,
+            // Slices have no baseline window (documented).
+            When::Baseline => return None,
+        };
+        breakdown.slice_kpi(kpi, p, self.g, v)
+    }
+
+    fn event_ended_within(&self, kind: &str, window: i64) -> Option<String> {
+        self.events
+            .iter()
+            .filter(|e| {
+                e.kind == kind && e.end <= self.period_end && e.end >= self.period_end - window
+            })
+            .max_by_key(|e| e.end)
+            .map(|e| e.name.clone())
+    }
+}
+
+/// A rule ready to evaluate.
+struct PreparedRule {
+    id: String,
+    kind: RuleKind,
+    conditions: Vec<Condition>,
+    spec: crate::config::RuleSpec,
+}
+
+fn prepare_rules(config: &Config) -> Result<Vec<PreparedRule>> {
+    config
+        .rules
+        .iter()
+        .filter(|(_, r)| r.enabled)
+        .map(|(id, r)| {
+            let conditions = r
+                .when
+                .iter()
+                .map(|t| parse_condition(t).map_err(|e| Error::config(&format!("rules.{id}"), e)))
+                .collect::<Result<Vec<_>>>()?;
+            Ok(PreparedRule {
+                id: id.clone(),
+                kind: r.kind,
+                conditions,
+                spec: r.clone(),
+            })
         })
-        .reduce(empty, |(mut ra, mut pa), (rb, pb)| {
-            for (a, b) in ra.iter_mut().zip(&rb) {
-                a.add(b);
+        .collect()
+}
+
+fn rule_dimensions(rules: &[PreparedRule]) -> Vec<String> {
+    fn walk(expr: &Expr, out: &mut Vec<String>) {
+        match expr {
+            Expr::By { dim, .. } => out.push(dim.clone()),
+            Expr::Delta(e) | Expr::PctChange(e) | Expr::RatioToBaseline(e) | Expr::Abs(e) => {
+                walk(e, out)
             }
-            for (a, b) in pa.iter_mut().zip(&pb) {
-                a.add(b);
+            Expr::Ratio(a, b) => {
+                walk(a, out);
+                walk(b, out);
             }
-            (ra, pa)
-        })
+            Expr::Kpi(_) | Expr::EventEndedWithin { .. } => {}
+        }
+    }
+    let mut dims = Vec::new();
+    for rule in rules {
+        for c in &rule.conditions {
+            walk(&c.expr, &mut dims);
+        }
+        if rule.kind == RuleKind::Hotspot {
+            dims.extend(rule.spec.dimensions.iter().cloned());
+        }
+    }
+    dims.sort();
+    dims.dedup();
+    dims
+}
+
+/// A fired rule.
+struct Finding {
+    p: usize,
+    g: usize,
+    rule: usize,
+    evidence: BTreeMap<String, Evidence>,
+}
+
+fn hotspots(
+    rule: &PreparedRule,
+    p: usize,
+    g: usize,
+    breakdowns: &HashMap<String, Breakdown>,
+    cell_contacts: u64,
+    period_orders: u64,
+) -> Vec<BTreeMap<String, Evidence>> {
+    let mut found = Vec::new();
+    if cell_contacts == 0 || period_orders == 0 {
+        return found;
+    }
+    for dim in &rule.spec.dimensions {
+        let Some(b) = breakdowns.get(dim) else {
+            continue;
+        };
+        if b.contacts.is_none() || b.orders.is_none() {
+            continue;
+        }
+        for (v, name) in b.values.iter().enumerate() {
+            let (Some(contacts), Some(orders)) = (b.contacts_at(p, g, v), b.orders_at(p, v)) else {
+                continue;
+            };
+            let contact_share = contacts as f64 / cell_contacts as f64;
+            let order_share = orders as f64 / period_orders as f64;
+            if (contacts as f64) >= rule.spec.min_contacts
+                && contacts > 0
+                && contact_share >= rule.spec.min_ratio * order_share
+            {
+                let mut evidence = BTreeMap::new();
+                evidence.insert("dimension".to_owned(), Evidence::Text(dim.clone()));
+                evidence.insert("value".to_owned(), Evidence::Text(name.clone()));
+                evidence.insert("contacts".to_owned(), Evidence::Number(contacts as f64));
+                evidence.insert("contact_share".to_owned(), Evidence::Number(contact_share));
+                evidence.insert("orders".to_owned(), Evidence::Number(orders as f64));
+                evidence.insert("order_share".to_owned(), Evidence::Number(order_share));
+                if orders > 0 {
+                    evidence.insert(
+                        "contacts_per_order".to_owned(),
+                        Evidence::Number(contacts as f64 / orders as f64),
+                    );
+                }
+                found.push(evidence);
+            }
+        }
+    }
+    found
 }
 
 /// Computes the scorecard.
 pub fn scorecard(
     contacts: &TableInput,
     orders: &TableInput,
-    sessions: Option<&TableInput>,
+    sessions_table: Option<&TableInput>,
+    events_table: Option<&TableInput>,
     options: &Options,
 ) -> Result<Scorecard> {
-    options.validate()?;
-    let kind = PeriodKind::parse(&options.by)?;
-    let tz = parse_tz(&options.tz)?;
-    let sessions = match sessions {
+    let settings = options.settings()?;
+    let config = &settings.config;
+    let sessions = match sessions_table {
         Some(table) => Some(read_sessions(table)?),
         None => None,
     };
-    let joined = join_inputs(contacts, orders, options)?;
+    let events = match events_table {
+        Some(table) => read_events(table)?,
+        None => Vec::new(),
+    };
+    let rules = prepare_rules(config)?;
+    let joined = join_inputs(contacts, orders, options, &settings)?;
     let data = &joined.data;
     let groups = group_contacts(contacts, &options.group_by, data.contacts.len)?;
+    let n_groups = groups.representative.len();
     let grouped = !options.group_by.is_empty();
+    let has_cost = Context::has_cost(&data.contacts, config);
     let mut skipped = Vec::new();
-    let mut active: Vec<&'static KpiDef> = Vec::new();
-    for kpi in CATALOG {
-        match skip_reason(kpi, contacts, sessions.is_some(), grouped) {
+    let mut active = vec![false; CATALOG.len()];
+    for (k, kpi) in CATALOG.iter().enumerate() {
+        match skip_reason(kpi, contacts, sessions.is_some(), grouped, has_cost) {
             Some(reason) => skipped.push((kpi.id.to_owned(), reason)),
-            None => active.push(kpi),
+            None => active[k] = true,
         }
     }
+    let output = Output {
+        contacts,
+        options,
+        tz: settings.tz,
+        groups: &groups,
+    };
     let (Some(as_of), Some(first)) = (joined.as_of, min_created(data)) else {
-        // No contacts and no orders: no periods, an empty table.
-        let table = build_table(
-            contacts,
-            options,
-            &tz,
-            &[],
-            &groups,
-            &Calendar::covering(tz, kind, 0, 0),
-        )?;
+        // No contacts and no orders: no periods, empty tables.
+        let calendar = Calendar::covering(settings.tz, settings.kind, 0, 0);
         return Ok(Scorecard {
-            table,
+            table: output.kpi_table(&calendar, &[], &[], &active)?,
+            bands: output.bands_table(&calendar, &[], config, &active, &events)?,
+            diagnostics: output.diagnostics_table(&calendar, &[], &rules)?,
             skipped,
             as_of: joined.as_of,
         });
     };
     let last = as_of.max(max_created(data).unwrap_or(as_of));
-    let calendar = Calendar::covering(tz, kind, first, last);
+    let calendar = Calendar::covering(settings.tz, settings.kind, first, last);
     let ctx = Context {
-        c: &data.contacts,
-        j: &joined.joins,
-        flags: IntentFlags::new(&data.contacts),
-        options,
+        contacts: &data.contacts,
+        joins: &joined.joins,
+        flags: IntentFlags::new(&data.contacts, config),
+        config,
+        recovery_window: settings.windows.recovery,
+        repeat_window: settings.windows.repeat,
+        recontact_window: settings.windows.recontact,
         as_of,
     };
-    let daily = build_daily(&ctx, &calendar, &groups, data, sessions.as_ref());
-    let (repurchase, per_period) =
-        customer_cohorts(data, &joined.index, &calendar, &groups, options, as_of);
-    let n_groups = groups.representative.len();
-    let observed_days = day_or_last(&calendar, first)..=day_or_last(&calendar, last);
-    let baseline_days = (options.baseline_window / MICROS_PER_DAY) as usize;
+    let daily = build_daily(
+        &ctx,
+        &calendar,
+        &groups.code,
+        n_groups,
+        data,
+        sessions.as_ref(),
+    );
+    let (repurchase, per_period) = customer_cohorts(
+        data,
+        &joined.index,
+        &calendar,
+        &groups.code,
+        n_groups,
+        &CohortRules {
+            repurchase_window: settings.repurchase_window,
+            csat_satisfied_min: config.scales.csat.max - 1.0,
+            as_of,
+        },
+    );
+    let backlog = backlog_at_period_ends(&daily, &calendar);
+    let observed = day_in_grid(&calendar, first)..=day_in_grid(&calendar, last);
 
-    let cells: Vec<(usize, usize)> = (0..calendar.n_periods())
+    // Baseline windows: the rolling window before each period, or one fixed range.
+    let n_periods = calendar.n_periods();
+    let baseline_days: Vec<std::ops::Range<usize>> = (0..n_periods)
+        .map(|p| match settings.baseline_range {
+            Some((start, end)) => whole_days_within(&calendar, start, end),
+            None => {
+                let start = calendar.period_days(p).start;
+                start.saturating_sub(settings.baseline_days)..start
+            }
+        })
+        .collect();
+    let baseline_instants: Vec<(i64, i64)> = (0..n_periods)
+        .map(|p| match settings.baseline_range {
+            Some(range) => range,
+            None => {
+                let start_day = calendar.period_days(p).start as i64;
+                let from = calendar.date_of_day(start_day - settings.baseline_days as i64);
+                (
+                    local_midnight_utc(&settings.tz, from),
+                    calendar.period_start(p),
+                )
+            }
+        })
+        .collect();
+    let baseline_backlog =
+        backlog_in_windows(&data.contacts, &groups.code, n_groups, &baseline_instants);
+
+    let cells: Vec<(usize, usize)> = (0..n_periods)
         .flat_map(|p| (0..n_groups).map(move |g| (p, g)))
         .collect();
-    // Backlog is a stock: running sums of inflow minus outflow per group.
-    let backlog = backlog_at_period_ends(&daily, &calendar, n_groups);
-    let period_contacts: Vec<u64> = (0..calendar.n_periods())
-        .map(|p| {
-            calendar
-                .period_days(p)
-                .flat_map(|d| (0..n_groups).map(move |g| d * n_groups + g))
-                .map(|k| daily.states[k].contacts)
-                .sum()
-        })
-        .collect();
-    let rows: Vec<KpiRow> = cells
+    let empty_customers = PeriodCustomerState::default();
+    let empty_repurchase = RepurchaseState::default();
+    let lifespan = options.clv_lifespan_days;
+    let results: Vec<CellResult> = cells
         .par_iter()
-        .flat_map_iter(|&(p, g)| {
+        .map(|&(p, g)| {
             let days = calendar.period_days(p);
-            let mut state = ContactState::default();
-            let mut values = CellValues::default();
-            let mut totals = DayTotals::default();
-            let mut peak_trough: Option<(u64, u64)> = None;
-            for d in days.clone() {
-                let k = d * n_groups + g;
-                state.add(&daily.states[k]);
-                values.extend(&daily.values[k]);
-                totals.add(&daily.totals[d]);
-                if observed_days.contains(&d) {
-                    let n = daily.states[k].contacts;
-                    peak_trough = Some(match peak_trough {
-                        None => (n, n),
-                        Some((max, min)) => (max.max(n), min.min(n)),
-                    });
-                }
-            }
-            let mut baseline = ContactState::default();
-            for d in days.start.saturating_sub(baseline_days)..days.start {
-                baseline.add(&daily.states[d * n_groups + g]);
-            }
-            let (backlog_open, backlog_age_micros) = backlog[p * n_groups + g];
-            let mut cell = Cell {
-                state: &state,
-                values: &mut values,
-                totals: &totals,
-                period_contacts: period_contacts[p],
+            let (state, values, totals, period_contacts, peak_trough) =
+                sum_days(&daily, days.clone(), g, &observed);
+            let window = baseline_days[p].clone();
+            let (b_state, b_values, b_totals, b_contacts, b_peak) =
+                sum_days(&daily, window.clone(), g, &observed);
+            let mut base = CellInputs {
+                state: b_state,
+                values: b_values,
+                totals: b_totals,
+                period_contacts: b_contacts,
+                customers: &empty_customers,
+                repurchase: &empty_repurchase,
+                backlog: baseline_backlog[p * n_groups + g],
+                peak_trough: b_peak,
+                days: window.len() as f64,
+            };
+            let baseline_values = if window.is_empty() {
+                vec![None; CATALOG.len()]
+            } else {
+                base.evaluate(&active, None, lifespan)
+                    .iter()
+                    .map(|m| m.value)
+                    .collect()
+            };
+            let mut current = CellInputs {
+                state,
+                values,
+                totals,
+                period_contacts,
                 customers: &per_period[p],
                 repurchase: &repurchase[p * n_groups + g],
-                baseline: Some(&baseline),
-                backlog_open,
-                backlog_age_micros,
-                daily_peak_trough: peak_trough,
-                period_days: days.len() as f64,
-                lifespan_days: options.clv_lifespan_days,
+                backlog: backlog[p * n_groups + g],
+                peak_trough,
+                days: days.len() as f64,
             };
-            active
-                .iter()
-                .map(|kpi| KpiRow {
-                    period: p as u32,
-                    group: g as u32,
-                    kpi,
-                    measure: (kpi.compute)(&mut cell),
-                })
-                .collect::<Vec<_>>()
+            let baseline_state = (!window.is_empty()).then_some(&base.state);
+            CellResult {
+                current: current.evaluate(&active, baseline_state, lifespan),
+                baseline: baseline_values,
+            }
         })
         .collect();
-    let table = build_table(contacts, options, &tz, &rows, &groups, &calendar)?;
+
+    // Diagnostics.
+    let active_index: HashMap<&'static str, usize> = CATALOG
+        .iter()
+        .enumerate()
+        .filter(|(k, _)| active[*k])
+        .map(|(k, kpi)| (kpi.id, k))
+        .collect();
+    let flags = IntentFlags::new(&data.contacts, config);
+    let breakdown_inputs = BreakdownInputs {
+        contacts,
+        orders,
+        sessions_table,
+        sessions: sessions.as_ref(),
+        data,
+        calendar: &calendar,
+        group: &groups.code,
+        n_groups,
+        flags: &flags,
+    };
+    let breakdowns: HashMap<String, Breakdown> = rule_dimensions(&rules)
+        .into_iter()
+        .map(|dim| {
+            let b = Breakdown::build(&dim, &breakdown_inputs);
+            (dim, b)
+        })
+        .collect();
+    let contacts_k = active_index.get("contacts").copied();
+    let orders_k = active_index.get("orders").copied();
+    let mut findings = Vec::new();
+    for &(p, g) in &cells {
+        let facts = CellFacts {
+            p,
+            g,
+            n_groups,
+            results: &results,
+            active: &active_index,
+            breakdowns: &breakdowns,
+            events: &events,
+            period_end: calendar.period_end(p),
+        };
+        for (r, rule) in rules.iter().enumerate() {
+            match rule.kind {
+                RuleKind::Conditions => {
+                    if let Some(evidence) = fire(&rule.conditions, &facts) {
+                        findings.push(Finding {
+                            p,
+                            g,
+                            rule: r,
+                            evidence,
+                        });
+                    }
+                }
+                RuleKind::Hotspot => {
+                    let cell = &results[p * n_groups + g].current;
+                    let value = |k: Option<usize>| k.and_then(|k| cell[k].value).unwrap_or(0.0);
+                    for evidence in hotspots(
+                        rule,
+                        p,
+                        g,
+                        &breakdowns,
+                        value(contacts_k) as u64,
+                        value(orders_k) as u64,
+                    ) {
+                        findings.push(Finding {
+                            p,
+                            g,
+                            rule: r,
+                            evidence,
+                        });
+                    }
+                }
+            }
+        }
+    }
     Ok(Scorecard {
-        table,
+        table: output.kpi_table(&calendar, &cells, &results, &active)?,
+        bands: output.bands_table(
+            &calendar,
+            &cells_with(&cells, &results),
+            config,
+            &active,
+            &events,
+        )?,
+        diagnostics: output.diagnostics_table(&calendar, &findings, &rules)?,
         skipped,
         as_of: Some(as_of),
     })
 }
 
-/// (open count, sum of ages in µs) at each period end, per period × group.
-fn backlog_at_period_ends(daily: &Daily, calendar: &Calendar, n_groups: usize) -> Vec<(u64, i128)> {
-    let n_periods = calendar.n_periods();
-    let mut out = vec![(0u64, 0i128); n_periods * n_groups];
-    for g in 0..n_groups {
-        let mut open: i64 = 0;
-        let mut created_sum: i128 = 0;
-        for p in 0..n_periods {
-            for d in calendar.period_days(p) {
-                let s = &daily.states[d * n_groups + g];
-                open += s.opened as i64 - s.closed as i64;
-                created_sum += s.opened_created_sum - s.closed_created_sum;
-            }
-            let end = i128::from(calendar.period_end(p));
-            let count = open.max(0) as u64;
-            out[p * n_groups + g] = (count, end * i128::from(open.max(0)) - created_sum);
-        }
-    }
-    out
+fn cells_with<'a>(
+    cells: &[(usize, usize)],
+    results: &'a [CellResult],
+) -> Vec<(usize, usize, &'a CellResult)> {
+    cells
+        .iter()
+        .zip(results)
+        .map(|(&(p, g), r)| (p, g, r))
+        .collect()
 }
 
-fn build_table(
-    contacts: &TableInput,
-    options: &Options,
-    tz: &chrono_tz::Tz,
-    rows: &[KpiRow],
-    groups: &Groups,
-    calendar: &Calendar,
-) -> Result<RecordBatch> {
-    let arrow_error = |e: arrow_schema::ArrowError| Error::Arrow {
-        table: "scorecard".to_owned(),
-        message: e.to_string(),
-    };
-    let tz_name: Arc<str> = Arc::from(tz.name());
-    let period_start = TimestampMicrosecondArray::from(
-        rows.iter()
-            .map(|r| calendar.period_start(r.period as usize))
-            .collect::<Vec<_>>(),
-    )
-    .with_timezone(tz_name.clone());
-    let mut fields = vec![Field::new(
-        "period_start",
-        DataType::Timestamp(TimeUnit::Microsecond, Some(tz_name)),
-        false,
-    )];
-    let mut columns: Vec<ArrayRef> = vec![Arc::new(period_start)];
-    for column in &options.group_by {
-        let Some(values) = contacts.concat_column(column)? else {
-            return Err(Error::config(
-                "group_by",
-                format!("{column:?} is not a column of contacts"),
-            ));
-        };
-        let take_rows = UInt32Array::from(
-            rows.iter()
-                .map(|r| groups.representative[r.group as usize])
+/// Local days lying wholly inside [start, end).
+fn whole_days_within(calendar: &Calendar, start: i64, end: i64) -> std::ops::Range<usize> {
+    let n = calendar.n_days();
+    let first = calendar.day_starts.partition_point(|&s| s < start).min(n);
+    let last = calendar
+        .day_starts
+        .partition_point(|&s| s <= end)
+        .saturating_sub(1)
+        .min(n);
+    first..last.max(first)
+}
+
+/// Builds the output tables (shared key columns: period_start and the group columns).
+struct Output<'a> {
+    contacts: &'a TableInput,
+    options: &'a Options,
+    tz: chrono_tz::Tz,
+    groups: &'a Groups,
+}
+
+impl Output<'_> {
+    fn key_columns(
+        &self,
+        calendar: &Calendar,
+        keys: &[(usize, usize)],
+    ) -> Result<Vec<(String, ArrayRef)>> {
+        let tz_name: Arc<str> = Arc::from(self.tz.name());
+        let period_start = TimestampMicrosecondArray::from(
+            keys.iter()
+                .map(|&(p, _)| calendar.period_start(p))
                 .collect::<Vec<_>>(),
+        )
+        .with_timezone(tz_name);
+        let mut columns: Vec<(String, ArrayRef)> =
+            vec![("period_start".to_owned(), Arc::new(period_start))];
+        for column in &self.options.group_by {
+            let Some(values) = self.contacts.concat_column(column)? else {
+                return Err(Error::config(
+                    "group_by",
+                    format!("{column:?} is not a column of contacts"),
+                ));
+            };
+            let take_rows = UInt32Array::from(
+                keys.iter()
+                    .map(|&(_, g)| self.groups.representative[g])
+                    .collect::<Vec<_>>(),
+            );
+            let taken =
+                arrow_select::take::take(values.as_ref(), &take_rows, None).map_err(|e| {
+                    Error::Arrow {
+                        table: "scorecard".to_owned(),
+                        message: e.to_string(),
+                    }
+                })?;
+            columns.push((column.clone(), taken));
+        }
+        Ok(columns)
+    }
+
+    fn kpi_table(
+        &self,
+        calendar: &Calendar,
+        cells: &[(usize, usize)],
+        results: &[CellResult],
+        active: &[bool],
+    ) -> Result<RecordBatch> {
+        let mut keys = Vec::new();
+        let mut rows: Vec<(&'static KpiDef, Measure)> = Vec::new();
+        for (&(p, g), result) in cells.iter().zip(results) {
+            for (k, kpi) in CATALOG.iter().enumerate() {
+                if active[k] {
+                    keys.push((p, g));
+                    rows.push((kpi, result.current[k]));
+                }
+            }
+        }
+        let mut columns = self.key_columns(calendar, &keys)?;
+        let floats = |f: fn(&Measure) -> Option<f64>| -> ArrayRef {
+            Arc::new(Float64Array::from(
+                rows.iter().map(|(_, m)| f(m)).collect::<Vec<_>>(),
+            ))
+        };
+        columns.push((
+            "kpi".into(),
+            Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|(k, _)| k.id),
+            )),
+        ));
+        columns.push(("value".into(), floats(|m| m.value)));
+        columns.push(("numerator".into(), floats(|m| m.numerator)));
+        columns.push(("denominator".into(), floats(|m| m.denominator)));
+        columns.push((
+            "unit".into(),
+            Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|(k, _)| k.unit.name()),
+            )),
+        ));
+        batch(columns, "scorecard")
+    }
+
+    fn bands_table(
+        &self,
+        calendar: &Calendar,
+        cells: &[(usize, usize, &CellResult)],
+        config: &Config,
+        active: &[bool],
+        events: &[Event],
+    ) -> Result<RecordBatch> {
+        let banded: Vec<(usize, &'static KpiDef, crate::catalog::BandRule, &str)> = CATALOG
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| active[*k])
+            .filter_map(|(k, kpi)| {
+                let spec = config.bands.get(kpi.id)?;
+                let rule = spec.rule(kpi.id).ok()?;
+                Some((k, kpi, rule, spec.owner.as_str()))
+            })
+            .collect();
+        let mut keys = Vec::new();
+        let (mut kpi, mut value, mut band, mut owner, mut baseline, mut delta, mut expected) = (
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
         );
-        let taken =
-            arrow_select::take::take(values.as_ref(), &take_rows, None).map_err(arrow_error)?;
-        fields.push(Field::new(column, taken.data_type().clone(), true));
-        columns.push(taken);
+        for &(p, g, result) in cells {
+            let (start, end) = (calendar.period_start(p), calendar.period_end(p));
+            // A peak overlapping the period makes a band change expected (seed 001).
+            let peak = events
+                .iter()
+                .any(|e| e.kind == "peak" && e.start < end && e.end >= start);
+            for &(k, def, rule, who) in &banded {
+                let v = result.current[k].value;
+                let b = result.baseline[k];
+                keys.push((p, g));
+                kpi.push(def.id);
+                value.push(v);
+                band.push(v.map(|v| band_of(rule, v).name()));
+                owner.push(who.to_owned());
+                baseline.push(b);
+                delta.push(v.zip(b).map(|(v, b)| v - b));
+                expected.push(peak);
+            }
+        }
+        let mut columns = self.key_columns(calendar, &keys)?;
+        columns.push(("kpi".into(), Arc::new(StringArray::from_iter_values(kpi))));
+        columns.push(("value".into(), Arc::new(Float64Array::from(value))));
+        columns.push(("band".into(), Arc::new(StringArray::from(band))));
+        columns.push((
+            "owner".into(),
+            Arc::new(StringArray::from_iter_values(owner)),
+        ));
+        columns.push(("baseline".into(), Arc::new(Float64Array::from(baseline))));
+        columns.push((
+            "delta_vs_baseline".into(),
+            Arc::new(Float64Array::from(delta)),
+        ));
+        columns.push(("expected".into(), Arc::new(BooleanArray::from(expected))));
+        batch(columns, "bands")
     }
-    let kpi = StringArray::from_iter_values(rows.iter().map(|r| r.kpi.id));
-    let unit = StringArray::from_iter_values(rows.iter().map(|r| r.kpi.unit.name()));
-    let floats = |f: fn(&Measure) -> Option<f64>| -> ArrayRef {
-        Arc::new(arrow_array::Float64Array::from(
-            rows.iter().map(|r| f(&r.measure)).collect::<Vec<_>>(),
-        ))
-    };
-    fields.push(Field::new("kpi", DataType::Utf8, false));
-    columns.push(Arc::new(kpi));
-    for name in ["value", "numerator", "denominator"] {
-        fields.push(Field::new(name, DataType::Float64, true));
+
+    fn diagnostics_table(
+        &self,
+        calendar: &Calendar,
+        findings: &[Finding],
+        rules: &[PreparedRule],
+    ) -> Result<RecordBatch> {
+        let keys: Vec<(usize, usize)> = findings.iter().map(|f| (f.p, f.g)).collect();
+        let mut columns = self.key_columns(calendar, &keys)?;
+        let text = |f: fn(&PreparedRule) -> &str| -> ArrayRef {
+            Arc::new(StringArray::from_iter_values(
+                findings.iter().map(|x| f(&rules[x.rule]).to_owned()),
+            ))
+        };
+        columns.push(("rule".into(), text(|r| &r.id)));
+        columns.push(("symptom".into(), text(|r| &r.spec.symptom)));
+        columns.push(("likely_cause".into(), text(|r| &r.spec.likely_cause)));
+        columns.push(("action".into(), text(|r| &r.spec.action)));
+        columns.push((
+            "validation_metric".into(),
+            text(|r| &r.spec.validation_metric),
+        ));
+        columns.push(("owner".into(), text(|r| &r.spec.owner)));
+        let evidence: Vec<String> = findings
+            .iter()
+            .map(|f| serde_json::to_string(&f.evidence).unwrap_or_else(|_| "{}".to_owned()))
+            .collect();
+        columns.push((
+            "evidence".into(),
+            Arc::new(StringArray::from_iter_values(evidence)),
+        ));
+        batch(columns, "diagnostics")
     }
-    columns.push(floats(|m| m.value));
-    columns.push(floats(|m| m.numerator));
-    columns.push(floats(|m| m.denominator));
-    fields.push(Field::new("unit", DataType::Utf8, false));
-    columns.push(Arc::new(unit));
-    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).map_err(arrow_error)
 }
 
 #[cfg(test)]
@@ -978,7 +1155,7 @@ mod tests {
     use super::*;
     use arrow_array::cast::AsArray;
     use arrow_array::types::Float64Type;
-    use arrow_array::{Array, Float64Array, Int64Array};
+    use arrow_array::{Array, Int64Array};
 
     const HOUR: i64 = 3_600_000_000;
     const DAY: i64 = 24 * HOUR;
@@ -1075,7 +1252,7 @@ mod tests {
             &[T0 + DAY, T0 + 8 * DAY],
             &[10.0, 20.0],
         );
-        let card = scorecard(&c, &o, None, &Options::default()).expect("scorecard works");
+        let card = scorecard(&c, &o, None, None, &Options::default()).expect("scorecard works");
         let t = &card.table;
         let kpi = column(t, "kpi").as_string::<i32>();
         let value = column(t, "value").as_primitive::<Float64Type>();
@@ -1095,7 +1272,7 @@ mod tests {
     fn bad_values_are_typed_errors_not_panics() {
         let c = contacts(&[1, 1], &[Some(1), Some(1)], &[T0, T0]);
         let o = orders(&[Some(1)], &[T0], &[1.0]);
-        match scorecard(&c, &o, None, &Options::default()) {
+        match scorecard(&c, &o, None, None, &Options::default()) {
             Err(Error::Data {
                 table, column, row, ..
             }) => {
@@ -1113,7 +1290,7 @@ mod tests {
         };
         let c = contacts(&[1], &[Some(1)], &[T0]);
         assert!(matches!(
-            scorecard(&c, &o, None, &options),
+            scorecard(&c, &o, None, None, &options),
             Err(Error::Config { .. })
         ));
     }

@@ -12,16 +12,19 @@ Example:
 """
 
 from ._api import Scorecard, enrich_contacts, kpi_catalog, scorecard
+from ._config import Config, default_config
 from ._sample import load_sample
 from ._supportkpi import ConfigError, DataError, SchemaError, SupportKpiError, __version__
 
 __all__ = [
+    "Config",
     "ConfigError",
     "DataError",
     "SchemaError",
     "Scorecard",
     "SupportKpiError",
     "__version__",
+    "default_config",
     "enrich_contacts",
     "kpi_catalog",
     "load_sample",

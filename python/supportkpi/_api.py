@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
@@ -13,6 +14,7 @@ import pyarrow as pa
 
 from . import _supportkpi as _native
 from ._arrow import as_arrow_table, split_renaming
+from ._config import Config, config_document
 from ._supportkpi import ConfigError
 
 TimeLike = dt.datetime | pd.Timestamp | str
@@ -84,13 +86,43 @@ class Scorecard:
         by: str,
         tz: str,
         group_by: Sequence[str],
+        bands: pa.Table | None = None,
+        diagnostics: pa.Table | None = None,
+        events: pd.DataFrame | None = None,
     ) -> None:
         self._table = table
+        self._bands = bands
+        self._diagnostics = diagnostics
         self.skipped: dict[str, str] = dict(skipped)
         self.as_of = as_of
         self.by = by
         self.tz = tz
         self.group_by = list(group_by)
+        self.events = events
+
+    def bands(self) -> pd.DataFrame:
+        """Band of every banded KPI per period (× group), with owner and baseline.
+
+        Columns: period_start, group columns, kpi, value, band (healthy / watch /
+        intervention, null when the value is null), owner, baseline (the KPI over the
+        baseline window before the period), delta_vs_baseline, expected (the period overlaps
+        a ``peak`` event, so a band change there needs no intervention).
+        """
+        if self._bands is None:
+            return pd.DataFrame()
+        return self._bands.to_pandas()
+
+    def diagnose(self) -> pd.DataFrame:
+        """The diagnostic rules that fired, per period (× group), with their evidence.
+
+        Columns: period_start, group columns, rule, symptom, likely_cause, action,
+        validation_metric, owner, evidence (a dict of the values that fired the rule).
+        """
+        if self._diagnostics is None:
+            return pd.DataFrame()
+        frame = self._diagnostics.to_pandas()
+        frame["evidence"] = [json.loads(e) for e in frame["evidence"]]
+        return frame
 
     def to_arrow(self) -> pa.Table:
         """The long table as a pyarrow Table."""
@@ -141,14 +173,15 @@ def _options(
     *,
     columns: Mapping[str, Any] | None,
     as_of: TimeLike | None,
-    windows: Mapping[str, WindowLike],
+    windows: Mapping[str, WindowLike | None],
     **extra: Any,
 ) -> str:
     options: dict[str, Any] = dict(extra)
     options["columns"] = split_renaming(columns, {k: t.schema for k, t in tables.items()})
     options["as_of"] = None if as_of is None else _micros(as_of, "as_of")
     for key, value in windows.items():
-        options[key] = _window(value, key)
+        if value is not None:
+            options[key] = _window(value, key)
     return json.dumps(options)
 
 
@@ -157,16 +190,19 @@ def scorecard(
     orders: Any,
     sessions: Any | None = None,
     *,
+    events: Any | None = None,
+    config: Config | Mapping[str, Any] | str | os.PathLike[str] | None = None,
     by: str = "week",
     tz: str = "UTC",
     group_by: str | Sequence[str] | None = None,
     as_of: TimeLike | None = None,
     columns: Mapping[str, Any] | None = None,
-    recovery_window: WindowLike = dt.timedelta(days=7),
-    repeat_window: WindowLike = dt.timedelta(days=14),
-    recontact_window: WindowLike = dt.timedelta(hours=48),
-    repurchase_window: WindowLike = dt.timedelta(days=90),
-    baseline_window: WindowLike = dt.timedelta(days=30),
+    recovery_window: WindowLike | None = None,
+    repeat_window: WindowLike | None = None,
+    recontact_window: WindowLike | None = None,
+    repurchase_window: WindowLike | None = None,
+    baseline_window: WindowLike | None = None,
+    baseline_range: tuple[TimeLike, TimeLike] | None = None,
     clv_lifespan_days: float = 3 * 365,
 ) -> Scorecard:
     """Computes the support-conversion scorecard (SPEC §5) per period and group.
@@ -176,13 +212,19 @@ def scorecard(
             RecordBatchReader, or any object with ``__arrow_c_stream__``).
         orders: orders, in any of the same forms.
         sessions: optional site sessions (one row per session, or pre-counted rows).
+        events: optional calendar (name, kind = promo / launch / peak, start, end).
+        config: a (partial) configuration: a dict, a ``Config``, or a TOML/JSON file path;
+            what it does not name keeps its default (``sk.default_config()``).
         by: ``"day"``, ``"week"`` (ISO, Monday start) or ``"month"``.
         tz: IANA time zone of day and period boundaries.
         group_by: contact column(s) to split by (e.g. ``"channel"``).
         as_of: end of observed data; default the latest ``created_at``.
         columns: renaming ``{"ours": "theirs"}``, flat or per table.
         recovery_window, repeat_window, recontact_window, repurchase_window,
-        baseline_window: the join and cohort windows.
+        baseline_window: the join and cohort windows (default: the config's, 7 d, 14 d,
+            48 h, 90 d, 30 d).
+        baseline_range: a fixed (start, end) baseline instead of the rolling window, e.g.
+            the 30 days before an AI launch.
         clv_lifespan_days: customer lifespan for ``clv_simple``.
 
     Example:
@@ -203,6 +245,8 @@ def scorecard(
     }
     if sessions is not None:
         tables["sessions"] = as_arrow_table(sessions, "sessions")
+    if events is not None:
+        tables["events"] = as_arrow_table(events, "events")
     groups = _group_list(group_by)
     options = _options(
         tables,
@@ -219,12 +263,22 @@ def scorecard(
         tz=tz,
         group_by=groups,
         clv_lifespan_days=float(clv_lifespan_days),
+        config=config_document(config),
+        baseline_range=None
+        if baseline_range is None
+        else [
+            _micros(baseline_range[0], "baseline_range"),
+            _micros(baseline_range[1], "baseline_range"),
+        ],
     )
-    table, skipped, as_of_micros = _native.compute_scorecard(
-        tables["contacts"], tables["orders"], tables.get("sessions"), options
+    table, bands, diagnostics, skipped, as_of_micros = _native.compute_scorecard(
+        tables["contacts"], tables["orders"], tables.get("sessions"), tables.get("events"), options
     )
     used_as_of = None if as_of_micros is None else pd.Timestamp(as_of_micros, unit="us", tz="UTC")
-    return Scorecard(table, dict(skipped), used_as_of, by, tz, groups)
+    events_frame = None if events is None else tables["events"].to_pandas()
+    return Scorecard(
+        table, dict(skipped), used_as_of, by, tz, groups, bands, diagnostics, events_frame
+    )
 
 
 _NON_NULL_BOOL = (
@@ -244,9 +298,10 @@ def enrich_contacts(
     *,
     as_of: TimeLike | None = None,
     columns: Mapping[str, Any] | None = None,
-    recovery_window: WindowLike = dt.timedelta(days=7),
-    repeat_window: WindowLike = dt.timedelta(days=14),
-    recontact_window: WindowLike = dt.timedelta(hours=48),
+    config: Config | Mapping[str, Any] | str | os.PathLike[str] | None = None,
+    recovery_window: WindowLike | None = None,
+    repeat_window: WindowLike | None = None,
+    recontact_window: WindowLike | None = None,
 ) -> pd.DataFrame:
     """One row per contact, in input order: the contact's columns plus the join results.
 
@@ -280,6 +335,7 @@ def enrich_contacts(
             "repeat_window": repeat_window,
             "recontact_window": recontact_window,
         },
+        config=config_document(config),
     )
     joined: pa.Table = _native.enrich_contacts(tables["contacts"], tables["orders"], options_json)
     renaming = json.loads(options_json)["columns"].get("contacts", {})

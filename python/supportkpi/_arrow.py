@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from ._supportkpi import ConfigError, SchemaError
 
-TABLES = ("contacts", "orders", "sessions")
+TABLES = ("contacts", "orders", "sessions", "events")
 
 
 def _from_stream(obj: Any) -> pa.Table:
@@ -69,7 +69,8 @@ def split_renaming(
         unknown = sorted(set(columns) - set(TABLES))
         if unknown:
             raise ConfigError(
-                f"columns: unknown table(s) {unknown}; expected contacts, orders or sessions"
+                f"columns: unknown table(s) {unknown}; "
+                "expected contacts, orders, sessions or events"
             )
         return {table: {str(k): str(v) for k, v in m.items()} for table, m in columns.items()}
     per_table: dict[str, dict[str, str]] = {name: {} for name in schemas}

@@ -17,12 +17,21 @@ class ConfigError(SupportKpiError):
     """A bad argument or configuration value."""
 
 def compute_scorecard(
-    contacts: Any, orders: Any, sessions: Any | None, options_json: str
-) -> tuple[Any, list[tuple[str, str]], int | None]:
-    """Computes the scorecard: (pyarrow.Table long table, [(kpi, reason)], as_of µs)."""
+    contacts: Any, orders: Any, sessions: Any | None, events: Any | None, options_json: str
+) -> tuple[Any, Any, Any, list[tuple[str, str]], int | None]:
+    """Computes the scorecard: (long table, bands, diagnostics), skipped KPIs, as_of µs."""
 
 def enrich_contacts(contacts: Any, orders: Any, options_json: str) -> Any:
     """Per-contact join results as a pyarrow.Table, in input order."""
 
 def kpi_catalog_json() -> str:
     """The KPI catalogue as JSON."""
+
+def config_default_json() -> str:
+    """The default configuration as JSON."""
+
+def config_resolve(text: str, format: str) -> str:
+    """A (partial) configuration merged into the defaults and checked, as JSON."""
+
+def config_to_toml(config_json: str) -> str:
+    """A whole configuration (JSON) as TOML."""

@@ -12,6 +12,7 @@ use super::columns::{
     read_bools, read_coded, read_ids, read_numbers, read_timestamps, render_ts, CodedStrings,
     IdColumn, ReadError, NULL_CODE, NULL_TS,
 };
+use crate::config::Scales;
 use crate::error::{BadValue, Error, Result, RowRef};
 
 /// Customer code sentinel for anonymous rows (null customer_id).
@@ -515,7 +516,11 @@ fn read_customer_ids(table: &TableInput) -> Result<IdColumn> {
 }
 
 /// Reads and validates contacts and orders, interning customer ids across both.
-pub fn read_joinable(contacts: &TableInput, orders: &TableInput) -> Result<Joinable> {
+pub fn read_joinable(
+    contacts: &TableInput,
+    orders: &TableInput,
+    scales: &Scales,
+) -> Result<Joinable> {
     contacts.check_rename()?;
     orders.check_rename()?;
     let contact_customers = read_customer_ids(contacts)?;
@@ -561,7 +566,7 @@ pub fn read_joinable(contacts: &TableInput, orders: &TableInput) -> Result<Joina
     };
     let customers = next_code as usize;
     drop(interner);
-    let contacts = read_contacts(contacts, contact_codes)?;
+    let contacts = read_contacts(contacts, contact_codes, scales)?;
     let orders = read_orders(orders, order_codes)?;
     Ok(Joinable {
         contacts,
@@ -572,7 +577,7 @@ pub fn read_joinable(contacts: &TableInput, orders: &TableInput) -> Result<Joina
 
 const HANDLED_BY_VALUES: [&str; 3] = ["self_service", "ai", "human"];
 
-fn read_contacts(table: &TableInput, customer: Vec<u32>) -> Result<Contacts> {
+fn read_contacts(table: &TableInput, customer: Vec<u32>, scales: &Scales) -> Result<Contacts> {
     let name = table.name;
     let contact_id = required(table, "contact_id", None, read_ids)?;
     check_unique_ids(name, "contact_id", &contact_id)?;
@@ -607,9 +612,9 @@ fn read_contacts(table: &TableInput, customer: Vec<u32>) -> Result<Contacts> {
     let touches = read_checked_numbers(table, "touches", ids, |v| {
         (v < 0.0).then_some("touches must not be negative")
     })?;
-    let csat = read_scale(table, "csat", ids, 1.0, 5.0)?;
-    let nps = read_scale(table, "nps", ids, 0.0, 10.0)?;
-    let ces = read_scale(table, "ces", ids, 1.0, 7.0)?;
+    let csat = read_scale(table, "csat", ids, scales.csat.min, scales.csat.max)?;
+    let nps = read_scale(table, "nps", ids, scales.nps.min, scales.nps.max)?;
+    let ces = read_scale(table, "ces", ids, scales.ces.min, scales.ces.max)?;
     let cost = read_finite(table, "cost", ids)?;
     let resolution_correct = optional(table, "resolution_correct", Some(ids), read_bools)?;
     let preventable = optional(table, "preventable", Some(ids), read_bools)?;
@@ -861,3 +866,81 @@ pub fn read_sessions(table: &TableInput) -> Result<Sessions> {
 /// Shared, reference-counted input for group columns (values are taken back out for the
 /// output).
 pub type SharedArray = Arc<dyn Array>;
+
+/// A calendar event (SPEC §1 events).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// Name.
+    pub name: String,
+    /// promo, launch or peak.
+    pub kind: String,
+    /// Start, UTC µs.
+    pub start: i64,
+    /// End, UTC µs (≥ start).
+    pub end: i64,
+}
+
+/// Reads events: `name`, `kind` (promo / launch / peak), `start`, `end`.
+pub fn read_events(table: &TableInput) -> Result<Vec<Event>> {
+    table.check_rename()?;
+    let name = table.name;
+    let names = required(table, "name", None, |c| read_coded(c, true))?;
+    let kinds = required(table, "kind", None, |c| read_coded(c, false))?;
+    let starts = required(table, "start", None, |c| read_timestamps(c, true))?;
+    let ends = required(table, "end", None, |c| read_timestamps(c, true))?;
+    let mut events = Vec::with_capacity(starts.len());
+    let bad = |column: &str, position: usize, message: &str, detail: String| {
+        bad_value(
+            name,
+            column,
+            None,
+            BadValue {
+                position,
+                message: message.to_owned(),
+                detail,
+            },
+        )
+    };
+    for row in 0..starts.len() {
+        let kind = match kinds.codes[row] {
+            NULL_CODE => String::new(),
+            code => kinds.values[code as usize].clone(),
+        };
+        if !matches!(kind.as_str(), "promo" | "launch" | "peak") {
+            return Err(bad(
+                "kind",
+                row,
+                "kind must be one of promo, launch, peak",
+                format!("kind={kind:?}"),
+            ));
+        }
+        let (start, end) = (starts[row], ends[row]);
+        if start == NULL_TS || end == NULL_TS {
+            return Err(bad(
+                "start",
+                row,
+                "start and end must not be null",
+                String::new(),
+            ));
+        }
+        if end < start {
+            return Err(bad(
+                "end",
+                row,
+                "end is before start",
+                format!("start={}, end={}", render_ts(start), render_ts(end)),
+            ));
+        }
+        let event_name = match names.codes[row] {
+            NULL_CODE => String::new(),
+            code => names.values[code as usize].clone(),
+        };
+        events.push(Event {
+            name: event_name,
+            kind,
+            start,
+            end,
+        });
+    }
+    Ok(events)
+}

@@ -1,0 +1,109 @@
+"""Configuration as data: taxonomy, bands and owners, windows, scales, cost model, rules.
+
+The engine owns the schema: every document is merged into the defaults and checked in Rust,
+so unknown keys and bad values raise ``ConfigError`` naming the key path.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from . import _supportkpi as _native
+
+
+def default_config() -> dict[str, Any]:
+    """The default configuration (SPEC §4, §6, §7) as a dict.
+
+    Example:
+        >>> import supportkpi as sk
+        >>> cfg = sk.default_config()
+        >>> cfg["bands"]["csat_mean"]
+        {'shape': 'higher_is_better', 'healthy_min': 4.3, 'watch_min': 4.0, 'owner': 'support lead'}
+        >>> cfg["windows"]["recovery"]
+        '7d'
+    """
+    return json.loads(_native.config_default_json())
+
+
+def _read_source(source: str | os.PathLike[str]) -> str:
+    """A path's text, or the string itself when it is not an existing file."""
+    if isinstance(source, os.PathLike):
+        return Path(source).read_text(encoding="utf-8")
+    if "\n" not in source and len(source) < 4096 and Path(source).is_file():
+        return Path(source).read_text(encoding="utf-8")
+    return source
+
+
+class Config:
+    """A checked configuration: the defaults overridden by what the document names.
+
+    Example:
+        >>> import supportkpi as sk
+        >>> cfg = sk.Config({"bands": {"csat_mean": {"healthy_min": 4.5}}})
+        >>> cfg.to_dict()["bands"]["csat_mean"]["healthy_min"]
+        4.5
+        >>> cfg.to_dict()["bands"]["csat_mean"]["watch_min"]  # untouched default
+        4.0
+        >>> sk.Config.from_toml(cfg.to_toml()) == cfg
+        True
+    """
+
+    def __init__(self, data: Mapping[str, Any] | None = None) -> None:
+        resolved = _native.config_resolve(json.dumps(dict(data or {})), "json")
+        self._data: dict[str, Any] = json.loads(resolved)
+
+    @classmethod
+    def from_toml(cls, source: str | os.PathLike[str]) -> Config:
+        """From a TOML file path or TOML text."""
+        return cls._from(_native.config_resolve(_read_source(source), "toml"))
+
+    @classmethod
+    def from_json(cls, source: str | os.PathLike[str]) -> Config:
+        """From a JSON file path or JSON text."""
+        return cls._from(_native.config_resolve(_read_source(source), "json"))
+
+    @classmethod
+    def _from(cls, resolved_json: str) -> Config:
+        config = cls.__new__(cls)
+        config._data = json.loads(resolved_json)
+        return config
+
+    def to_dict(self) -> dict[str, Any]:
+        """The whole configuration as a dict (a copy)."""
+        return copy.deepcopy(self._data)
+
+    def to_toml(self) -> str:
+        """The whole configuration as TOML text."""
+        return _native.config_to_toml(json.dumps(self._data))
+
+    def to_json(self) -> str:
+        """The whole configuration as JSON text."""
+        return json.dumps(self._data, indent=2)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Config) and other._data == self._data
+
+    def __repr__(self) -> str:
+        return (
+            f"Config(bands={len(self._data['bands'])}, rules={len(self._data['rules'])}, "
+            f"intents={len(self._data['taxonomy'])})"
+        )
+
+
+def config_document(config: Config | Mapping[str, Any] | str | os.PathLike[str] | None) -> Any:
+    """What the engine gets for ``config=``: a (partial) document, merged there."""
+    if config is None:
+        return None
+    if isinstance(config, Config):
+        return config.to_dict()
+    if isinstance(config, Mapping):
+        return dict(config)
+    text_or_path = os.fspath(config)
+    if str(text_or_path).lower().endswith(".json"):
+        return Config.from_json(config).to_dict()
+    return Config.from_toml(config).to_dict()

@@ -1,0 +1,752 @@
+//! Configuration as data: the intent taxonomy, band edges and owners, windows, score scales,
+//! the unit-cost model and the diagnostic rules (SPEC §4, §6, §7). Loaded from a dict (as
+//! JSON), TOML or JSON. A partial config overrides only what it names: the user's document is
+//! deep-merged into the defaults before it is read strictly, so unknown keys and bad values
+//! are a `ConfigError` naming the key path.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::catalog::{self, BandRule, CATALOG};
+use crate::error::{Error, Result};
+use crate::taxonomy::DEFAULT_TAXONOMY;
+
+/// What the taxonomy says about one intent (SPEC §4).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntentSpec {
+    /// Journey step.
+    pub journey_step: String,
+    /// Preventable demand.
+    pub preventable: bool,
+    /// A policy question.
+    pub policy: bool,
+    /// Checkout or shipping related.
+    pub checkout_shipping: bool,
+}
+
+/// Shape of a band.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BandShape {
+    /// healthy ≥ healthy_min, watch ≥ watch_min.
+    HigherIsBetter,
+    /// healthy ≤ healthy_max, watch ≤ watch_max.
+    LowerIsBetter,
+    /// healthy in [healthy_min, healthy_max], watch below it or ≤ watch_max.
+    Range,
+}
+
+/// Band edges and owner of one KPI, as written in a config.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BandSpec {
+    /// Shape.
+    pub shape: BandShape,
+    /// Lower healthy edge (higher_is_better, range).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub healthy_min: Option<f64>,
+    /// Upper healthy edge (lower_is_better, range).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub healthy_max: Option<f64>,
+    /// Lower watch edge (higher_is_better).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watch_min: Option<f64>,
+    /// Upper watch edge (lower_is_better, range).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watch_max: Option<f64>,
+    /// Decision owner.
+    pub owner: String,
+}
+
+impl BandSpec {
+    fn from_rule(rule: BandRule, owner: &str) -> Self {
+        let mut spec = BandSpec {
+            shape: BandShape::HigherIsBetter,
+            healthy_min: None,
+            healthy_max: None,
+            watch_min: None,
+            watch_max: None,
+            owner: owner.to_owned(),
+        };
+        match rule {
+            BandRule::HigherIsBetter {
+                healthy_min,
+                watch_min,
+            } => {
+                spec.healthy_min = Some(healthy_min);
+                spec.watch_min = Some(watch_min);
+            }
+            BandRule::LowerIsBetter {
+                healthy_max,
+                watch_max,
+            } => {
+                spec.shape = BandShape::LowerIsBetter;
+                spec.healthy_max = Some(healthy_max);
+                spec.watch_max = Some(watch_max);
+            }
+            BandRule::Range {
+                healthy_min,
+                healthy_max,
+                watch_max,
+            } => {
+                spec.shape = BandShape::Range;
+                spec.healthy_min = Some(healthy_min);
+                spec.healthy_max = Some(healthy_max);
+                spec.watch_max = Some(watch_max);
+            }
+        }
+        spec
+    }
+
+    /// The edges as a rule, checking that the shape has the edges it needs, in order.
+    pub fn rule(&self, key: &str) -> Result<BandRule> {
+        let need = |v: Option<f64>, name: &str| {
+            v.filter(|x| x.is_finite()).ok_or_else(|| {
+                Error::config(
+                    &format!("{key}.{name}"),
+                    format!("a {:?} band needs a finite {name}", self.shape),
+                )
+            })
+        };
+        let rule = match self.shape {
+            BandShape::HigherIsBetter => BandRule::HigherIsBetter {
+                healthy_min: need(self.healthy_min, "healthy_min")?,
+                watch_min: need(self.watch_min, "watch_min")?,
+            },
+            BandShape::LowerIsBetter => BandRule::LowerIsBetter {
+                healthy_max: need(self.healthy_max, "healthy_max")?,
+                watch_max: need(self.watch_max, "watch_max")?,
+            },
+            BandShape::Range => BandRule::Range {
+                healthy_min: need(self.healthy_min, "healthy_min")?,
+                healthy_max: need(self.healthy_max, "healthy_max")?,
+                watch_max: need(self.watch_max, "watch_max")?,
+            },
+        };
+        let ordered = match rule {
+            BandRule::HigherIsBetter {
+                healthy_min,
+                watch_min,
+            } => watch_min <= healthy_min,
+            BandRule::LowerIsBetter {
+                healthy_max,
+                watch_max,
+            } => healthy_max <= watch_max,
+            BandRule::Range {
+                healthy_min,
+                healthy_max,
+                watch_max,
+            } => healthy_min <= healthy_max && healthy_max <= watch_max,
+        };
+        if !ordered {
+            return Err(Error::config(
+                key,
+                "band edges are out of order (watch must lie beyond healthy)",
+            ));
+        }
+        Ok(rule)
+    }
+}
+
+/// Join and cohort windows, as durations like "7d", "48h", "90m".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WindowsSpec {
+    /// recovered_7d and attribution.
+    pub recovery: String,
+    /// repeat_14d.
+    pub repeat: String,
+    /// recontact_48h.
+    pub recontact: String,
+    /// The baseline before each period (whole days).
+    pub baseline: String,
+    /// repurchase_rate_90d.
+    pub repurchase: String,
+}
+
+/// A score scale [min, max].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scale {
+    /// Lowest valid score.
+    pub min: f64,
+    /// Highest valid score.
+    pub max: f64,
+}
+
+/// CSAT, NPS and CES scales (values outside are a `DataError`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scales {
+    /// CSAT (satisfied = the top two points, negative = the bottom two).
+    pub csat: Scale,
+    /// NPS (promoters ≥ max − 1, detractors ≤ max − 4 on 0–10).
+    pub nps: Scale,
+    /// CES (higher = easier).
+    pub ces: Scale,
+}
+
+/// Where total cost comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CostSource {
+    /// The `cost` column when present, else the model when it has prices.
+    Auto,
+    /// The `cost` column only.
+    Column,
+    /// The unit-cost model only.
+    Model,
+}
+
+/// Unit-cost model: a price per contact by path, plus an optional price per handle minute.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CostModel {
+    /// Which cost to use.
+    pub source: CostSource,
+    /// Price per contact by path: keys self_service, ai, human, unknown.
+    pub per_contact: BTreeMap<String, f64>,
+    /// Price per handle minute (handle_seconds / 60), added to the per-contact price.
+    pub per_handle_minute: f64,
+}
+
+impl CostModel {
+    /// Whether the model has any price.
+    pub fn has_prices(&self) -> bool {
+        self.per_contact.values().any(|v| *v != 0.0) || self.per_handle_minute != 0.0
+    }
+}
+
+/// A fixed baseline range instead of the rolling window (e.g. the 30 days before an AI
+/// launch), as RFC 3339 timestamps.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FixedBaseline {
+    /// Start, inclusive.
+    pub start: String,
+    /// End, exclusive.
+    pub end: String,
+}
+
+/// Kind of diagnostic rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleKind {
+    /// Fires when every condition in `when` holds.
+    Conditions,
+    /// Fires for each value of a dimension whose contact share is ≥ `min_ratio` × its order
+    /// share, with at least `min_contacts` contacts.
+    Hotspot,
+}
+
+/// One diagnostic rule (SPEC §7).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    /// Set false to switch a default rule off.
+    pub enabled: bool,
+    /// Rule kind.
+    pub kind: RuleKind,
+    /// What the user sees.
+    pub symptom: String,
+    /// Likely cause.
+    pub likely_cause: String,
+    /// First corrective action.
+    pub action: String,
+    /// The metric that shows whether the action worked.
+    pub validation_metric: String,
+    /// Decision owner.
+    pub owner: String,
+    /// Conditions (kind = conditions), e.g. "delta(deflection_rate) >= 0.02".
+    #[serde(default)]
+    pub when: Vec<String>,
+    /// Dimensions to scan (kind = hotspot).
+    #[serde(default)]
+    pub dimensions: Vec<String>,
+    /// Minimum contacts of a value (kind = hotspot).
+    #[serde(default)]
+    pub min_contacts: f64,
+    /// Minimum contact share / order share (kind = hotspot).
+    #[serde(default)]
+    pub min_ratio: f64,
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// intent -> class.
+    pub taxonomy: BTreeMap<String, IntentSpec>,
+    /// KPI id -> band.
+    pub bands: BTreeMap<String, BandSpec>,
+    /// Windows.
+    pub windows: WindowsSpec,
+    /// Score scales.
+    pub scales: Scales,
+    /// Unit-cost model.
+    pub cost_model: CostModel,
+    /// A fixed baseline range, or none for the rolling window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline_range: Option<FixedBaseline>,
+    /// Rule id -> rule.
+    pub rules: BTreeMap<String, RuleSpec>,
+}
+
+fn rule(
+    symptom: &str,
+    likely_cause: &str,
+    action: &str,
+    validation_metric: &str,
+    owner: &str,
+    when: &[&str],
+) -> RuleSpec {
+    RuleSpec {
+        enabled: true,
+        kind: RuleKind::Conditions,
+        symptom: symptom.to_owned(),
+        likely_cause: likely_cause.to_owned(),
+        action: action.to_owned(),
+        validation_metric: validation_metric.to_owned(),
+        owner: owner.to_owned(),
+        when: when.iter().map(|s| (*s).to_owned()).collect(),
+        dimensions: Vec::new(),
+        min_contacts: 0.0,
+        min_ratio: 0.0,
+    }
+}
+
+/// The default diagnostic rules (SPEC §7; seed 000's table and seed 001).
+fn default_rules() -> BTreeMap<String, RuleSpec> {
+    let mut rules = BTreeMap::new();
+    rules.insert(
+        "deflection_up_conversion_down".to_owned(),
+        rule(
+            "deflection up while conversion falls",
+            "self-service content unclear for buying-stage questions",
+            "rewrite high-intent help modules and add route-back CTAs",
+            "recovery_rate_7d of assisted contacts",
+            "support enablement",
+            &[
+                "delta(deflection_rate) >= 0.02",
+                // Without sessions, the recovery rate stands in for conversion (SPEC §7).
+                "delta(conversion_rate|recovery_rate_7d) <= -0.01",
+            ],
+        ),
+    );
+    rules.insert(
+        "repeats_up_volume_flat".to_owned(),
+        rule(
+            "repeat contacts up while volume is flat",
+            "issue not resolved end-to-end",
+            "enforce root-cause tags and escalation ownership",
+            "repeat_contact_rate_14d",
+            "support operations",
+            &[
+                "abs(pct_change(contacts)) <= 0.05",
+                "delta(repeat_contact_rate_14d) >= 0.02",
+            ],
+        ),
+    );
+    rules.insert(
+        "wismo_after_launch".to_owned(),
+        rule(
+            "WISMO contacts spike after a launch",
+            "ETA communication weak in post-purchase flow",
+            "improve shipment status visibility and proactive updates",
+            "wismo_share",
+            "CX + ecommerce ops",
+            &[
+                "event_ended_within(launch, 14d)",
+                "ratio_to_baseline(wismo_share) >= 1.25",
+            ],
+        ),
+    );
+    rules.insert(
+        "backlog_after_promo".to_owned(),
+        rule(
+            "backlog grows after a promotion",
+            "returns and discount logic confusion",
+            "add campaign-specific policy explainers and scripts",
+            "policy_contact_share",
+            "support operations",
+            &[
+                "event_ended_within(promo, 14d)",
+                "ratio_to_baseline(backlog_open) >= 1.5",
+            ],
+        ),
+    );
+    rules.insert(
+        "mobile_contacts_despite_web".to_owned(),
+        rule(
+            "mobile contact rate high while web conversion holds",
+            "app/web parity gap in key flows",
+            "map parity defects and prioritize high-impact fixes",
+            "preventable_contact_rate on mobile",
+            "product + checkout owner",
+            &[
+                "ratio(by(device, mobile, preventable_contact_rate), by(device, desktop, preventable_contact_rate)) >= 1.3",
+                "delta(by(device, desktop, conversion_rate)) >= 0",
+            ],
+        ),
+    );
+    rules.insert(
+        "csat_below_floor".to_owned(),
+        rule(
+            "CSAT below the 4.0 floor",
+            "quality, speed or accuracy gap",
+            "review all sub-4 responses from the past 7 days and name the root cause",
+            "csat_mean",
+            "support lead",
+            &["csat_mean < 4.0"],
+        ),
+    );
+    rules.insert(
+        "ai_quality_gap".to_owned(),
+        rule(
+            "AI CSAT trails human CSAT",
+            "AI answers weaker than human ones",
+            "review knowledge and data connections of the AI agent",
+            "csat_ai_human_gap",
+            "support lead",
+            &["csat_ai_human_gap > 0.3"],
+        ),
+    );
+    rules.insert(
+        "escalations_high".to_owned(),
+        rule(
+            "AI escalations above 40%",
+            "knowledge gaps",
+            "find escalation categories and close the knowledge gaps",
+            "escalation_rate by intent",
+            "support enablement",
+            &["escalation_rate > 0.4"],
+        ),
+    );
+    rules.insert(
+        "tickets_per_order_rising".to_owned(),
+        rule(
+            "tickets per order rising against baseline",
+            "something upstream is getting worse",
+            "check volume by intent and the journey steps behind it",
+            "tickets_per_order",
+            "CX + ecommerce ops",
+            &["ratio_to_baseline(tickets_per_order) >= 1.10"],
+        ),
+    );
+    let mut hotspot = rule(
+        "a friction hotspot draws contacts out of proportion to its orders",
+        "a repeated friction pattern in that template/campaign/device",
+        "fix the flow behind it",
+        "contacts per order in that group",
+        "product + checkout owner",
+        &[],
+    );
+    hotspot.kind = RuleKind::Hotspot;
+    hotspot.dimensions = vec!["template".into(), "campaign".into(), "device".into()];
+    hotspot.min_contacts = 30.0;
+    hotspot.min_ratio = 2.0;
+    rules.insert("friction_hotspot".to_owned(), hotspot);
+    rules
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let taxonomy = DEFAULT_TAXONOMY
+            .iter()
+            .map(|(name, c)| {
+                (
+                    (*name).to_owned(),
+                    IntentSpec {
+                        journey_step: c.journey_step.to_owned(),
+                        preventable: c.preventable,
+                        policy: c.policy,
+                        checkout_shipping: c.checkout_shipping,
+                    },
+                )
+            })
+            .collect();
+        let bands = CATALOG
+            .iter()
+            .filter_map(|k| {
+                let rule = k.band?;
+                Some((
+                    k.id.to_owned(),
+                    BandSpec::from_rule(rule, k.owner.unwrap_or("")),
+                ))
+            })
+            .collect();
+        Config {
+            taxonomy,
+            bands,
+            windows: WindowsSpec {
+                recovery: "7d".into(),
+                repeat: "14d".into(),
+                recontact: "48h".into(),
+                baseline: "30d".into(),
+                repurchase: "90d".into(),
+            },
+            scales: Scales {
+                csat: Scale { min: 1.0, max: 5.0 },
+                nps: Scale {
+                    min: 0.0,
+                    max: 10.0,
+                },
+                ces: Scale { min: 1.0, max: 7.0 },
+            },
+            cost_model: CostModel {
+                source: CostSource::Auto,
+                per_contact: BTreeMap::new(),
+                per_handle_minute: 0.0,
+            },
+            baseline_range: None,
+            rules: default_rules(),
+        }
+    }
+}
+
+/// Parses a duration such as "7d", "48h", "90m", "30s" into microseconds.
+pub fn parse_duration(text: &str, key: &str) -> Result<i64> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| c.is_ascii_alphabetic())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number.trim().parse().map_err(|_| {
+        Error::config(
+            key,
+            format!("{text:?} is not a duration like \"7d\", \"48h\", \"90m\""),
+        )
+    })?;
+    let unit_micros = match unit.trim() {
+        "d" => 86_400_000_000.0,
+        "h" => 3_600_000_000.0,
+        "m" => 60_000_000.0,
+        "s" => 1_000_000.0,
+        _ => {
+            return Err(Error::config(
+                key,
+                format!("{text:?}: unknown unit; use d, h, m or s"),
+            ))
+        }
+    };
+    let micros = value * unit_micros;
+    if !(micros.is_finite() && micros > 0.0) {
+        return Err(Error::config(
+            key,
+            format!("{text:?} must be a positive duration"),
+        ));
+    }
+    Ok(micros.round() as i64)
+}
+
+/// Deep-merges `patch` into `base`: objects merge key by key, anything else replaces.
+fn merge(base: &mut Value, patch: Value) {
+    match (base, patch) {
+        (Value::Object(base), Value::Object(patch)) => {
+            for (key, value) in patch {
+                match base.get_mut(&key) {
+                    Some(existing) => merge(existing, value),
+                    None => {
+                        base.insert(key, value);
+                    }
+                }
+            }
+        }
+        (base, patch) => *base = patch,
+    }
+}
+
+/// A new rule added by the user starts from these defaults.
+fn new_rule_defaults() -> Value {
+    serde_json::json!({
+        "enabled": true,
+        "kind": "conditions",
+        "symptom": "",
+        "likely_cause": "",
+        "action": "",
+        "validation_metric": "",
+        "owner": "",
+        "when": [],
+        "dimensions": [],
+        "min_contacts": 0.0,
+        "min_ratio": 0.0,
+    })
+}
+
+impl Config {
+    /// The defaults overridden by a partial document (already parsed from JSON or TOML).
+    pub fn from_value(patch: Value) -> Result<Self> {
+        let mut base = serde_json::to_value(Config::default())
+            .map_err(|e| Error::config("config", e.to_string()))?;
+        // New rules start from rule defaults rather than from nothing, so users only write
+        // the fields they mean.
+        if let (Some(Value::Object(rules)), Some(Value::Object(base_rules))) =
+            (patch.get("rules"), base.get_mut("rules"))
+        {
+            for name in rules.keys() {
+                if !base_rules.contains_key(name) {
+                    base_rules.insert(name.clone(), new_rule_defaults());
+                }
+            }
+        }
+        if !patch.is_object() && !patch.is_null() {
+            return Err(Error::config("config", "expected a table of settings"));
+        }
+        if !patch.is_null() {
+            merge(&mut base, patch);
+        }
+        let config: Config = serde_path_to_error::deserialize(base).map_err(|e| {
+            let path = e.path().to_string();
+            Error::config(
+                &if path == "." {
+                    "config".to_owned()
+                } else {
+                    path
+                },
+                e.into_inner().to_string(),
+            )
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// From a JSON document.
+    pub fn from_json(text: &str) -> Result<Self> {
+        let value: Value = serde_json::from_str(text)
+            .map_err(|e| Error::config("config", format!("not valid JSON: {e}")))?;
+        Config::from_value(value)
+    }
+
+    /// From a TOML document.
+    pub fn from_toml(text: &str) -> Result<Self> {
+        let value: Value = toml::from_str(text)
+            .map_err(|e| Error::config("config", format!("not valid TOML: {e}")))?;
+        Config::from_value(value)
+    }
+
+    /// As TOML.
+    pub fn to_toml(&self) -> Result<String> {
+        toml::to_string_pretty(self).map_err(|e| Error::config("config", e.to_string()))
+    }
+
+    /// As JSON.
+    pub fn to_json(&self) -> Result<String> {
+        serde_json::to_string(self).map_err(|e| Error::config("config", e.to_string()))
+    }
+
+    /// Checks values the types cannot.
+    pub fn validate(&self) -> Result<()> {
+        for (id, band) in &self.bands {
+            let key = format!("bands.{id}");
+            if catalog::find(id).is_none() {
+                return Err(Error::config(&key, "not a KPI id of the catalogue"));
+            }
+            band.rule(&key)?;
+        }
+        for (name, value) in [
+            ("recovery", &self.windows.recovery),
+            ("repeat", &self.windows.repeat),
+            ("recontact", &self.windows.recontact),
+            ("baseline", &self.windows.baseline),
+            ("repurchase", &self.windows.repurchase),
+        ] {
+            parse_duration(value, &format!("windows.{name}"))?;
+        }
+        if parse_duration(&self.windows.baseline, "windows.baseline")? % 86_400_000_000 != 0 {
+            return Err(Error::config(
+                "windows.baseline",
+                "the baseline window must be whole days",
+            ));
+        }
+        for (name, scale) in [
+            ("csat", self.scales.csat),
+            ("nps", self.scales.nps),
+            ("ces", self.scales.ces),
+        ] {
+            if !(scale.min.is_finite() && scale.max.is_finite() && scale.min < scale.max) {
+                return Err(Error::config(
+                    &format!("scales.{name}"),
+                    "needs finite min < max",
+                ));
+            }
+        }
+        for (path, price) in &self.cost_model.per_contact {
+            if !matches!(path.as_str(), "self_service" | "ai" | "human" | "unknown") {
+                return Err(Error::config(
+                    &format!("cost_model.per_contact.{path}"),
+                    "expected one of self_service, ai, human, unknown",
+                ));
+            }
+            if !(price.is_finite() && *price >= 0.0) {
+                return Err(Error::config(
+                    &format!("cost_model.per_contact.{path}"),
+                    "prices must be finite and not negative",
+                ));
+            }
+        }
+        if !(self.cost_model.per_handle_minute.is_finite()
+            && self.cost_model.per_handle_minute >= 0.0)
+        {
+            return Err(Error::config(
+                "cost_model.per_handle_minute",
+                "must be finite and not negative",
+            ));
+        }
+        if self.cost_model.source == CostSource::Model && !self.cost_model.has_prices() {
+            return Err(Error::config(
+                "cost_model.source",
+                "\"model\" needs prices in cost_model.per_contact or per_handle_minute",
+            ));
+        }
+        for (id, rule) in &self.rules {
+            crate::diagnostics::check_rule(id, rule)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partial_config_overrides_only_what_it_names() {
+        let config = Config::from_toml(
+            "[bands.csat_mean]\nhealthy_min = 4.5\n[taxonomy.gift_cards]\njourney_step = \"cart\"\npreventable = true\npolicy = false\ncheckout_shipping = false\n",
+        )
+        .unwrap_or_default();
+        let csat = &config.bands["csat_mean"];
+        assert_eq!(csat.healthy_min, Some(4.5));
+        assert_eq!(csat.watch_min, Some(4.0));
+        assert_eq!(csat.owner, "support lead");
+        assert!(config.taxonomy["gift_cards"].preventable);
+        assert!(config.taxonomy.contains_key("order_tracking"));
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_name_the_key() {
+        let unknown = Config::from_toml("[bands.csat_mean]\nhealthy = 4.5\n");
+        assert!(
+            matches!(&unknown, Err(Error::Config { key, .. }) if key == "bands.csat_mean.healthy"),
+            "{unknown:?}"
+        );
+        let bad = Config::from_json(r#"{"windows": {"recovery": "seven days"}}"#);
+        assert!(matches!(&bad, Err(Error::Config { key, .. }) if key == "windows.recovery"));
+        let order = Config::from_json(r#"{"bands": {"fcr_rate": {"watch_min": 0.9}}}"#);
+        assert!(matches!(&order, Err(Error::Config { key, .. }) if key == "bands.fcr_rate"));
+        let kpi = Config::from_json(r#"{"bands": {"no_such_kpi": {"shape": "range"}}}"#);
+        assert!(kpi.is_err());
+    }
+
+    #[test]
+    fn toml_round_trip_and_durations() {
+        let config = Config::default();
+        let text = config.to_toml().unwrap_or_default();
+        assert_eq!(Config::from_toml(&text).ok(), Some(config));
+        assert_eq!(parse_duration("48h", "k").ok(), Some(48 * 3_600_000_000));
+        assert!(parse_duration("-1d", "k").is_err());
+    }
+}

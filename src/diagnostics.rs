@@ -1,0 +1,475 @@
+//! Diagnostic rules as data (SPEC §7). A rule's conditions are short expressions over KPI
+//! values, read once when the config is checked:
+//!
+//! ```text
+//! condition := expr [op number]          op: < <= > >= ==
+//! expr      := kpi ('|' kpi)*            first KPI the card computed (fallbacks)
+//!            | delta(expr)               current − previous period (same group)
+//!            | pct_change(expr)          current / previous − 1
+//!            | ratio_to_baseline(expr)   current / baseline window
+//!            | ratio(expr, expr)         a / b in the same period
+//!            | abs(expr)
+//!            | by(dim, value, kpi)       kpi on one value of a dimension (see SLICE_KPIS)
+//!            | event_ended_within(kind, 14d)   true when such an event ended in
+//!                                               [period end − window, period end]
+//! ```
+//!
+//! A condition whose value is null (an empty denominator, a missing previous period) does
+//! not hold, so a rule never fires on missing data.
+
+use std::collections::BTreeMap;
+
+use crate::catalog;
+use crate::config::{parse_duration, RuleKind, RuleSpec};
+use crate::error::{Error, Result};
+
+/// KPIs that `by(dim, value, kpi)` can compute on a dimension slice: contact counts from the
+/// cell, orders and sessions from the period (both tables must carry the dimension).
+pub const SLICE_KPIS: &[&str] = &[
+    "contacts",
+    "orders",
+    "sessions",
+    "tickets_per_order",
+    "preventable_contact_rate",
+    "conversion_rate",
+];
+
+/// Which period a value is read for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    /// The period being diagnosed.
+    Current,
+    /// The period before it (same group).
+    Previous,
+    /// The baseline window before it.
+    Baseline,
+}
+
+/// A parsed expression.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expr {
+    /// A KPI id, with fallbacks.
+    Kpi(Vec<String>),
+    /// current − previous.
+    Delta(Box<Expr>),
+    /// current / previous − 1.
+    PctChange(Box<Expr>),
+    /// current / baseline.
+    RatioToBaseline(Box<Expr>),
+    /// a / b.
+    Ratio(Box<Expr>, Box<Expr>),
+    /// |x|.
+    Abs(Box<Expr>),
+    /// A KPI on one dimension value.
+    By {
+        /// Dimension column.
+        dim: String,
+        /// Its value.
+        value: String,
+        /// One of SLICE_KPIS.
+        kpi: String,
+    },
+    /// An event of `kind` ended within `window` µs before the period end.
+    EventEndedWithin {
+        /// promo, launch or peak.
+        kind: String,
+        /// Window, µs.
+        window: i64,
+    },
+}
+
+/// Comparison operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    /// <
+    Lt,
+    /// <=
+    Le,
+    /// >
+    Gt,
+    /// >=
+    Ge,
+    /// ==
+    Eq,
+}
+
+impl Op {
+    fn holds(self, a: f64, b: f64) -> bool {
+        // Values within rounding distance of the threshold count as equal to it, so that
+        // 0.026 / 0.02 (= 1.2999999999999998) meets ">= 1.3" as the user meant.
+        let equal = crate::bands::nearly_equal(a, b);
+        match self {
+            Op::Lt => a < b && !equal,
+            Op::Le => a <= b || equal,
+            Op::Gt => a > b && !equal,
+            Op::Ge => a >= b || equal,
+            Op::Eq => equal,
+        }
+    }
+}
+
+/// One condition of a rule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Condition {
+    /// The text as written (the evidence key).
+    pub text: String,
+    /// The expression.
+    pub expr: Expr,
+    /// The comparison; None for boolean expressions (event_ended_within).
+    pub compare: Option<(Op, f64)>,
+}
+
+struct Parser<'a> {
+    text: &'a str,
+    pos: usize,
+}
+
+impl<'a> Parser<'a> {
+    fn skip_ws(&mut self) {
+        while self.text[self.pos..].starts_with(char::is_whitespace) {
+            self.pos += self.text[self.pos..]
+                .chars()
+                .next()
+                .map_or(1, char::len_utf8);
+        }
+    }
+
+    fn eat(&mut self, token: &str) -> bool {
+        self.skip_ws();
+        if self.text[self.pos..].starts_with(token) {
+            self.pos += token.len();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn expect(&mut self, token: &str) -> std::result::Result<(), String> {
+        if self.eat(token) {
+            Ok(())
+        } else {
+            Err(format!("expected {token:?} at position {}", self.pos))
+        }
+    }
+
+    fn word(&mut self) -> std::result::Result<&'a str, String> {
+        self.skip_ws();
+        let rest = &self.text[self.pos..];
+        let len = rest
+            .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.' || c == '-'))
+            .unwrap_or(rest.len());
+        if len == 0 {
+            return Err(format!("expected a name at position {}", self.pos));
+        }
+        self.pos += len;
+        Ok(&rest[..len])
+    }
+
+    fn expr(&mut self) -> std::result::Result<Expr, String> {
+        let name = self.word()?;
+        if self.eat("(") {
+            let expr = match name {
+                "delta" => Expr::Delta(Box::new(self.expr()?)),
+                "pct_change" => Expr::PctChange(Box::new(self.expr()?)),
+                "ratio_to_baseline" => Expr::RatioToBaseline(Box::new(self.expr()?)),
+                "abs" => Expr::Abs(Box::new(self.expr()?)),
+                "ratio" => {
+                    let a = self.expr()?;
+                    self.expect(",")?;
+                    let b = self.expr()?;
+                    Expr::Ratio(Box::new(a), Box::new(b))
+                }
+                "by" => {
+                    let dim = self.word()?.to_owned();
+                    self.expect(",")?;
+                    let value = self.word()?.to_owned();
+                    self.expect(",")?;
+                    let kpi = self.word()?.to_owned();
+                    Expr::By { dim, value, kpi }
+                }
+                "event_ended_within" => {
+                    let kind = self.word()?.to_owned();
+                    self.expect(",")?;
+                    let window = self.word()?;
+                    let window = parse_duration(window, "window").map_err(|e| e.to_string())?;
+                    Expr::EventEndedWithin { kind, window }
+                }
+                other => return Err(format!("unknown function {other:?}")),
+            };
+            self.expect(")")?;
+            return Ok(expr);
+        }
+        let mut ids = vec![name.to_owned()];
+        while self.eat("|") {
+            ids.push(self.word()?.to_owned());
+        }
+        Ok(Expr::Kpi(ids))
+    }
+
+    fn condition(&mut self) -> std::result::Result<(Expr, Option<(Op, f64)>), String> {
+        let expr = self.expr()?;
+        self.skip_ws();
+        if self.pos == self.text.len() {
+            return Ok((expr, None));
+        }
+        let op = [
+            ("<=", Op::Le),
+            (">=", Op::Ge),
+            ("==", Op::Eq),
+            ("<", Op::Lt),
+            (">", Op::Gt),
+        ]
+        .into_iter()
+        .find(|(token, _)| self.eat(token))
+        .map(|(_, op)| op)
+        .ok_or_else(|| format!("expected a comparison at position {}", self.pos))?;
+        self.skip_ws();
+        let number: f64 = self.text[self.pos..].trim().parse().map_err(|_| {
+            format!(
+                "expected a number after the comparison, found {:?}",
+                &self.text[self.pos..]
+            )
+        })?;
+        Ok((expr, Some((op, number))))
+    }
+}
+
+fn check_expr(expr: &Expr) -> std::result::Result<(), String> {
+    match expr {
+        Expr::Kpi(ids) => {
+            for id in ids {
+                if catalog::find(id).is_none() {
+                    return Err(format!("{id:?} is not a KPI id of the catalogue"));
+                }
+            }
+            Ok(())
+        }
+        Expr::Delta(e) | Expr::PctChange(e) | Expr::RatioToBaseline(e) | Expr::Abs(e) => {
+            check_expr(e)
+        }
+        Expr::Ratio(a, b) => check_expr(a).and(check_expr(b)),
+        Expr::By { kpi, .. } => {
+            if SLICE_KPIS.contains(&kpi.as_str()) {
+                Ok(())
+            } else {
+                Err(format!("by(...) computes only {}", SLICE_KPIS.join(", ")))
+            }
+        }
+        Expr::EventEndedWithin { kind, .. } => {
+            if matches!(kind.as_str(), "promo" | "launch" | "peak") {
+                Ok(())
+            } else {
+                Err(format!(
+                    "event kind {kind:?}: expected promo, launch or peak"
+                ))
+            }
+        }
+    }
+}
+
+/// Parses one condition.
+pub fn parse_condition(text: &str) -> std::result::Result<Condition, String> {
+    let mut parser = Parser { text, pos: 0 };
+    let (expr, compare) = parser.condition()?;
+    check_expr(&expr)?;
+    let boolean = matches!(expr, Expr::EventEndedWithin { .. });
+    if boolean != compare.is_none() {
+        return Err(if boolean {
+            "event_ended_within(...) is a condition by itself; drop the comparison".to_owned()
+        } else {
+            "a value needs a comparison, e.g. \"csat_mean < 4.0\"".to_owned()
+        });
+    }
+    Ok(Condition {
+        text: text.trim().to_owned(),
+        expr,
+        compare,
+    })
+}
+
+/// Checks a rule when the config is loaded.
+pub fn check_rule(id: &str, rule: &RuleSpec) -> Result<()> {
+    match rule.kind {
+        RuleKind::Conditions => {
+            if rule.enabled && rule.when.is_empty() {
+                return Err(Error::config(
+                    &format!("rules.{id}.when"),
+                    "a conditions rule needs at least one condition",
+                ));
+            }
+            for (i, text) in rule.when.iter().enumerate() {
+                parse_condition(text).map_err(|e| {
+                    Error::config(&format!("rules.{id}.when[{i}]"), format!("{text:?}: {e}"))
+                })?;
+            }
+        }
+        RuleKind::Hotspot => {
+            if rule.enabled && rule.dimensions.is_empty() {
+                return Err(Error::config(
+                    &format!("rules.{id}.dimensions"),
+                    "a hotspot rule needs at least one dimension",
+                ));
+            }
+            if !(rule.min_ratio.is_finite() && rule.min_ratio > 0.0) {
+                return Err(Error::config(
+                    &format!("rules.{id}.min_ratio"),
+                    "must be > 0",
+                ));
+            }
+            if !(rule.min_contacts.is_finite() && rule.min_contacts >= 0.0) {
+                return Err(Error::config(
+                    &format!("rules.{id}.min_contacts"),
+                    "must be ≥ 0",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What a rule can read about one period × group cell.
+pub trait Facts {
+    /// Whether the card computed this KPI (its inputs are present).
+    fn has_kpi(&self, id: &str) -> bool;
+    /// A KPI value.
+    fn kpi(&self, id: &str, when: When) -> Option<f64>;
+    /// A slice KPI on one dimension value.
+    fn by(&self, dim: &str, value: &str, kpi: &str, when: When) -> Option<f64>;
+    /// The name of an event of `kind` that ended within `window` before the period end.
+    fn event_ended_within(&self, kind: &str, window: i64) -> Option<String>;
+}
+
+fn eval(expr: &Expr, facts: &dyn Facts, when: When) -> Option<f64> {
+    match expr {
+        Expr::Kpi(ids) => {
+            let id = ids.iter().find(|id| facts.has_kpi(id))?;
+            facts.kpi(id, when)
+        }
+        Expr::Delta(e) => Some(eval(e, facts, When::Current)? - eval(e, facts, When::Previous)?),
+        Expr::PctChange(e) => {
+            let previous = eval(e, facts, When::Previous)?;
+            (previous != 0.0).then_some(())?;
+            Some(eval(e, facts, When::Current)? / previous - 1.0)
+        }
+        Expr::RatioToBaseline(e) => {
+            let baseline = eval(e, facts, When::Baseline)?;
+            (baseline != 0.0).then_some(())?;
+            Some(eval(e, facts, When::Current)? / baseline)
+        }
+        Expr::Ratio(a, b) => {
+            let denominator = eval(b, facts, when)?;
+            (denominator != 0.0).then_some(())?;
+            Some(eval(a, facts, when)? / denominator)
+        }
+        Expr::Abs(e) => eval(e, facts, when).map(f64::abs),
+        Expr::By { dim, value, kpi } => facts.by(dim, value, kpi, when),
+        Expr::EventEndedWithin { .. } => None,
+    }
+}
+
+/// Evidence value: a number or a name.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(untagged)]
+pub enum Evidence {
+    /// A value.
+    Number(f64),
+    /// A name (event, dimension value).
+    Text(String),
+}
+
+/// Evaluates a conditions rule; Some(evidence) when every condition holds.
+pub fn fire(conditions: &[Condition], facts: &dyn Facts) -> Option<BTreeMap<String, Evidence>> {
+    let mut evidence = BTreeMap::new();
+    for condition in conditions {
+        match (&condition.expr, condition.compare) {
+            (Expr::EventEndedWithin { kind, window }, _) => {
+                let name = facts.event_ended_within(kind, *window)?;
+                evidence.insert(format!("{kind}_event"), Evidence::Text(name));
+            }
+            (expr, Some((op, threshold))) => {
+                let value = eval(expr, facts, When::Current)?;
+                if !op.holds(value, threshold) {
+                    return None;
+                }
+                evidence.insert(condition.text.clone(), Evidence::Number(value));
+            }
+            (_, None) => return None,
+        }
+    }
+    Some(evidence)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Fixed;
+
+    impl Facts for Fixed {
+        fn has_kpi(&self, id: &str) -> bool {
+            id != "conversion_rate"
+        }
+        fn kpi(&self, id: &str, when: When) -> Option<f64> {
+            match (id, when) {
+                ("deflection_rate", When::Current) => Some(0.45),
+                ("deflection_rate", When::Previous) => Some(0.42),
+                ("recovery_rate_7d", When::Current) => Some(0.18),
+                ("recovery_rate_7d", When::Previous) => Some(0.20),
+                ("csat_mean", When::Current) => Some(4.1),
+                _ => None,
+            }
+        }
+        fn by(&self, _: &str, value: &str, _: &str, _: When) -> Option<f64> {
+            match value {
+                "mobile" => Some(0.026),
+                "desktop" => Some(0.02),
+                _ => None,
+            }
+        }
+        fn event_ended_within(&self, kind: &str, _: i64) -> Option<String> {
+            (kind == "launch").then(|| "Autumn launch".to_owned())
+        }
+    }
+
+    fn conditions(texts: &[&str]) -> Vec<Condition> {
+        texts
+            .iter()
+            .map(|t| parse_condition(t).expect("valid condition"))
+            .collect()
+    }
+
+    #[test]
+    fn fires_with_evidence_and_fallback() {
+        let rule = conditions(&[
+            "delta(deflection_rate) >= 0.02",
+            "delta(conversion_rate|recovery_rate_7d) <= -0.01",
+        ]);
+        let evidence = fire(&rule, &Fixed).expect("fires");
+        match evidence.get("delta(deflection_rate) >= 0.02") {
+            Some(Evidence::Number(v)) => assert!((v - 0.03).abs() < 1e-12),
+            other => panic!("{other:?}"),
+        }
+        assert!(fire(&conditions(&["csat_mean < 4.0"]), &Fixed).is_none());
+        let ratio = conditions(&[
+            "ratio(by(device, mobile, preventable_contact_rate), by(device, desktop, preventable_contact_rate)) >= 1.3",
+            "event_ended_within(launch, 14d)",
+        ]);
+        let evidence = fire(&ratio, &Fixed).expect("fires");
+        assert_eq!(
+            evidence.get("launch_event"),
+            Some(&Evidence::Text("Autumn launch".to_owned()))
+        );
+        // A missing value never fires.
+        assert!(fire(&conditions(&["ratio_to_baseline(csat_mean) > 0"]), &Fixed).is_none());
+    }
+
+    #[test]
+    fn bad_conditions_are_reported() {
+        assert!(parse_condition("csat_mean <").is_err());
+        assert!(parse_condition("nope_kpi > 1").is_err());
+        assert!(parse_condition("by(device, mobile, csat_mean) > 1").is_err());
+        assert!(parse_condition("event_ended_within(sale, 14d)").is_err());
+        assert!(parse_condition("csat_mean").is_err());
+        assert!(parse_condition("frobnicate(csat_mean) > 1").is_err());
+    }
+}
