@@ -111,6 +111,7 @@ type ScorecardParts<'py> = (
     Bound<'py, PyAny>,
     Vec<(String, String)>,
     Option<i64>,
+    String,
 );
 
 fn to_pyarrow(py: Python<'_>, batch: RecordBatch) -> PyResult<Bound<'_, PyAny>> {
@@ -127,7 +128,7 @@ fn read_optional(
 }
 
 /// Computes the scorecard: (long table, bands, diagnostics) as pyarrow Tables,
-/// [(kpi, reason)], as_of µs.
+/// [(kpi, reason)], as_of µs, and the row audit as JSON.
 #[pyfunction]
 #[pyo3(signature = (contacts, orders, sessions, events, options_json))]
 fn compute_scorecard<'py>(
@@ -158,6 +159,7 @@ fn compute_scorecard<'py>(
         to_pyarrow(py, card.diagnostics)?,
         card.skipped,
         card.as_of,
+        serde_json::to_string(&card.row_audit).unwrap_or_else(|_| "[]".to_owned()),
     ))
 }
 

@@ -30,7 +30,8 @@ use crate::diagnostics::{fire, parse_condition, Condition, Evidence, Expr, Facts
 use crate::error::{Error, Result};
 use crate::ingest::columns::read_coded;
 use crate::ingest::{
-    read_events, read_joinable, read_sessions, Event, Joinable, TableInput, NULL_TS,
+    read_events, read_joinable, read_sessions, Contacts, Event, Joinable, OnInvalid, TableAudit,
+    TableInput, NULL_TS,
 };
 use crate::joins::{join_contacts, ContactJoins, CustomerIndex, Windows};
 use crate::time::{local_midnight_utc, parse_tz, Calendar, PeriodKind};
@@ -69,6 +70,8 @@ pub struct Options {
     pub columns: HashMap<String, HashMap<String, String>>,
     /// A (partial) configuration document; null for the defaults.
     pub config: serde_json::Value,
+    /// Raise on the first invalid row (default) or drop invalid rows and audit them.
+    pub on_invalid: OnInvalid,
 }
 
 impl Default for Options {
@@ -87,6 +90,7 @@ impl Default for Options {
             clv_lifespan_days: 3.0 * 365.0,
             columns: HashMap::new(),
             config: serde_json::Value::Null,
+            on_invalid: OnInvalid::Raise,
         }
     }
 }
@@ -243,7 +247,12 @@ fn join_inputs(
     options: &Options,
     settings: &Settings,
 ) -> Result<Joined> {
-    let data = read_joinable(contacts, orders, &settings.config.scales)?;
+    let data = read_joinable(
+        contacts,
+        orders,
+        &settings.config.scales,
+        options.on_invalid,
+    )?;
     let as_of = options.as_of.or_else(|| max_created(&data));
     let index = CustomerIndex::build(&data.contacts, &data.orders, data.customers);
     let joins = join_contacts(&data.contacts, &data.orders, &index, settings.windows);
@@ -345,7 +354,31 @@ pub fn enrich(
         ),
         ("preventable".into(), Arc::new(preventable.finish())),
     ];
-    batch(columns, "enrich_contacts")
+    if options.on_invalid == OnInvalid::Raise {
+        return batch(columns, "enrich_contacts");
+    }
+    // One row per input contact: dropped rows get nulls and their reason.
+    let reasons = &joined.data.contact_drop_reasons;
+    let input_rows = contacts.num_rows();
+    let mut kept_index: Vec<Option<u32>> = vec![None; input_rows];
+    for i in 0..c.len {
+        kept_index[c.source_row(i)] = Some(i as u32);
+    }
+    let take = UInt32Array::from(kept_index);
+    let mut expanded = Vec::with_capacity(columns.len() + 1);
+    for (name, array) in columns {
+        let taken =
+            arrow_select::take::take(array.as_ref(), &take, None).map_err(|e| Error::Arrow {
+                table: "enrich_contacts".to_owned(),
+                message: e.to_string(),
+            })?;
+        expanded.push((name, taken));
+    }
+    let reason: StringArray = (0..input_rows)
+        .map(|row| reasons.get(row).and_then(|r| r.as_deref()))
+        .collect();
+    expanded.push(("dropped_reason".into(), Arc::new(reason)));
+    batch(expanded, "enrich_contacts")
 }
 
 /// Group codes of the contacts over the `group_by` columns, groups numbered in order of
@@ -355,7 +388,8 @@ struct Groups {
     representative: Vec<u32>,
 }
 
-fn group_contacts(contacts: &TableInput, group_by: &[String], n: usize) -> Result<Groups> {
+fn group_contacts(contacts: &TableInput, group_by: &[String], rows: &Contacts) -> Result<Groups> {
+    let n = rows.len;
     if group_by.is_empty() {
         return Ok(Groups {
             code: vec![0; n],
@@ -378,7 +412,9 @@ fn group_contacts(contacts: &TableInput, group_by: &[String], n: usize) -> Resul
     let mut representative = Vec::new();
     let mut code = Vec::with_capacity(n);
     let mut key = Vec::with_capacity(group_by.len());
-    for row in 0..n {
+    for i in 0..n {
+        // Group columns are read from the input, so index them by input position.
+        let row = rows.source_row(i);
         key.clear();
         key.extend(per_column.iter().map(|codes| codes[row]));
         let g = match index.get(&key) {
@@ -410,6 +446,8 @@ pub struct Scorecard {
     pub skipped: Vec<(String, String)>,
     /// The as_of used, UTC µs (None for empty inputs).
     pub as_of: Option<i64>,
+    /// Rows read, used and dropped per table.
+    pub row_audit: Vec<TableAudit>,
 }
 
 fn skip_reason(
@@ -697,18 +735,28 @@ pub fn scorecard(
 ) -> Result<Scorecard> {
     let settings = options.settings()?;
     let config = &settings.config;
+    let mut audits = Vec::new();
     let sessions = match sessions_table {
-        Some(table) => Some(read_sessions(table)?),
+        Some(table) => {
+            let (sessions, audit) = read_sessions(table, options.on_invalid)?;
+            audits.push(audit);
+            Some(sessions)
+        }
         None => None,
     };
     let events = match events_table {
-        Some(table) => read_events(table)?,
+        Some(table) => {
+            let (events, audit) = read_events(table, options.on_invalid)?;
+            audits.push(audit);
+            events
+        }
         None => Vec::new(),
     };
     let rules = prepare_rules(config)?;
     let joined = join_inputs(contacts, orders, options, &settings)?;
     let data = &joined.data;
-    let groups = group_contacts(contacts, &options.group_by, data.contacts.len)?;
+    audits.splice(0..0, data.audits.iter().cloned());
+    let groups = group_contacts(contacts, &options.group_by, &data.contacts)?;
     let n_groups = groups.representative.len();
     let grouped = !options.group_by.is_empty();
     let has_cost = Context::has_cost(&data.contacts, config);
@@ -735,6 +783,7 @@ pub fn scorecard(
             diagnostics: output.diagnostics_table(&calendar, &[], &rules)?,
             skipped,
             as_of: joined.as_of,
+            row_audit: audits,
         });
     };
     let last = as_of.max(max_created(data).unwrap_or(as_of));
@@ -938,6 +987,7 @@ pub fn scorecard(
         diagnostics: output.diagnostics_table(&calendar, &findings, &rules)?,
         skipped,
         as_of: Some(as_of),
+        row_audit: audits,
     })
 }
 

@@ -89,6 +89,7 @@ class Scorecard:
         bands: pa.Table | None = None,
         diagnostics: pa.Table | None = None,
         events: pd.DataFrame | None = None,
+        row_audit: Sequence[Mapping[str, Any]] = (),
     ) -> None:
         self._table = table
         self._bands = bands
@@ -99,6 +100,29 @@ class Scorecard:
         self.tz = tz
         self.group_by = list(group_by)
         self.events = events
+        self._row_audit = [dict(a) for a in row_audit]
+
+    @property
+    def row_audit(self) -> pd.DataFrame:
+        """Rows read, used and dropped per input table.
+
+        Columns: table, rows_read, rows_used, rows_dropped, dropped_by_reason (a dict
+        ``{"column: rule": rows}``; each dropped row counts once, under the first rule it
+        broke). Rows are dropped only with ``on_invalid="drop"``; otherwise a bad row raises.
+        """
+        return pd.DataFrame(
+            [
+                {
+                    "table": a["table"],
+                    "rows_read": a["rows_read"],
+                    "rows_used": a["rows_used"],
+                    "rows_dropped": a["rows_read"] - a["rows_used"],
+                    "dropped_by_reason": dict(a["dropped"]),
+                }
+                for a in self._row_audit
+            ],
+            columns=["table", "rows_read", "rows_used", "rows_dropped", "dropped_by_reason"],
+        )
 
     def bands(self) -> pd.DataFrame:
         """Band of every banded KPI per period (× group), with owner and baseline.
@@ -204,6 +228,7 @@ def scorecard(
     baseline_window: WindowLike | None = None,
     baseline_range: tuple[TimeLike, TimeLike] | None = None,
     clv_lifespan_days: float = 3 * 365,
+    on_invalid: str = "raise",
 ) -> Scorecard:
     """Computes the support-conversion scorecard (SPEC §5) per period and group.
 
@@ -225,6 +250,8 @@ def scorecard(
             48 h, 90 d, 30 d).
         baseline_range: a fixed (start, end) baseline instead of the rolling window, e.g.
             the 30 days before an AI launch.
+        on_invalid: ``"raise"`` (a ``DataError`` naming the first bad row) or ``"drop"``
+            (bad rows are left out and counted per reason in ``card.row_audit``).
         clv_lifespan_days: customer lifespan for ``clv_simple``.
 
     Example:
@@ -264,6 +291,7 @@ def scorecard(
         group_by=groups,
         clv_lifespan_days=float(clv_lifespan_days),
         config=config_document(config),
+        on_invalid=on_invalid,
         baseline_range=None
         if baseline_range is None
         else [
@@ -271,13 +299,22 @@ def scorecard(
             _micros(baseline_range[1], "baseline_range"),
         ],
     )
-    table, bands, diagnostics, skipped, as_of_micros = _native.compute_scorecard(
+    table, bands, diagnostics, skipped, as_of_micros, audit = _native.compute_scorecard(
         tables["contacts"], tables["orders"], tables.get("sessions"), tables.get("events"), options
     )
     used_as_of = None if as_of_micros is None else pd.Timestamp(as_of_micros, unit="us", tz="UTC")
     events_frame = None if events is None else tables["events"].to_pandas()
     return Scorecard(
-        table, dict(skipped), used_as_of, by, tz, groups, bands, diagnostics, events_frame
+        table,
+        dict(skipped),
+        used_as_of,
+        by,
+        tz,
+        groups,
+        bands,
+        diagnostics,
+        events_frame,
+        json.loads(audit),
     )
 
 
@@ -302,12 +339,15 @@ def enrich_contacts(
     recovery_window: WindowLike | None = None,
     repeat_window: WindowLike | None = None,
     recontact_window: WindowLike | None = None,
+    on_invalid: str = "raise",
 ) -> pd.DataFrame:
     """One row per contact, in input order: the contact's columns plus the join results.
 
     Added columns: path, resolved_without_human, recovered_7d, recovery_mature,
     hours_to_next_order, attributed_orders, attributed_revenue, repeat_14d, repeat_mature,
-    recontact_48h (nullable: null when unresolved), recontact_mature, preventable.
+    recontact_48h (nullable: null when unresolved), recontact_mature, preventable. With
+    ``on_invalid="drop"``, invalid rows stay in place with null results and a
+    ``dropped_reason``.
 
     Example:
         >>> import pandas as pd, supportkpi as sk
@@ -336,6 +376,7 @@ def enrich_contacts(
             "recontact_window": recontact_window,
         },
         config=config_document(config),
+        on_invalid=on_invalid,
     )
     joined: pa.Table = _native.enrich_contacts(tables["contacts"], tables["orders"], options_json)
     renaming = json.loads(options_json)["columns"].get("contacts", {})
@@ -346,8 +387,10 @@ def enrich_contacts(
         own = tables["contacts"].to_pandas()
         own = own.rename(columns=theirs_to_ours)
     result = joined.to_pandas()
+    dropping = "dropped_reason" in result.columns
     for name in _NON_NULL_BOOL:
-        result[name] = result[name].astype(bool)
+        # Dropped rows carry nulls, so their flags need the nullable dtype.
+        result[name] = result[name].astype("boolean" if dropping else bool)
     result["recontact_48h"] = result["recontact_48h"].astype("boolean")
     result.index = own.index
     clashes = [c for c in result.columns if c in own.columns]

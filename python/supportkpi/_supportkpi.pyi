@@ -18,8 +18,8 @@ class ConfigError(SupportKpiError):
 
 def compute_scorecard(
     contacts: Any, orders: Any, sessions: Any | None, events: Any | None, options_json: str
-) -> tuple[Any, Any, Any, list[tuple[str, str]], int | None]:
-    """Computes the scorecard: (long table, bands, diagnostics), skipped KPIs, as_of µs."""
+) -> tuple[Any, Any, Any, list[tuple[str, str]], int | None, str]:
+    """(long table, bands, diagnostics), skipped KPIs, as_of µs, row audit (JSON)."""
 
 def enrich_contacts(contacts: Any, orders: Any, options_json: str) -> Any:
     """Per-contact join results as a pyarrow.Table, in input order."""

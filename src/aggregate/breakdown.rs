@@ -24,8 +24,8 @@ pub struct Breakdown {
     n_groups: usize,
 }
 
-/// Global value codes of one table's column (None when the table lacks it or it cannot be
-/// read as text).
+/// Global value codes of one table's column, by input row (None when the table lacks it or
+/// it cannot be read as text).
 fn coded_values(
     table: Option<&TableInput>,
     dim: &str,
@@ -98,7 +98,8 @@ impl Breakdown {
             Some(codes) => {
                 let mut counts = vec![0u64; n_periods * inputs.n_groups * n_values];
                 let mut prevent = vec![0u64; n_periods * inputs.n_groups * n_values];
-                for (i, &v) in codes.iter().enumerate() {
+                for i in 0..contacts.len {
+                    let v = codes[contacts.source_row(i)];
                     if v == NULL_CODE {
                         continue;
                     }
@@ -113,11 +114,13 @@ impl Breakdown {
             None => (None, None),
         };
         let orders = order_codes.map(|codes| {
+            let orders = &inputs.data.orders;
             let mut counts = vec![0u64; n_periods * n_values];
-            for (i, &v) in codes.iter().enumerate() {
+            for i in 0..orders.len {
+                // Codes are by input row; orders may have lost invalid rows.
+                let v = codes[orders.source_row(i)];
                 if v != NULL_CODE {
-                    counts[period_of(inputs.data.orders.created_at[i]) * n_values + v as usize] +=
-                        1;
+                    counts[period_of(orders.created_at[i]) * n_values + v as usize] += 1;
                 }
             }
             counts
@@ -125,7 +128,8 @@ impl Breakdown {
         let sessions = match (session_codes, inputs.sessions) {
             (Some(codes), Some(sessions)) => {
                 let mut counts = vec![0f64; n_periods * n_values];
-                for (row, &v) in codes.iter().enumerate() {
+                for row in 0..sessions.count.len() {
+                    let v = codes[sessions.source_row(row)];
                     if v == NULL_CODE {
                         continue;
                     }

@@ -159,12 +159,12 @@ mod num_to_f64 {
     }
 }
 
-/// Reads an integer or float column into f64, null as NaN. `nan_seen` reports positions
-/// where the input itself held a NaN or infinity (as opposed to a null), so callers can
-/// reject them where the contract says so.
-pub fn read_numbers(chunks: &[ArrayRef]) -> ReadResult<(Vec<f64>, Option<usize>)> {
+/// Reads an integer or float column into f64, null as NaN. Also returns the positions where
+/// the input itself held a NaN or infinity (as opposed to a null), so callers can reject
+/// them where the contract says so.
+pub fn read_numbers(chunks: &[ArrayRef]) -> ReadResult<(Vec<f64>, Vec<usize>)> {
     let mut out = Vec::with_capacity(chunked_len(chunks));
-    let mut first_non_finite: Option<usize> = None;
+    let mut non_finite = Vec::new();
     for chunk in chunks {
         let start = out.len();
         match chunk.data_type() {
@@ -182,19 +182,19 @@ pub fn read_numbers(chunks: &[ArrayRef]) -> ReadResult<(Vec<f64>, Option<usize>)
             DataType::Null => out.extend(std::iter::repeat_n(f64::NAN, chunk.len())),
             other => return Err(type_error("a number", other)),
         }
-        if first_non_finite.is_none()
-            && matches!(
-                chunk.data_type(),
-                DataType::Float16 | DataType::Float32 | DataType::Float64
-            )
-        {
+        if matches!(
+            chunk.data_type(),
+            DataType::Float16 | DataType::Float32 | DataType::Float64
+        ) {
             // A non-finite value at a valid (non-null) slot is a real NaN/inf in the input.
-            first_non_finite = (0..chunk.len())
-                .find(|&i| chunk.is_valid(i) && !out[start + i].is_finite())
-                .map(|i| start + i);
+            non_finite.extend(
+                (0..chunk.len())
+                    .filter(|&i| chunk.is_valid(i) && !out[start + i].is_finite())
+                    .map(|i| start + i),
+            );
         }
     }
-    Ok((out, first_non_finite))
+    Ok((out, non_finite))
 }
 
 /// Reads a boolean column: 1 true, 0 false, -1 null.
@@ -333,49 +333,109 @@ impl IdColumn {
         }
     }
 
-    /// First row whose id repeats an earlier one (or is null), if any. Nulls are reported
-    /// with `is_null`; the caller words the message.
-    pub fn first_duplicate_or_null(&self) -> Option<usize> {
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        match self {
+            IdColumn::Int { values, .. } => values.len(),
+            IdColumn::Text(strings) => strings.len(),
+        }
+    }
+
+    /// Whether the column has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Rows whose id is null, and rows whose id repeats an earlier row's (the first
+    /// occurrence is not listed). `stop_at_first` returns after the first finding.
+    pub fn nulls_and_duplicates(&self, stop_at_first: bool) -> (Vec<usize>, Vec<usize>) {
+        let (mut nulls, mut duplicates) = (Vec::new(), Vec::new());
         match self {
             IdColumn::Int { values, valid } => {
-                if let Some(valid) = valid {
-                    if let Some(i) = valid.iter().position(|v| !v) {
-                        return Some(i);
-                    }
-                }
                 let mut seen = rustc_hash::FxHashSet::default();
                 seen.reserve(values.len());
-                values.iter().position(|v| !seen.insert(*v))
+                for (i, v) in values.iter().enumerate() {
+                    if valid.as_ref().is_some_and(|valid| !valid[i]) {
+                        nulls.push(i);
+                    } else if !seen.insert(*v) {
+                        duplicates.push(i);
+                    } else {
+                        continue;
+                    }
+                    if stop_at_first {
+                        break;
+                    }
+                }
             }
             IdColumn::Text(strings) => {
-                if strings.null_count() > 0 {
-                    return (0..strings.len()).find(|&i| strings.is_null(i));
-                }
                 let mut seen = rustc_hash::FxHashSet::default();
                 seen.reserve(strings.len());
-                (0..strings.len()).find(|&i| !seen.insert(strings.value(i)))
+                for i in 0..strings.len() {
+                    if strings.is_null(i) {
+                        nulls.push(i);
+                    } else if !seen.insert(strings.value(i)) {
+                        duplicates.push(i);
+                    } else {
+                        continue;
+                    }
+                    if stop_at_first {
+                        break;
+                    }
+                }
+            }
+        }
+        (nulls, duplicates)
+    }
+
+    /// Keeps the rows where `keep` is true.
+    pub fn compact(self, keep: &[bool]) -> IdColumn {
+        match self {
+            IdColumn::Int { values, valid } => IdColumn::Int {
+                values: compact(values, keep),
+                valid: valid.map(|v| compact(v, keep)),
+            },
+            IdColumn::Text(strings) => {
+                let mask = arrow_array::BooleanArray::from(keep.to_vec());
+                match arrow_select::filter::filter(strings.as_ref(), &mask) {
+                    Ok(kept) => IdColumn::Text(Arc::new(kept.as_string::<i64>().clone())),
+                    // Same-length mask on a plain string array cannot fail; keep all if so.
+                    Err(_) => IdColumn::Text(strings),
+                }
             }
         }
     }
+}
+
+/// Keeps the elements where `keep` is true.
+pub fn compact<T: Copy>(values: Vec<T>, keep: &[bool]) -> Vec<T> {
+    values
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(v, &k)| k.then_some(v))
+        .collect()
 }
 
 fn push_ints<T>(
     array: &dyn Array,
     values: &mut Vec<i64>,
     valid: &mut Vec<bool>,
-) -> std::result::Result<(), usize>
-where
+    overflow: &mut Vec<usize>,
+) where
     T: arrow_array::ArrowPrimitiveType,
     T::Native: TryInto<i64>,
 {
-    let start = values.len();
     let ints: &PrimitiveArray<T> = array.as_primitive();
-    for (offset, v) in ints.iter().enumerate() {
-        match v {
-            Some(v) => {
-                let v: i64 = v.try_into().map_err(|_| start + offset)?;
+    for v in ints.iter() {
+        match v.map(|v| v.try_into()) {
+            Some(Ok(v)) => {
                 values.push(v);
                 valid.push(true);
+            }
+            Some(Err(_)) => {
+                // Only UInt64 above i64::MAX gets here; reported, and null meanwhile.
+                overflow.push(values.len());
+                values.push(0);
+                valid.push(false);
             }
             None => {
                 values.push(0);
@@ -383,13 +443,13 @@ where
             }
         }
     }
-    Ok(())
 }
 
-/// Reads an id column: integers (any width; UInt64 above i64::MAX is a bad value) or text.
-/// Floats and other types are a type error: a float id is almost always a pandas integer
-/// column that met a missing value, which the message explains.
-pub fn read_ids(chunks: &[ArrayRef]) -> ReadResult<IdColumn> {
+/// Reads an id column: integers (any width) or text, plus the positions of UInt64 values
+/// above i64::MAX (null in the column; the caller reports them). Floats and other types are
+/// a type error: a float id is almost always a pandas integer column that met a missing
+/// value, which the message explains.
+pub fn read_ids(chunks: &[ArrayRef]) -> ReadResult<(IdColumn, Vec<usize>)> {
     let first_type = chunks
         .iter()
         .map(|c| c.data_type())
@@ -397,10 +457,11 @@ pub fn read_ids(chunks: &[ArrayRef]) -> ReadResult<IdColumn> {
     let Some(first_type) = first_type else {
         // All-null (or empty) column: integer ids, all null.
         let n = chunked_len(chunks);
-        return Ok(IdColumn::Int {
+        let ids = IdColumn::Int {
             values: vec![0; n],
             valid: if n == 0 { None } else { Some(vec![false; n]) },
-        });
+        };
+        return Ok((ids, Vec::new()));
     };
     if is_string_type(first_type) {
         let mut parts: Vec<ArrayRef> = Vec::with_capacity(chunks.len());
@@ -419,24 +480,26 @@ pub fn read_ids(chunks: &[ArrayRef]) -> ReadResult<IdColumn> {
             arrow_select::concat::concat(&refs)
                 .map_err(|e| ReadError::Type(format!("cannot join chunks: {e}")))?
         };
-        return Ok(IdColumn::Text(Arc::new(joined.as_string::<i64>().clone())));
+        let ids = IdColumn::Text(Arc::new(joined.as_string::<i64>().clone()));
+        return Ok((ids, Vec::new()));
     }
     let mut values = Vec::with_capacity(chunked_len(chunks));
     let mut valid = Vec::with_capacity(chunked_len(chunks));
+    let mut overflow = Vec::new();
     for chunk in chunks {
-        let pushed = match chunk.data_type() {
-            DataType::Int8 => push_ints::<Int8Type>(chunk, &mut values, &mut valid),
-            DataType::Int16 => push_ints::<Int16Type>(chunk, &mut values, &mut valid),
-            DataType::Int32 => push_ints::<Int32Type>(chunk, &mut values, &mut valid),
-            DataType::Int64 => push_ints::<Int64Type>(chunk, &mut values, &mut valid),
-            DataType::UInt8 => push_ints::<UInt8Type>(chunk, &mut values, &mut valid),
-            DataType::UInt16 => push_ints::<UInt16Type>(chunk, &mut values, &mut valid),
-            DataType::UInt32 => push_ints::<UInt32Type>(chunk, &mut values, &mut valid),
-            DataType::UInt64 => push_ints::<UInt64Type>(chunk, &mut values, &mut valid),
+        let (v, ok, over) = (&mut values, &mut valid, &mut overflow);
+        match chunk.data_type() {
+            DataType::Int8 => push_ints::<Int8Type>(chunk, v, ok, over),
+            DataType::Int16 => push_ints::<Int16Type>(chunk, v, ok, over),
+            DataType::Int32 => push_ints::<Int32Type>(chunk, v, ok, over),
+            DataType::Int64 => push_ints::<Int64Type>(chunk, v, ok, over),
+            DataType::UInt8 => push_ints::<UInt8Type>(chunk, v, ok, over),
+            DataType::UInt16 => push_ints::<UInt16Type>(chunk, v, ok, over),
+            DataType::UInt32 => push_ints::<UInt32Type>(chunk, v, ok, over),
+            DataType::UInt64 => push_ints::<UInt64Type>(chunk, v, ok, over),
             DataType::Null => {
-                values.extend(std::iter::repeat_n(0, chunk.len()));
-                valid.extend(std::iter::repeat_n(false, chunk.len()));
-                Ok(())
+                v.extend(std::iter::repeat_n(0, chunk.len()));
+                ok.extend(std::iter::repeat_n(false, chunk.len()));
             }
             DataType::Float16 | DataType::Float32 | DataType::Float64 => {
                 return Err(ReadError::Type(format!(
@@ -446,18 +509,12 @@ pub fn read_ids(chunks: &[ArrayRef]) -> ReadResult<IdColumn> {
                 )))
             }
             other => return Err(type_error("integer or text ids", other)),
-        };
-        if let Err(position) = pushed {
-            return Err(ReadError::Value(BadValue {
-                position,
-                message: "id does not fit a signed 64-bit integer".to_owned(),
-                detail: String::new(),
-            }));
         }
     }
     let any_null = valid.iter().any(|v| !v);
-    Ok(IdColumn::Int {
+    let ids = IdColumn::Int {
         values,
         valid: any_null.then_some(valid),
-    })
+    };
+    Ok((ids, overflow))
 }

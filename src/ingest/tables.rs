@@ -2,15 +2,14 @@
 //! interned into dense codes shared by contacts and orders.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::SchemaRef;
 use rustc_hash::FxHashMap;
 
 use super::columns::{
-    read_bools, read_coded, read_ids, read_numbers, read_timestamps, render_ts, CodedStrings,
-    IdColumn, ReadError, NULL_CODE, NULL_TS,
+    compact, read_bools, read_coded, read_ids, read_numbers, read_timestamps, render_ts,
+    CodedStrings, IdColumn, ReadError, NULL_CODE, NULL_TS,
 };
 use crate::config::Scales;
 use crate::error::{BadValue, Error, Result, RowRef};
@@ -145,6 +144,204 @@ impl TableInput {
     }
 }
 
+/// What to do with rows that break the input contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnInvalid {
+    /// Raise a `DataError` naming the first offending row.
+    #[default]
+    Raise,
+    /// Drop offending rows and count them per reason in the row audit.
+    Drop,
+}
+
+/// Rows read, used and dropped (by reason) of one table.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
+pub struct TableAudit {
+    /// Table name.
+    pub table: String,
+    /// Rows in the input.
+    pub rows_read: usize,
+    /// Rows the computation used.
+    pub rows_used: usize,
+    /// Rows dropped, by reason ("column: message"); each dropped row counts once, under the
+    /// first rule it broke.
+    pub dropped: std::collections::BTreeMap<String, u64>,
+}
+
+/// Collects bad rows of one table: the first one becomes a `DataError` (raise), or every one
+/// is marked for dropping with its reason (drop).
+struct RowIssues<'a> {
+    table: &'static str,
+    ids: Option<&'a IdColumn>,
+    mode: OnInvalid,
+    /// Per row: index into `reasons` of the first rule it broke, or u32::MAX.
+    reason_of_row: Vec<u32>,
+    reasons: Vec<(String, u64)>,
+}
+
+impl<'a> RowIssues<'a> {
+    fn new(table: &'static str, ids: Option<&'a IdColumn>, rows: usize, mode: OnInvalid) -> Self {
+        RowIssues {
+            table,
+            ids,
+            mode,
+            reason_of_row: if mode == OnInvalid::Drop {
+                vec![u32::MAX; rows]
+            } else {
+                Vec::new()
+            },
+            reasons: Vec::new(),
+        }
+    }
+
+    /// Reports a bad row.
+    fn flag(
+        &mut self,
+        column: &str,
+        message: &str,
+        row: usize,
+        detail: impl FnOnce() -> String,
+    ) -> Result<()> {
+        match self.mode {
+            OnInvalid::Raise => Err(bad_value(
+                self.table,
+                column,
+                self.ids,
+                BadValue {
+                    position: row,
+                    message: message.to_owned(),
+                    detail: detail(),
+                },
+            )),
+            OnInvalid::Drop => {
+                if self.reason_of_row[row] == u32::MAX {
+                    let reason = format!("{column}: {message}");
+                    let k = match self.reasons.iter().position(|(r, _)| *r == reason) {
+                        Some(k) => k,
+                        None => {
+                            self.reasons.push((reason, 0));
+                            self.reasons.len() - 1
+                        }
+                    };
+                    self.reasons[k].1 += 1;
+                    self.reason_of_row[row] = k as u32;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Checks every row with `is_bad` (which returns the offending value, rendered).
+    fn check(
+        &mut self,
+        column: &str,
+        message: &str,
+        rows: usize,
+        is_bad: impl Fn(usize) -> Option<String>,
+    ) -> Result<()> {
+        for row in 0..rows {
+            if let Some(detail) = is_bad(row) {
+                self.flag(column, message, row, || detail)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Flags each listed row.
+    fn flag_rows(&mut self, column: &str, message: &str, rows: &[usize]) -> Result<()> {
+        for &row in rows {
+            self.flag(column, message, row, String::new)?;
+        }
+        Ok(())
+    }
+
+    /// Rows whose id is null or repeats an earlier row's (the first occurrence is kept).
+    fn check_ids(&mut self, column: &str, ids: &IdColumn) -> Result<()> {
+        let (nulls, duplicates) = ids.nulls_and_duplicates(self.mode == OnInvalid::Raise);
+        self.flag_rows(column, "ids must not be null", &nulls)?;
+        self.flag_rows(
+            column,
+            "duplicate id: ids must be unique per row",
+            &duplicates,
+        )
+    }
+
+    /// Non-finite floats where the contract wants finite numbers.
+    fn check_finite(&mut self, column: &str, values: &[f64], non_finite: &[usize]) -> Result<()> {
+        for &row in non_finite {
+            self.flag(
+                column,
+                "value must be finite (NaN or infinity found)",
+                row,
+                || format!("{column}={}", values[row]),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Values outside [lo, hi] (NaN included: a NaN score is not a score).
+    fn check_scale(
+        &mut self,
+        column: &str,
+        values: &[f64],
+        non_finite: &[usize],
+        lo: f64,
+        hi: f64,
+    ) -> Result<()> {
+        let message = format!("value outside the scale [{lo}, {hi}]");
+        for &row in non_finite {
+            self.flag(column, &message, row, || {
+                format!("{column}={}", values[row])
+            })?;
+        }
+        self.check(column, &message, values.len(), |i| {
+            let v = values[i];
+            (!v.is_nan() && (v < lo || v > hi)).then(|| format!("{column}={v}"))
+        })
+    }
+
+    fn check_not_null_ts(&mut self, column: &str, ts: &[i64]) -> Result<()> {
+        self.check(column, "must not be null", ts.len(), |i| {
+            (ts[i] == NULL_TS).then(String::new)
+        })
+    }
+
+    fn check_not_before(&mut self, column: &str, later: &[i64], created: &[i64]) -> Result<()> {
+        let message = format!("{column} is before created_at");
+        self.check(column, &message, later.len(), |i| {
+            (later[i] != NULL_TS && created[i] != NULL_TS && later[i] < created[i]).then(|| {
+                format!(
+                    "{column}={}, created_at={}",
+                    render_ts(later[i]),
+                    render_ts(created[i])
+                )
+            })
+        })
+    }
+
+    /// The keep mask (None when nothing is dropped), the audit, and each row's reason.
+    fn finish(self, rows: usize) -> (Option<Vec<bool>>, TableAudit, Vec<Option<String>>) {
+        let dropped: u64 = self.reasons.iter().map(|(_, n)| n).sum();
+        let audit = TableAudit {
+            table: self.table.to_owned(),
+            rows_read: rows,
+            rows_used: rows - dropped as usize,
+            dropped: self.reasons.iter().cloned().collect(),
+        };
+        if dropped == 0 {
+            return (None, audit, Vec::new());
+        }
+        let keep = self.reason_of_row.iter().map(|&r| r == u32::MAX).collect();
+        let reason_of_row = self
+            .reason_of_row
+            .iter()
+            .map(|&r| (r != u32::MAX).then(|| self.reasons[r as usize].0.clone()))
+            .collect();
+        (Some(keep), audit, reason_of_row)
+    }
+}
+
 /// Turns a column read failure into the user-facing error, with the row id for data errors.
 fn read_failure(table: &str, column: &str, ids: Option<&IdColumn>, err: ReadError) -> Error {
     match err {
@@ -170,160 +367,34 @@ fn bad_value(table: &str, column: &str, ids: Option<&IdColumn>, bad: BadValue) -
 fn optional<T>(
     table: &TableInput,
     column: &str,
-    ids: Option<&IdColumn>,
     read: impl FnOnce(&[ArrayRef]) -> std::result::Result<T, ReadError>,
 ) -> Result<Option<T>> {
     match table.column(column) {
         None => Ok(None),
         Some(chunks) => read(&chunks)
             .map(Some)
-            .map_err(|e| read_failure(table.name, column, ids, e)),
+            .map_err(|e| read_failure(table.name, column, None, e)),
     }
 }
 
 fn required<T>(
     table: &TableInput,
     column: &str,
-    ids: Option<&IdColumn>,
     read: impl FnOnce(&[ArrayRef]) -> std::result::Result<T, ReadError>,
 ) -> Result<T> {
     let chunks = table.require(column)?;
-    read(&chunks).map_err(|e| read_failure(table.name, column, ids, e))
+    read(&chunks).map_err(|e| read_failure(table.name, column, None, e))
 }
 
-/// Checks every row with `is_bad`; the first failure becomes a `DataError`.
-fn check_rows(
-    table: &str,
-    column: &str,
-    ids: &IdColumn,
-    len: usize,
-    message: &str,
-    is_bad: impl Fn(usize) -> Option<String>,
-) -> Result<()> {
-    for row in 0..len {
-        if let Some(detail) = is_bad(row) {
-            return Err(bad_value(
-                table,
-                column,
-                Some(ids),
-                BadValue {
-                    position: row,
-                    message: message.to_owned(),
-                    detail,
-                },
-            ));
-        }
-    }
-    Ok(())
+fn compact_opt<T: Copy>(values: Option<Vec<T>>, keep: &[bool]) -> Option<Vec<T>> {
+    values.map(|v| compact(v, keep))
 }
 
-fn check_unique_ids(table: &str, column: &str, ids: &IdColumn) -> Result<()> {
-    if let Some(row) = ids.first_duplicate_or_null() {
-        let message = if ids.is_null(row) {
-            "ids must not be null"
-        } else {
-            "duplicate id: ids must be unique per row"
-        };
-        return Err(bad_value(
-            table,
-            column,
-            Some(ids),
-            BadValue {
-                position: row,
-                message: message.to_owned(),
-                detail: String::new(),
-            },
-        ));
-    }
-    Ok(())
-}
-
-fn check_no_null_ts(table: &str, column: &str, ids: &IdColumn, ts: &[i64]) -> Result<()> {
-    check_rows(table, column, ids, ts.len(), "must not be null", |i| {
-        (ts[i] == NULL_TS).then(String::new)
-    })
-}
-
-/// Rejects values outside [lo, hi] (NaN included: a NaN score is not a score).
-fn check_range(
-    table: &str,
-    column: &str,
-    ids: &IdColumn,
-    values: &[f64],
-    nan_rows: Option<usize>,
-    lo: f64,
-    hi: f64,
-) -> Result<()> {
-    if let Some(row) = nan_rows {
-        return Err(bad_value(
-            table,
-            column,
-            Some(ids),
-            BadValue {
-                position: row,
-                message: format!("value outside the scale [{lo}, {hi}]"),
-                detail: format!("{column}={}", values[row]),
-            },
-        ));
-    }
-    check_rows(
-        table,
-        column,
-        ids,
-        values.len(),
-        &format!("value outside the scale [{lo}, {hi}]"),
-        |i| {
-            let v = values[i];
-            (!v.is_nan() && (v < lo || v > hi)).then(|| format!("{column}={v}"))
-        },
-    )
-}
-
-fn check_finite(
-    table: &str,
-    column: &str,
-    ids: &IdColumn,
-    values: &[f64],
-    nan_row: Option<usize>,
-) -> Result<()> {
-    if let Some(row) = nan_row {
-        return Err(bad_value(
-            table,
-            column,
-            Some(ids),
-            BadValue {
-                position: row,
-                message: "value must be finite (NaN or infinity found)".to_owned(),
-                detail: format!("{column}={}", values[row]),
-            },
-        ));
-    }
-    Ok(())
-}
-
-fn check_not_before(
-    table: &str,
-    column: &str,
-    ids: &IdColumn,
-    later: &[i64],
-    created: &[i64],
-) -> Result<()> {
-    check_rows(
-        table,
-        column,
-        ids,
-        later.len(),
-        &format!("{column} is before created_at"),
-        |i| {
-            (later[i] != NULL_TS && later[i] < created[i]).then(|| {
-                format!(
-                    "{column}={}, created_at={}",
-                    render_ts(later[i]),
-                    render_ts(created[i])
-                )
-            })
-        },
-    )
+fn source_rows(keep: &[bool]) -> Vec<u32> {
+    keep.iter()
+        .enumerate()
+        .filter_map(|(i, &k)| k.then_some(i as u32))
+        .collect()
 }
 
 /// First-line handling of a contact (SPEC §1 handled_by).
@@ -392,6 +463,8 @@ pub struct Contacts {
     pub resolution_correct: Option<Vec<i8>>,
     /// preventable override column: 1, 0, -1 null.
     pub preventable: Option<Vec<i8>>,
+    /// Input position of each row when invalid rows were dropped (None: row i is input i).
+    pub source_rows: Option<Vec<u32>>,
 }
 
 impl Contacts {
@@ -433,6 +506,8 @@ pub struct Orders {
     /// refund + discount + appeasement + cogs of each order (absent or null = 0), or None
     /// when none of those columns is present.
     pub deductions: Option<Vec<f64>>,
+    /// Input position of each row when invalid rows were dropped.
+    pub source_rows: Option<Vec<u32>>,
 }
 
 /// Site sessions as (timestamp or local date, count) rows.
@@ -441,6 +516,15 @@ pub struct Sessions {
     pub when: SessionTime,
     /// Sessions counted by each row (1 for one-row-per-session input).
     pub count: Vec<f64>,
+    /// Input position of each row when invalid rows were dropped.
+    pub source_rows: Option<Vec<u32>>,
+}
+
+impl Sessions {
+    /// The input position of row `i`.
+    pub fn source_row(&self, i: usize) -> usize {
+        self.source_rows.as_ref().map_or(i, |rows| rows[i] as usize)
+    }
 }
 
 /// How sessions rows are placed in time.
@@ -509,10 +593,10 @@ pub struct Joinable {
     pub orders: Orders,
     /// Number of distinct non-null customers over both tables.
     pub customers: usize,
-}
-
-fn read_customer_ids(table: &TableInput) -> Result<IdColumn> {
-    required(table, "customer_id", None, read_ids)
+    /// Rows read, used and dropped of contacts and orders.
+    pub audits: Vec<TableAudit>,
+    /// Per input contact row, why it was dropped (empty when none was).
+    pub contact_drop_reasons: Vec<Option<String>>,
 }
 
 /// Reads and validates contacts and orders, interning customer ids across both.
@@ -520,17 +604,17 @@ pub fn read_joinable(
     contacts: &TableInput,
     orders: &TableInput,
     scales: &Scales,
+    on_invalid: OnInvalid,
 ) -> Result<Joinable> {
     contacts.check_rename()?;
     orders.check_rename()?;
-    let contact_customers = read_customer_ids(contacts)?;
-    let order_customers = read_customer_ids(orders)?;
+    let (contact_customers, contact_overflow) = required(contacts, "customer_id", read_ids)?;
+    let (order_customers, order_overflow) = required(orders, "customer_id", read_ids)?;
     let (contacts_n, orders_n) = (contacts.num_rows(), orders.num_rows());
     // Ids compare as given: integer ids never equal text ids, so a mix would silently join
     // nothing. Empty or all-null columns carry no kind and match either.
-    let contact_kind_known =
-        contacts_n > 0 && !(0..contacts_n).all(|i| contact_customers.is_null(i));
-    let order_kind_known = orders_n > 0 && !(0..orders_n).all(|i| order_customers.is_null(i));
+    let contact_kind_known = (0..contacts_n).any(|i| !contact_customers.is_null(i));
+    let order_kind_known = (0..orders_n).any(|i| !order_customers.is_null(i));
     if contact_kind_known && order_kind_known && contact_customers.kind() != order_customers.kind()
     {
         return Err(Error::schema(
@@ -566,59 +650,72 @@ pub fn read_joinable(
     };
     let customers = next_code as usize;
     drop(interner);
-    let contacts = read_contacts(contacts, contact_codes, scales)?;
-    let orders = read_orders(orders, order_codes)?;
+    let (contacts, contact_audit, contact_drop_reasons) = read_contacts(
+        contacts,
+        contact_codes,
+        &contact_overflow,
+        scales,
+        on_invalid,
+    )?;
+    let (orders, order_audit) = read_orders(orders, order_codes, &order_overflow, on_invalid)?;
     Ok(Joinable {
         contacts,
         orders,
         customers,
+        audits: vec![contact_audit, order_audit],
+        contact_drop_reasons,
     })
 }
 
 const HANDLED_BY_VALUES: [&str; 3] = ["self_service", "ai", "human"];
+const ID_OVERFLOW: &str = "id does not fit a signed 64-bit integer";
 
-fn read_contacts(table: &TableInput, customer: Vec<u32>, scales: &Scales) -> Result<Contacts> {
+fn read_contacts(
+    table: &TableInput,
+    customer: Vec<u32>,
+    customer_overflow: &[usize],
+    scales: &Scales,
+    on_invalid: OnInvalid,
+) -> Result<(Contacts, TableAudit, Vec<Option<String>>)> {
     let name = table.name;
-    let contact_id = required(table, "contact_id", None, read_ids)?;
-    check_unique_ids(name, "contact_id", &contact_id)?;
+    let (contact_id, id_overflow) = required(table, "contact_id", read_ids)?;
+    let len = contact_id.len();
     let ids = &contact_id;
-    let created_at = required(table, "created_at", Some(ids), |c| {
-        read_timestamps(c, false)
-    })?;
-    check_no_null_ts(name, "created_at", ids, &created_at)?;
-    let len = created_at.len();
+    let mut issues = RowIssues::new(name, Some(ids), len, on_invalid);
+    issues.flag_rows("contact_id", ID_OVERFLOW, &id_overflow)?;
+    issues.check_ids("contact_id", ids)?;
+    issues.flag_rows("customer_id", ID_OVERFLOW, customer_overflow)?;
+    let created_at = required(table, "created_at", |c| read_timestamps(c, false))?;
+    issues.check_not_null_ts("created_at", &created_at)?;
 
-    let intent = optional(table, "intent", Some(ids), |c| read_coded(c, false))?;
-    let handled_by = match optional(table, "handled_by", Some(ids), |c| read_coded(c, false))? {
+    let intent = optional(table, "intent", |c| read_coded(c, false))?;
+    let handled_by = match optional(table, "handled_by", |c| read_coded(c, false))? {
         None => None,
-        Some(coded) => Some(decode_handled_by(name, ids, &coded)?),
+        Some(coded) => Some(decode_handled_by(&mut issues, &coded)?),
     };
-    let escalated = optional(table, "escalated", Some(ids), read_bools)?;
-    let first_response_at = optional(table, "first_response_at", Some(ids), |c| {
-        read_timestamps(c, false)
-    })?;
+    let escalated = optional(table, "escalated", read_bools)?;
+    let first_response_at = optional(table, "first_response_at", |c| read_timestamps(c, false))?;
     if let Some(frt) = &first_response_at {
-        check_not_before(name, "first_response_at", ids, frt, &created_at)?;
+        issues.check_not_before("first_response_at", frt, &created_at)?;
     }
-    let resolved_at = optional(table, "resolved_at", Some(ids), |c| {
-        read_timestamps(c, false)
-    })?;
+    let resolved_at = optional(table, "resolved_at", |c| read_timestamps(c, false))?;
     if let Some(resolved) = &resolved_at {
-        check_not_before(name, "resolved_at", ids, resolved, &created_at)?;
+        issues.check_not_before("resolved_at", resolved, &created_at)?;
     }
-    let handle_seconds = read_checked_numbers(table, "handle_seconds", ids, |v| {
+    let handle_seconds = read_checked_numbers(table, &mut issues, "handle_seconds", |v| {
         (v < 0.0).then_some("handle_seconds must not be negative")
     })?;
-    let touches = read_checked_numbers(table, "touches", ids, |v| {
+    let touches = read_checked_numbers(table, &mut issues, "touches", |v| {
         (v < 0.0).then_some("touches must not be negative")
     })?;
-    let csat = read_scale(table, "csat", ids, scales.csat.min, scales.csat.max)?;
-    let nps = read_scale(table, "nps", ids, scales.nps.min, scales.nps.max)?;
-    let ces = read_scale(table, "ces", ids, scales.ces.min, scales.ces.max)?;
-    let cost = read_finite(table, "cost", ids)?;
-    let resolution_correct = optional(table, "resolution_correct", Some(ids), read_bools)?;
-    let preventable = optional(table, "preventable", Some(ids), read_bools)?;
-    Ok(Contacts {
+    let csat = read_scale(table, &mut issues, "csat", scales.csat.min, scales.csat.max)?;
+    let nps = read_scale(table, &mut issues, "nps", scales.nps.min, scales.nps.max)?;
+    let ces = read_scale(table, &mut issues, "ces", scales.ces.min, scales.ces.max)?;
+    let cost = read_checked_numbers(table, &mut issues, "cost", |_| None)?;
+    let resolution_correct = optional(table, "resolution_correct", read_bools)?;
+    let preventable = optional(table, "preventable", read_bools)?;
+    let (keep, audit, reasons) = issues.finish(len);
+    let contacts = Contacts {
         len,
         contact_id,
         customer,
@@ -636,122 +733,153 @@ fn read_contacts(table: &TableInput, customer: Vec<u32>, scales: &Scales) -> Res
         cost,
         resolution_correct,
         preventable,
+        source_rows: None,
+    };
+    Ok(match keep {
+        None => (contacts, audit, reasons),
+        Some(keep) => (contacts.compact(&keep), audit, reasons),
     })
 }
 
-fn decode_handled_by(table: &str, ids: &IdColumn, coded: &CodedStrings) -> Result<Vec<HandledBy>> {
-    let mut by_code = Vec::with_capacity(coded.values.len());
-    for (code, value) in coded.values.iter().enumerate() {
-        let decoded = match value.as_str() {
-            "self_service" => HandledBy::SelfService,
-            "ai" => HandledBy::Ai,
-            "human" => HandledBy::Human,
-            _ => {
-                let row = coded
-                    .codes
-                    .iter()
-                    .position(|&c| c == code as u32)
-                    .unwrap_or(0);
-                return Err(bad_value(
-                    table,
-                    "handled_by",
-                    Some(ids),
-                    BadValue {
-                        position: row,
-                        message: format!(
-                            "handled_by must be one of {} or null",
-                            HANDLED_BY_VALUES.join(", ")
-                        ),
-                        detail: format!("handled_by={value:?}"),
-                    },
-                ));
-            }
-        };
-        by_code.push(decoded);
+impl Contacts {
+    /// Keeps the rows where `keep` is true, remembering their input positions.
+    fn compact(self, keep: &[bool]) -> Contacts {
+        let intent = self.intent.map(|coded| CodedStrings {
+            codes: compact(coded.codes, keep),
+            values: coded.values,
+        });
+        let source_rows = source_rows(keep);
+        Contacts {
+            len: source_rows.len(),
+            contact_id: self.contact_id.compact(keep),
+            customer: compact(self.customer, keep),
+            created_at: compact(self.created_at, keep),
+            intent,
+            handled_by: compact_opt(self.handled_by, keep),
+            escalated: compact_opt(self.escalated, keep),
+            first_response_at: compact_opt(self.first_response_at, keep),
+            resolved_at: compact_opt(self.resolved_at, keep),
+            handle_seconds: compact_opt(self.handle_seconds, keep),
+            touches: compact_opt(self.touches, keep),
+            csat: compact_opt(self.csat, keep),
+            nps: compact_opt(self.nps, keep),
+            ces: compact_opt(self.ces, keep),
+            cost: compact_opt(self.cost, keep),
+            resolution_correct: compact_opt(self.resolution_correct, keep),
+            preventable: compact_opt(self.preventable, keep),
+            source_rows: Some(source_rows),
+        }
     }
-    Ok(coded
-        .codes
+
+    /// The input position of row `i`.
+    pub fn source_row(&self, i: usize) -> usize {
+        self.source_rows.as_ref().map_or(i, |rows| rows[i] as usize)
+    }
+}
+
+impl Orders {
+    /// The input position of row `i`.
+    pub fn source_row(&self, i: usize) -> usize {
+        self.source_rows.as_ref().map_or(i, |rows| rows[i] as usize)
+    }
+}
+
+fn decode_handled_by(issues: &mut RowIssues, coded: &CodedStrings) -> Result<Vec<HandledBy>> {
+    let by_code: Vec<Option<HandledBy>> = coded
+        .values
         .iter()
-        .map(|&c| {
-            if c == NULL_CODE {
-                HandledBy::Unknown
-            } else {
-                by_code[c as usize]
-            }
+        .map(|value| match value.as_str() {
+            "self_service" => Some(HandledBy::SelfService),
+            "ai" => Some(HandledBy::Ai),
+            "human" => Some(HandledBy::Human),
+            _ => None,
         })
-        .collect())
+        .collect();
+    let message = format!(
+        "handled_by must be one of {} or null",
+        HANDLED_BY_VALUES.join(", ")
+    );
+    let mut out = Vec::with_capacity(coded.codes.len());
+    for (row, &c) in coded.codes.iter().enumerate() {
+        if c == NULL_CODE {
+            out.push(HandledBy::Unknown);
+            continue;
+        }
+        match by_code[c as usize] {
+            Some(h) => out.push(h),
+            None => {
+                issues.flag("handled_by", &message, row, || {
+                    format!("handled_by={:?}", coded.values[c as usize])
+                })?;
+                out.push(HandledBy::Unknown);
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// A numeric column that must be finite where non-null, with an extra per-value rule.
 fn read_checked_numbers(
     table: &TableInput,
+    issues: &mut RowIssues,
     column: &str,
-    ids: &IdColumn,
     rule: impl Fn(f64) -> Option<&'static str>,
 ) -> Result<Option<Vec<f64>>> {
-    let Some((values, non_finite)) = optional(table, column, Some(ids), read_numbers)? else {
+    let Some((mut values, non_finite)) = optional(table, column, read_numbers)? else {
         return Ok(None);
     };
-    check_finite(table.name, column, ids, &values, non_finite)?;
+    issues.check_finite(column, &values, &non_finite)?;
     for (row, &v) in values.iter().enumerate() {
         if let Some(message) = rule(v) {
-            return Err(bad_value(
-                table.name,
-                column,
-                Some(ids),
-                BadValue {
-                    position: row,
-                    message: message.to_owned(),
-                    detail: format!("{column}={v}"),
-                },
-            ));
+            issues.flag(column, message, row, || format!("{column}={v}"))?;
         }
+    }
+    // Dropped rows go away; in raise mode there are none left to null out.
+    for row in non_finite {
+        values[row] = f64::NAN;
     }
     Ok(Some(values))
 }
 
-fn read_finite(table: &TableInput, column: &str, ids: &IdColumn) -> Result<Option<Vec<f64>>> {
-    read_checked_numbers(table, column, ids, |_| None)
-}
-
 fn read_scale(
     table: &TableInput,
+    issues: &mut RowIssues,
     column: &str,
-    ids: &IdColumn,
     lo: f64,
     hi: f64,
 ) -> Result<Option<Vec<f64>>> {
-    let Some((values, non_finite)) = optional(table, column, Some(ids), read_numbers)? else {
+    let Some((values, non_finite)) = optional(table, column, read_numbers)? else {
         return Ok(None);
     };
-    check_range(table.name, column, ids, &values, non_finite, lo, hi)?;
+    issues.check_scale(column, &values, &non_finite, lo, hi)?;
     Ok(Some(values))
 }
 
 const DEDUCTION_COLUMNS: [&str; 4] = ["refund", "discount", "appeasement", "cogs"];
 
-fn read_orders(table: &TableInput, customer: Vec<u32>) -> Result<Orders> {
+fn read_orders(
+    table: &TableInput,
+    customer: Vec<u32>,
+    customer_overflow: &[usize],
+    on_invalid: OnInvalid,
+) -> Result<(Orders, TableAudit)> {
     let name = table.name;
-    let order_id = required(table, "order_id", None, read_ids)?;
-    check_unique_ids(name, "order_id", &order_id)?;
-    let ids = &order_id;
-    let created_at = required(table, "created_at", Some(ids), |c| {
-        read_timestamps(c, false)
+    let (order_id, id_overflow) = required(table, "order_id", read_ids)?;
+    let len = order_id.len();
+    let mut issues = RowIssues::new(name, Some(&order_id), len, on_invalid);
+    issues.flag_rows("order_id", ID_OVERFLOW, &id_overflow)?;
+    issues.check_ids("order_id", &order_id)?;
+    issues.flag_rows("customer_id", ID_OVERFLOW, customer_overflow)?;
+    let created_at = required(table, "created_at", |c| read_timestamps(c, false))?;
+    issues.check_not_null_ts("created_at", &created_at)?;
+    let (revenue, non_finite) = required(table, "revenue", read_numbers)?;
+    issues.check_finite("revenue", &revenue, &non_finite)?;
+    issues.check("revenue", "must not be null", revenue.len(), |i| {
+        revenue[i].is_nan().then(String::new)
     })?;
-    check_no_null_ts(name, "created_at", ids, &created_at)?;
-    let (revenue, non_finite) = required(table, "revenue", Some(ids), read_numbers)?;
-    check_finite(name, "revenue", ids, &revenue, non_finite)?;
-    check_rows(
-        name,
-        "revenue",
-        ids,
-        revenue.len(),
-        "must not be null",
-        |i| revenue[i].is_nan().then(String::new),
-    )?;
     let mut deductions: Option<Vec<f64>> = None;
     for column in DEDUCTION_COLUMNS {
-        if let Some(values) = read_finite(table, column, ids)? {
+        if let Some(values) = read_checked_numbers(table, &mut issues, column, |_| None)? {
             let total = deductions.get_or_insert_with(|| vec![0.0; values.len()]);
             for (t, v) in total.iter_mut().zip(&values) {
                 if !v.is_nan() {
@@ -760,56 +888,56 @@ fn read_orders(table: &TableInput, customer: Vec<u32>) -> Result<Orders> {
             }
         }
     }
-    Ok(Orders {
-        len: created_at.len(),
+    let (keep, audit, _) = issues.finish(len);
+    let orders = Orders {
+        len,
         customer,
         created_at,
         revenue,
         deductions,
+        source_rows: None,
+    };
+    Ok(match keep {
+        None => (orders, audit),
+        Some(keep) => {
+            let source_rows = source_rows(&keep);
+            (
+                Orders {
+                    len: source_rows.len(),
+                    customer: compact(orders.customer, &keep),
+                    created_at: compact(orders.created_at, &keep),
+                    revenue: compact(orders.revenue, &keep),
+                    deductions: compact_opt(orders.deductions, &keep),
+                    source_rows: Some(source_rows),
+                },
+                audit,
+            )
+        }
     })
 }
 
 /// Reads sessions: pre-counted rows (a `sessions` column with `date` or `started_at`) or one
 /// row per session (`started_at`).
-pub fn read_sessions(table: &TableInput) -> Result<Sessions> {
+pub fn read_sessions(table: &TableInput, on_invalid: OnInvalid) -> Result<(Sessions, TableAudit)> {
     table.check_rename()?;
     let name = table.name;
     let n = table.num_rows();
-    let count = match optional(table, "sessions", None, read_numbers)? {
+    let mut issues = RowIssues::new(name, None, n, on_invalid);
+    let count = match optional(table, "sessions", read_numbers)? {
         Some((values, non_finite)) => {
-            if let Some(row) = non_finite {
-                return Err(bad_value(
-                    name,
-                    "sessions",
-                    None,
-                    BadValue {
-                        position: row,
-                        message: "session counts must be finite".to_owned(),
-                        detail: format!("sessions={}", values[row]),
-                    },
-                ));
-            }
-            if let Some(row) = values.iter().position(|v| *v < 0.0) {
-                return Err(bad_value(
-                    name,
-                    "sessions",
-                    None,
-                    BadValue {
-                        position: row,
-                        message: "session counts must not be negative".to_owned(),
-                        detail: format!("sessions={}", values[row]),
-                    },
-                ));
-            }
+            issues.check_finite("sessions", &values, &non_finite)?;
+            issues.check("sessions", "session counts must not be negative", n, |i| {
+                (values[i] < 0.0).then(|| format!("sessions={}", values[i]))
+            })?;
             // A null count adds nothing.
             values
                 .into_iter()
-                .map(|v| if v.is_nan() { 0.0 } else { v })
+                .map(|v| if v.is_finite() { v } else { 0.0 })
                 .collect()
         }
         None => vec![1.0; n],
     };
-    let when = if table.has("date") {
+    let (when, column) = if table.has("date") {
         let chunks = table.require("date")?;
         let is_date = chunks.iter().any(|c| {
             matches!(
@@ -821,51 +949,50 @@ pub fn read_sessions(table: &TableInput) -> Result<Sessions> {
             read_timestamps(&chunks, true).map_err(|e| read_failure(name, "date", None, e))?;
         if is_date {
             const MICROS_PER_DAY: i64 = 86_400_000_000;
-            SessionTime::LocalDate(
-                values
-                    .into_iter()
-                    .map(|v| {
-                        if v == NULL_TS {
-                            NULL_TS
-                        } else {
-                            v.div_euclid(MICROS_PER_DAY)
-                        }
-                    })
-                    .collect(),
-            )
+            let days = values
+                .into_iter()
+                .map(|v| {
+                    if v == NULL_TS {
+                        NULL_TS
+                    } else {
+                        v.div_euclid(MICROS_PER_DAY)
+                    }
+                })
+                .collect();
+            (SessionTime::LocalDate(days), "date")
         } else {
-            SessionTime::Instant(values)
+            (SessionTime::Instant(values), "date")
         }
     } else {
-        let values = required(table, "started_at", None, |c| read_timestamps(c, false))?;
-        SessionTime::Instant(values)
+        let values = required(table, "started_at", |c| read_timestamps(c, false))?;
+        (SessionTime::Instant(values), "started_at")
     };
-    let times_null = match &when {
-        SessionTime::Instant(v) | SessionTime::LocalDate(v) => v.iter().position(|&t| t == NULL_TS),
-    };
-    if let Some(row) = times_null {
-        let column = if table.has("date") {
-            "date"
-        } else {
-            "started_at"
-        };
-        return Err(bad_value(
-            name,
-            column,
-            None,
-            BadValue {
-                position: row,
-                message: "must not be null".to_owned(),
-                detail: String::new(),
-            },
-        ));
+    match &when {
+        SessionTime::Instant(v) | SessionTime::LocalDate(v) => {
+            issues.check_not_null_ts(column, v)?
+        }
     }
-    Ok(Sessions { when, count })
+    let (keep, audit, _) = issues.finish(n);
+    let sessions = Sessions {
+        when,
+        count,
+        source_rows: None,
+    };
+    Ok(match keep {
+        None => (sessions, audit),
+        Some(keep) => (
+            Sessions {
+                when: match sessions.when {
+                    SessionTime::Instant(v) => SessionTime::Instant(compact(v, &keep)),
+                    SessionTime::LocalDate(v) => SessionTime::LocalDate(compact(v, &keep)),
+                },
+                count: compact(sessions.count, &keep),
+                source_rows: Some(source_rows(&keep)),
+            },
+            audit,
+        ),
+    })
 }
-
-/// Shared, reference-counted input for group columns (values are taken back out for the
-/// output).
-pub type SharedArray = Arc<dyn Array>;
 
 /// A calendar event (SPEC §1 events).
 #[derive(Debug, Clone, PartialEq)]
@@ -881,66 +1008,44 @@ pub struct Event {
 }
 
 /// Reads events: `name`, `kind` (promo / launch / peak), `start`, `end`.
-pub fn read_events(table: &TableInput) -> Result<Vec<Event>> {
+pub fn read_events(table: &TableInput, on_invalid: OnInvalid) -> Result<(Vec<Event>, TableAudit)> {
     table.check_rename()?;
-    let name = table.name;
-    let names = required(table, "name", None, |c| read_coded(c, true))?;
-    let kinds = required(table, "kind", None, |c| read_coded(c, false))?;
-    let starts = required(table, "start", None, |c| read_timestamps(c, true))?;
-    let ends = required(table, "end", None, |c| read_timestamps(c, true))?;
-    let mut events = Vec::with_capacity(starts.len());
-    let bad = |column: &str, position: usize, message: &str, detail: String| {
-        bad_value(
-            name,
-            column,
-            None,
-            BadValue {
-                position,
-                message: message.to_owned(),
-                detail,
-            },
-        )
+    let names = required(table, "name", |c| read_coded(c, true))?;
+    let kinds = required(table, "kind", |c| read_coded(c, false))?;
+    let starts = required(table, "start", |c| read_timestamps(c, true))?;
+    let ends = required(table, "end", |c| read_timestamps(c, true))?;
+    let n = starts.len();
+    let mut issues = RowIssues::new(table.name, None, n, on_invalid);
+    let text = |coded: &CodedStrings, row: usize| match coded.codes[row] {
+        NULL_CODE => String::new(),
+        code => coded.values[code as usize].clone(),
     };
-    for row in 0..starts.len() {
-        let kind = match kinds.codes[row] {
-            NULL_CODE => String::new(),
-            code => kinds.values[code as usize].clone(),
-        };
-        if !matches!(kind.as_str(), "promo" | "launch" | "peak") {
-            return Err(bad(
-                "kind",
-                row,
-                "kind must be one of promo, launch, peak",
-                format!("kind={kind:?}"),
-            ));
-        }
+    issues.check(
+        "kind",
+        "kind must be one of promo, launch, peak",
+        n,
+        |row| {
+            let kind = text(&kinds, row);
+            (!matches!(kind.as_str(), "promo" | "launch" | "peak"))
+                .then(|| format!("kind={kind:?}"))
+        },
+    )?;
+    issues.check_not_null_ts("start", &starts)?;
+    issues.check_not_null_ts("end", &ends)?;
+    issues.check("end", "end is before start", n, |row| {
         let (start, end) = (starts[row], ends[row]);
-        if start == NULL_TS || end == NULL_TS {
-            return Err(bad(
-                "start",
-                row,
-                "start and end must not be null",
-                String::new(),
-            ));
-        }
-        if end < start {
-            return Err(bad(
-                "end",
-                row,
-                "end is before start",
-                format!("start={}, end={}", render_ts(start), render_ts(end)),
-            ));
-        }
-        let event_name = match names.codes[row] {
-            NULL_CODE => String::new(),
-            code => names.values[code as usize].clone(),
-        };
-        events.push(Event {
-            name: event_name,
-            kind,
-            start,
-            end,
-        });
-    }
-    Ok(events)
+        (start != NULL_TS && end != NULL_TS && end < start)
+            .then(|| format!("start={}, end={}", render_ts(start), render_ts(end)))
+    })?;
+    let (keep, audit, _) = issues.finish(n);
+    let events = (0..n)
+        .filter(|&row| keep.as_ref().is_none_or(|k| k[row]))
+        .map(|row| Event {
+            name: text(&names, row),
+            kind: text(&kinds, row),
+            start: starts[row],
+            end: ends[row],
+        })
+        .collect();
+    Ok((events, audit))
 }
