@@ -877,7 +877,15 @@ pub fn scorecard(
             let baseline_values = if window.is_empty() {
                 vec![None; CATALOG.len()]
             } else {
-                base.evaluate(&active, None, lifespan)
+                // The window's own baseline is the equally long window before it, so
+                // KPIs measured against a baseline have one too.
+                let before = window.start.saturating_sub(window.len())..window.start;
+                let mut before_state = ContactState::default();
+                for d in before.clone() {
+                    before_state.add(&daily.states[d * n_groups + g]);
+                }
+                let before_state = (!before.is_empty()).then_some(&before_state);
+                base.evaluate(&active, before_state, lifespan)
                     .iter()
                     .map(|m| m.value)
                     .collect()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
+from . import _plot, _report
 from . import _supportkpi as _native
 from ._arrow import as_arrow_table, split_renaming
 from ._config import Config, config_document
@@ -33,8 +35,15 @@ def _micros(value: TimeLike, name: str) -> int:
     return int(stamp.value // 1000)
 
 
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([dhms])\s*$")
+_UNIT_MICROS = {"d": 86_400_000_000, "h": 3_600_000_000, "m": 60_000_000, "s": 1_000_000}
+
+
 def _window(value: WindowLike, name: str) -> int:
-    """A duration in microseconds."""
+    """A duration in microseconds: a timedelta, or text such as "7d", "48h" (the config's
+    own format), or anything pandas reads as a Timedelta."""
+    if isinstance(value, str) and (match := _DURATION.match(value)):
+        return round(float(match.group(1)) * _UNIT_MICROS[match.group(2)])
     try:
         delta = pd.Timedelta(value)
     except (ValueError, TypeError) as error:
@@ -71,11 +80,38 @@ def kpi_catalog() -> pd.DataFrame:
     return pd.DataFrame([dict(e) for e in _catalog_entries()])
 
 
+_BAND_COLUMNS = [
+    "kpi",
+    "value",
+    "band",
+    "owner",
+    "baseline",
+    "delta_vs_baseline",
+    "expected",
+]
+_DIAGNOSE_COLUMNS = [
+    "rule",
+    "symptom",
+    "likely_cause",
+    "action",
+    "validation_metric",
+    "owner",
+    "evidence",
+]
+
+
 class Scorecard:
     """The scorecard: one row per period × group × KPI, with numerator and denominator.
 
     Build it with :func:`supportkpi.scorecard`. ``to_pandas()`` gives the long table,
     ``wide()`` one column per KPI, ``skipped`` the KPIs left out for missing inputs.
+
+    Example:
+        >>> import supportkpi as sk
+        >>> s = sk.load_sample()
+        >>> card = sk.scorecard(s["contacts"], s["orders"], sessions=s["sessions"])
+        >>> card.by, card.tz, len(card.kpis) > 40, card.skipped
+        ('week', 'UTC', True, {'volume_share': 'needs group_by'})
     """
 
     def __init__(
@@ -90,6 +126,7 @@ class Scorecard:
         diagnostics: pa.Table | None = None,
         events: pd.DataFrame | None = None,
         row_audit: Sequence[Mapping[str, Any]] = (),
+        config: Config | None = None,
     ) -> None:
         self._table = table
         self._bands = bands
@@ -101,6 +138,8 @@ class Scorecard:
         self.group_by = list(group_by)
         self.events = events
         self._row_audit = [dict(a) for a in row_audit]
+        #: The configuration the card was computed with (defaults merged in).
+        self.config = config if config is not None else Config()
 
     @property
     def row_audit(self) -> pd.DataFrame:
@@ -109,6 +148,18 @@ class Scorecard:
         Columns: table, rows_read, rows_used, rows_dropped, dropped_by_reason (a dict
         ``{"column: rule": rows}``; each dropped row counts once, under the first rule it
         broke). Rows are dropped only with ``on_invalid="drop"``; otherwise a bad row raises.
+
+        Example:
+            >>> import supportkpi as sk
+            >>> s = sk.load_sample()
+            >>> contacts = s["contacts"].copy()
+            >>> contacts.loc[0, "csat"] = 9.0  # off the 1-5 scale
+            >>> card = sk.scorecard(contacts, s["orders"], on_invalid="drop")
+            >>> audit = card.row_audit.set_index("table")
+            >>> int(audit.loc["contacts", "rows_dropped"])
+            1
+            >>> audit.loc["contacts", "dropped_by_reason"]
+            {'csat: value outside the scale [1, 5]': 1}
         """
         return pd.DataFrame(
             [
@@ -131,9 +182,18 @@ class Scorecard:
         intervention, null when the value is null), owner, baseline (the KPI over the
         baseline window before the period), delta_vs_baseline, expected (the period overlaps
         a ``peak`` event, so a band change there needs no intervention).
+
+        Example:
+            >>> import supportkpi as sk
+            >>> s = sk.load_sample()
+            >>> card = sk.scorecard(s["contacts"], s["orders"], events=s["events"])
+            >>> b = card.bands()
+            >>> row = b[(b.kpi == "csat_mean") & (b.period_start == "2024-11-25")].iloc[0]
+            >>> row.band, row.owner, bool(row.expected)
+            ('intervention', 'support lead', True)
         """
         if self._bands is None:
-            return pd.DataFrame()
+            return pd.DataFrame(columns=["period_start", *self.group_by, *_BAND_COLUMNS])
         return self._bands.to_pandas()
 
     def diagnose(self) -> pd.DataFrame:
@@ -141,15 +201,31 @@ class Scorecard:
 
         Columns: period_start, group columns, rule, symptom, likely_cause, action,
         validation_metric, owner, evidence (a dict of the values that fired the rule).
+
+        Example:
+            >>> import supportkpi as sk
+            >>> s = sk.load_sample()
+            >>> card = sk.scorecard(s["contacts"], s["orders"], events=s["events"])
+            >>> d = card.diagnose()
+            >>> fired = d[d.rule == "wismo_after_launch"].iloc[0]
+            >>> fired.evidence["launch_event"], fired.validation_metric
+            ('Autumn collection launch', 'wismo_share')
         """
         if self._diagnostics is None:
-            return pd.DataFrame()
+            return pd.DataFrame(columns=["period_start", *self.group_by, *_DIAGNOSE_COLUMNS])
         frame = self._diagnostics.to_pandas()
         frame["evidence"] = [json.loads(e) for e in frame["evidence"]]
         return frame
 
     def to_arrow(self) -> pa.Table:
-        """The long table as a pyarrow Table."""
+        """The long table as a pyarrow Table.
+
+        Example:
+            >>> import supportkpi as sk
+            >>> s = sk.load_sample()
+            >>> sk.scorecard(s["contacts"], s["orders"]).to_arrow().column_names
+            ['period_start', 'kpi', 'value', 'numerator', 'denominator', 'unit']
+        """
         return self._table
 
     def __arrow_c_stream__(self, requested_schema: object | None = None) -> object:
@@ -157,17 +233,40 @@ class Scorecard:
         return self._table.__arrow_c_stream__(requested_schema)
 
     def to_pandas(self) -> pd.DataFrame:
-        """The long table: period_start, group columns, kpi, value, numerator, denominator, unit."""
+        """The long table: period_start, group columns, kpi, value, numerator, denominator, unit.
+
+        Example:
+            >>> import supportkpi as sk
+            >>> s = sk.load_sample()
+            >>> long = sk.scorecard(s["contacts"], s["orders"], group_by="channel").to_pandas()
+            >>> list(long.columns)
+            ['period_start', 'channel', 'kpi', 'value', 'numerator', 'denominator', 'unit']
+        """
         return self._table.to_pandas()
 
     @property
     def kpis(self) -> list[str]:
-        """The KPI ids present, in catalogue order."""
+        """The KPI ids present, in catalogue order.
+
+        Example:
+            >>> import supportkpi as sk
+            >>> s = sk.load_sample()
+            >>> sk.scorecard(s["contacts"], s["orders"]).kpis[:4]
+            ['csat_mean', 'deflection_rate', 'fcr_rate', 'tickets_per_order']
+        """
         present = set(self._table.column("kpi").to_pylist())
         return [e["id"] for e in _catalog_entries() if e["id"] in present]
 
     def wide(self) -> pd.DataFrame:
-        """One row per period (× group), one column per KPI value, in catalogue order."""
+        """One row per period (× group), one column per KPI value, in catalogue order.
+
+        Example:
+            >>> import supportkpi as sk
+            >>> s = sk.load_sample()
+            >>> wide = sk.scorecard(s["contacts"], s["orders"], by="month").wide()
+            >>> wide.shape[0], round(float(wide["tickets_per_order"].iloc[0]), 3)
+            (7, 0.452)
+        """
         long = self.to_pandas()
         keys = ["period_start", *self.group_by]
         if long.empty:
@@ -181,15 +280,11 @@ class Scorecard:
         order = long.drop_duplicates(keys).set_index(keys).index
         return wide.reindex(order)
 
-    def __repr__(self) -> str:
-        n_periods = (
-            self._table.column("period_start").unique().to_pylist() if len(self._table) else []
-        )
-        return (
-            f"<Scorecard by={self.by} tz={self.tz} group_by={self.group_by} "
-            f"periods={len(n_periods)} kpis={len(self.kpis)} skipped={len(self.skipped)} "
-            f"as_of={self.as_of}>"
-        )
+    _repr_html_ = _report.scorecard_html
+    __repr__ = _report.terminal_repr
+    plot = _plot.plot_kpi
+    plot_trends = _plot.plot_trends
+    to_html = _report.write_html_report
 
 
 def _options(
@@ -261,9 +356,10 @@ def scorecard(
         ...                          "created_at": [t, t]})
         >>> orders = pd.DataFrame({"order_id": [1], "customer_id": [7],
         ...                        "created_at": [t + pd.Timedelta(days=1)], "revenue": [50.0]})
-        >>> card = sk.scorecard(contacts, orders, as_of=t + pd.Timedelta(days=8))
-        >>> row = card.to_pandas().set_index("kpi").loc["recovery_rate_7d"]
-        >>> (row.value, row.numerator, row.denominator)
+        >>> card = sk.scorecard(contacts, orders, as_of=t + pd.Timedelta(days=7))
+        >>> long = card.to_pandas()
+        >>> row = long[long.kpi == "recovery_rate_7d"].iloc[0]
+        >>> float(row.value), float(row.numerator), float(row.denominator)
         (0.5, 1.0, 2.0)
     """
     tables = {
@@ -275,6 +371,8 @@ def scorecard(
     if events is not None:
         tables["events"] = as_arrow_table(events, "events")
     groups = _group_list(group_by)
+    document = config_document(config)
+    used_config = Config(document) if document else Config()
     options = _options(
         tables,
         columns=columns,
@@ -290,7 +388,7 @@ def scorecard(
         tz=tz,
         group_by=groups,
         clv_lifespan_days=float(clv_lifespan_days),
-        config=config_document(config),
+        config=document,
         on_invalid=on_invalid,
         baseline_range=None
         if baseline_range is None
@@ -315,6 +413,7 @@ def scorecard(
         diagnostics,
         events_frame,
         json.loads(audit),
+        used_config,
     )
 
 

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from . import _supportkpi as _native
+from ._supportkpi import ConfigError
 
 
 def default_config() -> dict[str, Any]:
@@ -39,6 +41,24 @@ def _read_source(source: str | os.PathLike[str]) -> str:
     return source
 
 
+def _check_finite(value: Any, path: str = "") -> None:
+    """JSON has no NaN or infinity, so catch them here and name the key path."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{path or 'config'}: {value} is not a finite number")
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            _check_finite(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            _check_finite(item, f"{path}[{i}]")
+
+
+def to_json_document(data: Mapping[str, Any]) -> str:
+    """A config dict as strict JSON, with non-finite numbers reported by key path."""
+    _check_finite(data)
+    return json.dumps(dict(data), allow_nan=False)
+
+
 class Config:
     """A checked configuration: the defaults overridden by what the document names.
 
@@ -54,17 +74,35 @@ class Config:
     """
 
     def __init__(self, data: Mapping[str, Any] | None = None) -> None:
-        resolved = _native.config_resolve(json.dumps(dict(data or {})), "json")
+        resolved = _native.config_resolve(to_json_document(data or {}), "json")
         self._data: dict[str, Any] = json.loads(resolved)
 
     @classmethod
     def from_toml(cls, source: str | os.PathLike[str]) -> Config:
-        """From a TOML file path or TOML text."""
+        """From a TOML file path or TOML text.
+
+        Example:
+            >>> import supportkpi as sk
+            >>> cfg = sk.Config.from_toml('''
+            ... [rules.slow_first_response]
+            ... when = ["frt_median > 60"]
+            ... symptom = "first replies slower than an hour"
+            ... ''')
+            >>> cfg.to_dict()["rules"]["slow_first_response"]["enabled"]
+            True
+        """
         return cls._from(_native.config_resolve(_read_source(source), "toml"))
 
     @classmethod
     def from_json(cls, source: str | os.PathLike[str]) -> Config:
-        """From a JSON file path or JSON text."""
+        """From a JSON file path or JSON text.
+
+        Example:
+            >>> import supportkpi as sk
+            >>> cfg = sk.Config.from_json('{"windows": {"recovery": "3d"}}')
+            >>> cfg.to_dict()["windows"]["recovery"]
+            '3d'
+        """
         return cls._from(_native.config_resolve(_read_source(source), "json"))
 
     @classmethod
@@ -74,15 +112,33 @@ class Config:
         return config
 
     def to_dict(self) -> dict[str, Any]:
-        """The whole configuration as a dict (a copy)."""
+        """The whole configuration as a dict (a copy).
+
+        Example:
+            >>> import supportkpi as sk
+            >>> sorted(sk.Config().to_dict())
+            ['bands', 'cost_model', 'rules', 'scales', 'taxonomy', 'windows']
+        """
         return copy.deepcopy(self._data)
 
     def to_toml(self) -> str:
-        """The whole configuration as TOML text."""
+        """The whole configuration as TOML text.
+
+        Example:
+            >>> import supportkpi as sk
+            >>> "[bands.csat_mean]" in sk.Config().to_toml()
+            True
+        """
         return _native.config_to_toml(json.dumps(self._data))
 
     def to_json(self) -> str:
-        """The whole configuration as JSON text."""
+        """The whole configuration as JSON text.
+
+        Example:
+            >>> import json, supportkpi as sk
+            >>> json.loads(sk.Config().to_json())["scales"]["csat"]
+            {'min': 1.0, 'max': 5.0}
+        """
         return json.dumps(self._data, indent=2)
 
     def __eq__(self, other: object) -> bool:
@@ -102,6 +158,7 @@ def config_document(config: Config | Mapping[str, Any] | str | os.PathLike[str] 
     if isinstance(config, Config):
         return config.to_dict()
     if isinstance(config, Mapping):
+        _check_finite(config)
         return dict(config)
     text_or_path = os.fspath(config)
     if str(text_or_path).lower().endswith(".json"):

@@ -240,7 +240,14 @@ def generate_sample(
 
 
 def load_sample(directory: str | Path | None = None) -> dict[str, pd.DataFrame]:
-    """Read the bundled sample (or one written by :func:`write_sample` to ``directory``)."""
+    """Read the bundled sample (or one written by :func:`write_sample` to ``directory``).
+
+    Example:
+        >>> import supportkpi as sk
+        >>> sample = sk.load_sample()
+        >>> sorted(sample), len(sample["contacts"]), len(sample["orders"])
+        (['contacts', 'events', 'orders', 'sessions'], 23023, 46409)
+    """
     directory = DATA_DIR if directory is None else Path(directory)
     return {
         name: _to_pandas(name, pq.read_table(directory / f"{name}.parquet", schema=SCHEMAS[name]))

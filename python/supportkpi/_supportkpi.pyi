@@ -2,6 +2,19 @@
 
 from typing import Any
 
+__all__ = [
+    "ConfigError",
+    "DataError",
+    "SchemaError",
+    "SupportKpiError",
+    "__version__",
+    "compute_scorecard",
+    "config_default_json",
+    "config_resolve",
+    "config_to_toml",
+    "enrich_contacts",
+    "kpi_catalog_json",
+]
 __version__: str
 
 class SupportKpiError(ValueError):

@@ -3,21 +3,42 @@
 Subcommands:
 
 * ``supportkpi demo``: the scorecard of the bundled sample data, as a readable table.
+* ``supportkpi scorecard``: the scorecard of your own files (Parquet or CSV), written as
+  JSON, CSV, Parquet or a standalone HTML report; ``--fail-on`` turns it into a pipeline
+  gate.
+* ``supportkpi kpis``: the KPI catalogue.
+
+Exit codes: 0 fine; 1 a KPI of the report period is in the ``--fail-on`` band (listed on
+stderr); 2 bad input, configuration or arguments (the message, no traceback).
 
 Each subcommand is a ``_<name>_command(args) -> int`` function registered in
-``build_parser``; later ones (``scorecard`` on the user's own files, ``kpis`` for the
-catalogue) slot in the same way.
+``build_parser``.
+
+Example:
+    >>> from supportkpi.cli import main
+    >>> main(["kpis", "--format", "csv"])  # doctest: +ELLIPSIS
+    id,name,unit,direction,headline,band,owner,definition
+    csat_mean,CSAT (mean),score,higher_is_better,True,healthy ≥ 4.30 · watch 4.00–4.30 · ...
+    ...
+    0
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import sys
+import threading
 import time
+import tomllib
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import pandas as pd
+
+PROG = "supportkpi"
 
 # The KPIs the demo shows, in order: the four headline KPIs (SPEC §5), then the
 # support-to-sale and cost KPIs the weekly scorecard of seed 000 leads with.
@@ -35,22 +56,45 @@ DEMO_KPIS: dict[str, tuple[str, str]] = {
 DEMO_PERIODS = 8
 MISSING = "n/a"
 NULL_GROUP = "(null)"
+FORMATS = ("json", "csv", "html", "parquet")
+FAIL_BANDS = {"watch": ("watch", "intervention"), "intervention": ("intervention",)}
+# Progress lines go to stderr only once a run has taken this long.
+PROGRESS_AFTER_SECONDS = 1.0
 
 _PERIOD_LABEL = {"day": "day", "week": "week of", "month": "month"}
 _PERIOD_FORMAT = {"day": "%Y-%m-%d", "week": "%Y-%m-%d", "month": "%Y-%m"}
 
 
+class InputError(ValueError):
+    """A file that cannot be read, or an argument the library never sees."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the process exit code."""
+    """Run the command line; returns the process exit code.
+
+    Example:
+        >>> main(["scorecard", "--contacts", "missing.csv", "--orders", "missing.csv",
+        ...       "--format", "json"])
+        2
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     return args.run(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand.
+
+    Example:
+        >>> args = build_parser().parse_args(["scorecard", "--contacts", "c.parquet",
+        ...                                   "--orders", "o.parquet", "--fail-on", "watch"])
+        >>> args.by, args.tz, args.fail_on
+        ('week', 'UTC', 'watch')
+    """
     parser = argparse.ArgumentParser(
-        prog="supportkpi",
+        prog=PROG,
         description="Support-conversion scorecard: support contacts joined with orders.",
+        epilog="Exit codes: 0 fine, 1 a KPI in the --fail-on band, 2 bad input or config.",
     )
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
 
@@ -71,6 +115,88 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"how many of the latest periods to show (default {DEMO_PERIODS})",
     )
     demo.set_defaults(run=_demo_command)
+
+    card = commands.add_parser(
+        "scorecard",
+        help="scorecard of your own files (Parquet or CSV), as JSON, CSV, Parquet or HTML",
+        description=(
+            "Compute the scorecard of contacts and orders files (Parquet, or CSV with a "
+            "header row) and write it out. json/csv/parquet hold the long table (one row "
+            "per period x group x KPI, with numerator, denominator, band, owner and "
+            "baseline); json adds the diagnostics; html is the standalone weekly report. "
+            "With --fail-on, exit 1 when a KPI of the report period is in that band or "
+            "worse. The report period is the latest period, or the one before it while "
+            "less than half of the latest has been observed (choose with --period)."
+        ),
+        epilog="Exit codes: 0 fine, 1 a KPI in the --fail-on band, 2 bad input or config.",
+    )
+    card.add_argument("--contacts", required=True, metavar="PATH", help="contacts file")
+    card.add_argument("--orders", required=True, metavar="PATH", help="orders file")
+    card.add_argument("--sessions", metavar="PATH", help="sessions file (optional)")
+    card.add_argument(
+        "--events", metavar="PATH", help="calendar file: name, kind, start, end (optional)"
+    )
+    card.add_argument(
+        "--config", metavar="FILE", help="TOML or JSON configuration (bands, rules, windows)"
+    )
+    card.add_argument(
+        "--rename",
+        action="append",
+        default=None,
+        metavar="OURS=THEIRS",
+        help="map one of your column names onto ours, e.g. contact_id=ticket_id (repeatable)",
+    )
+    _add_period_options(card)
+    card.add_argument(
+        "--as-of",
+        metavar="TIME",
+        help="end of observed data (ISO time; default: the latest created_at)",
+    )
+    card.add_argument(
+        "--format",
+        choices=FORMATS,
+        help="output format (default: from the --out suffix)",
+    )
+    card.add_argument(
+        "--out",
+        metavar="PATH",
+        help="output file; '-' or absent writes json/csv/html to stdout",
+    )
+    card.add_argument(
+        "--fail-on",
+        choices=tuple(FAIL_BANDS),
+        help="exit 1 when a KPI of the report period is in this band or worse",
+    )
+    card.add_argument(
+        "--period",
+        metavar="DATE",
+        help="report period: a date inside it (default: see above)",
+    )
+    card.add_argument(
+        "--days",
+        type=_positive_int,
+        default=90,
+        metavar="N",
+        help="days of trend charts in the html report (default 90)",
+    )
+    card.add_argument(
+        "--currency",
+        metavar="SYMBOL",
+        help="currency symbol for money in the html report, e.g. € (default: none)",
+    )
+    card.add_argument("--quiet", action="store_true", help="no progress or summary on stderr")
+    card.set_defaults(run=_scorecard_command)
+
+    kpis = commands.add_parser(
+        "kpis",
+        help="the KPI catalogue",
+        description="List every KPI: id, name, unit, direction, band edges, owner, definition.",
+    )
+    kpis.add_argument(
+        "--format", choices=("text", "json", "csv"), default="text", help="default: text"
+    )
+    kpis.add_argument("--out", metavar="PATH", help="output file (default stdout)")
+    kpis.set_defaults(run=_kpis_command)
     return parser
 
 
@@ -97,10 +223,448 @@ def _add_period_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _positive_int(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from error
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
+
+
+def _fail(command: str, error: BaseException) -> int:
+    print(f"{PROG} {command}: error: {error}", file=sys.stderr)
+    return 2
+
+
+# --- progress -------------------------------------------------------------------------
+
+
+class Progress:
+    """Step messages on stderr, shown only once the run has taken more than a second.
+
+    A quick run prints nothing; a slow one prints each step as it starts (the first one
+    when the second has passed), so a pipeline log shows where the time goes.
+
+    Example:
+        >>> progress = Progress("supportkpi scorecard")
+        >>> progress.step("reading contacts.parquet")
+        >>> progress.close()
+    """
+
+    def __init__(self, prefix: str, *, enabled: bool = True) -> None:
+        self.prefix = prefix
+        self.enabled = enabled
+        self.started = time.perf_counter()
+        self._timer: threading.Timer | None = None
+        self._lock = threading.Lock()
+        self.shown = False
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
+
+    def step(self, message: str) -> None:
+        """Announce a step: now if the run is past a second, else when it gets there."""
+        if not self.enabled:
+            return
+        self._cancel()
+        wait = PROGRESS_AFTER_SECONDS - self.elapsed()
+        if wait <= 0:
+            self._emit(message)
+            return
+        self._timer = threading.Timer(wait, self._emit, args=(message,))
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _emit(self, message: str) -> None:
+        with self._lock:
+            self.shown = True
+            print(f"{self.prefix}: {message} ({self.elapsed():.1f} s)", file=sys.stderr, flush=True)
+
+    def _cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def close(self) -> None:
+        """Stop the pending message, if any."""
+        self._cancel()
+
+
+# --- reading --------------------------------------------------------------------------
+
+_PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
+_CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.zst", ".tsv", ".txt")
+
+
+def read_table(path: str | Path, name: str) -> Any:
+    """Reads a Parquet or CSV file as a pyarrow Table (the format from the suffix).
+
+    CSV: a header row; types are inferred by Arrow (ISO timestamps with an offset become
+    tz-aware timestamps, ``true``/``false`` booleans), and empty cells are null, also in
+    text columns. A file that cannot be read is an :class:`InputError`.
+
+    Example:
+        >>> import pathlib, tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = pathlib.Path(tmp) / "orders.csv"
+        ...     _ = path.write_text("order_id,customer_id,created_at,revenue\\n"
+        ...                         "1,7,2024-01-01T10:00:00Z,50\\n2,,2024-01-02T09:00:00Z,20\\n")
+        ...     table = read_table(path, "orders")
+        >>> table.schema.field("created_at").type, table.column("customer_id").null_count
+        (TimestampType(timestamp[s, tz=UTC]), 1)
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+    import pyarrow.parquet as pq
+
+    file = Path(path)
+    lower = file.name.lower()
+    if not file.exists():
+        raise InputError(f"{name}: no such file: {file}")
+    if file.is_dir() and not lower.endswith(_PARQUET_SUFFIXES):
+        raise InputError(f"{name}: {file} is a directory")
+    try:
+        if lower.endswith(_PARQUET_SUFFIXES) or file.is_dir():
+            return pq.read_table(file)
+        if lower.endswith(_CSV_SUFFIXES):
+            delimiter = "\t" if lower.endswith(".tsv") else ","
+            return pcsv.read_csv(
+                file,
+                parse_options=pcsv.ParseOptions(delimiter=delimiter),
+                convert_options=pcsv.ConvertOptions(strings_can_be_null=True),
+            )
+    except (pa.ArrowException, OSError) as error:
+        raise InputError(f"{name}: cannot read {file}: {error}") from error
+    raise InputError(
+        f"{name}: cannot tell the format of {file.name!r}: expected a .parquet or .csv file"
+    )
+
+
+def read_config(path: str | Path) -> dict[str, Any]:
+    """Reads a TOML (``.toml``) or JSON (``.json``) configuration file as a dict.
+
+    Example:
+        >>> import pathlib, tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = pathlib.Path(tmp) / "scorecard.toml"
+        ...     _ = path.write_text("[bands.csat_mean]\\nhealthy_min = 4.5\\n")
+        ...     read_config(path)
+        {'bands': {'csat_mean': {'healthy_min': 4.5}}}
+    """
+    file = Path(path)
+    if not file.is_file():
+        raise InputError(f"config: no such file: {file}")
+    suffix = file.suffix.lower()
+    try:
+        text = file.read_text(encoding="utf-8")
+        if suffix == ".toml":
+            return tomllib.loads(text)
+        if suffix == ".json":
+            document = json.loads(text)
+            if not isinstance(document, dict):
+                raise InputError(f"config: {file} must hold a JSON object")
+            return document
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise InputError(f"config: cannot parse {file}: {error}") from error
+    raise InputError(f"config: {file.name!r} is neither .toml nor .json")
+
+
+def _output_format(args: argparse.Namespace) -> str:
+    if args.format:
+        return args.format
+    if args.out and args.out != "-":
+        lower = args.out.lower()
+        for fmt, suffixes in (
+            ("parquet", _PARQUET_SUFFIXES),
+            ("csv", (".csv",)),
+            ("json", (".json",)),
+            ("html", (".html", ".htm")),
+        ):
+            if lower.endswith(suffixes):
+                return fmt
+    raise InputError("--format: give json, csv, html or parquet (or an --out with that suffix)")
+
+
+# --- scorecard ------------------------------------------------------------------------
+
+
+def _scorecard_command(args: argparse.Namespace) -> int:
+    import pyarrow as pa
+
+    import supportkpi as sk
+
+    progress = Progress(f"{PROG} scorecard", enabled=not args.quiet)
+    try:
+        fmt = _output_format(args)
+        if fmt == "parquet" and (not args.out or args.out == "-"):
+            raise InputError("--out: parquet needs an output file")
+        card = _compute(args, progress, sk)
+        progress.step(f"writing {fmt}")
+        written = write_output(
+            card, fmt, args.out, days=args.days, period=args.period, currency=args.currency
+        )
+        offending, expected, checked = _gate(card, args.fail_on, args.period)
+    except (sk.SupportKpiError, InputError, OSError, pa.ArrowException) as error:
+        progress.close()
+        return _fail("scorecard", error)
+    finally:
+        progress.close()
+
+    if not args.quiet and written is not None:
+        size = written.stat().st_size
+        print(
+            f"{PROG} scorecard: wrote {written} ({size:,} bytes) in {progress.elapsed():.1f} s",
+            file=sys.stderr,
+        )
+    if expected:
+        print(
+            f"{PROG} scorecard: not failing on {len(expected)} KPI(s) in the {args.fail_on} "
+            "band or worse during a peak event (expected):",
+            file=sys.stderr,
+        )
+        for line in expected:
+            print(f"  {line}", file=sys.stderr)
+    if offending:
+        print(
+            f"{PROG} scorecard: {len(offending)} KPI(s) in the {args.fail_on} band or worse "
+            f"in the {checked}:",
+            file=sys.stderr,
+        )
+        for line in offending:
+            print(f"  {line}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _compute(args: argparse.Namespace, progress: Progress, sk: Any) -> Any:
+    import inspect
+
+    accepted = inspect.signature(sk.scorecard).parameters
+    tables: dict[str, Any] = {}
+    for name in ("contacts", "orders", "sessions", "events"):
+        path = getattr(args, name)
+        if path is None:
+            continue
+        progress.step(f"reading {path}")
+        tables[name] = read_table(path, name)
+    options: dict[str, Any] = {"by": args.by, "tz": args.tz, "group_by": args.group_by}
+    if args.as_of is not None:
+        options["as_of"] = args.as_of
+    if args.rename:
+        options["columns"] = _renaming(args.rename)
+    if args.config is not None:
+        if "config" not in accepted:
+            raise InputError("--config: this build of supportkpi has no configuration support")
+        options["config"] = read_config(args.config)
+    if "events" in tables:
+        if "events" in accepted:
+            options["events"] = tables["events"]
+        else:
+            print(
+                f"{PROG} scorecard: --events ignored: this build of supportkpi has no events",
+                file=sys.stderr,
+            )
+    progress.step("computing the scorecard")
+    return sk.scorecard(
+        tables["contacts"], tables["orders"], sessions=tables.get("sessions"), **options
+    )
+
+
+def _renaming(pairs: Sequence[str]) -> dict[str, str]:
+    renaming = {}
+    for pair in pairs:
+        ours, sep, theirs = pair.partition("=")
+        if not sep or not ours.strip() or not theirs.strip():
+            raise InputError(f"--rename: expected OURS=THEIRS, got {pair!r}")
+        renaming[ours.strip()] = theirs.strip()
+    return renaming
+
+
+def _gate(card: Any, fail_on: str | None, period: str | None) -> tuple[list[str], list[str], str]:
+    """The KPIs of the report period in the fail-on band or worse: (failing, expected, where)."""
+    from supportkpi import _report
+
+    if fail_on is None:
+        return [], [], ""
+    current = _report.report_period(card, period)
+    if current is None:
+        return [], [], ""
+    bands = _report.bands_frame(card)
+    if "band" not in bands.columns or bands.empty:
+        return [], [], _report._period_phrase(card, current)
+    at = _report._period_ints(bands["period_start"]) == _report._stamp_int(current)
+    rows = bands[at.to_numpy() & bands["band"].isin(FAIL_BANDS[fail_on]).fillna(False).to_numpy()]
+    units = {kpi: entry.get("unit", "") for kpi, entry in _report._catalog().items()}
+    failing, expected = [], []
+    for row in rows.to_dict("records"):
+        kpi = row["kpi"]
+        where = ""
+        if card.group_by:
+            parts = [
+                f"{g}={NULL_GROUP if _is_missing(row.get(g)) else row.get(g)}"
+                for g in card.group_by
+            ]
+            where = f" [{', '.join(parts)}]"
+        value = _report.format_value(row.get("value"), units.get(kpi, ""), kpi)
+        owner = row.get("owner")
+        owner_text = "" if _is_missing(owner) else f"; owner: {owner}"
+        line = f"{kpi}{where} = {value} ({row['band']}{owner_text})"
+        if bool(row.get("expected")) and not _is_missing(row.get("expected")):
+            expected.append(line)
+        else:
+            failing.append(line)
+    return failing, expected, _report._period_phrase(card, current)
+
+
+def write_output(
+    card: Any,
+    fmt: str,
+    out: str | None,
+    *,
+    days: int = 90,
+    period: str | None = None,
+    currency: str | None = None,
+) -> Path | None:
+    """Writes ``card`` as json, csv, parquet or html to ``out`` (None or '-': stdout).
+
+    Returns the path written, or None for stdout.
+
+    Example:
+        >>> import io, json, contextlib, supportkpi as sk
+        >>> sample = sk.load_sample()
+        >>> card = sk.scorecard(sample["contacts"], sample["orders"])
+        >>> buffer = io.StringIO()
+        >>> with contextlib.redirect_stdout(buffer):
+        ...     write_output(card, "json", None)
+        >>> document = json.loads(buffer.getvalue())
+        >>> document["by"], document["rows"][0]["kpi"], sorted(document["rows"][0])[:3]
+        ('week', 'csat_mean', ['band', 'baseline', 'delta_vs_baseline'])
+    """
+    from supportkpi import _report
+
+    target = None if out in (None, "-") else Path(out)
+    if fmt == "html":
+        if target is None:
+            sys.stdout.write(_report.report_html(card, days=days, period=period, currency=currency))
+            return None
+        return _report.write_html_report(card, target, days=days, period=period, currency=currency)
+    table = _report.scorecard_table(card)
+    if fmt == "parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if target is None:
+            raise InputError("--out: parquet needs an output file")
+        pq.write_table(pa.Table.from_pandas(table, preserve_index=False), target)
+        return target
+    if fmt == "csv":
+        text = table.to_csv(index=False)
+    elif fmt == "json":
+        text = json.dumps(_json_document(card, table, period), indent=1, allow_nan=False)
+    else:
+        raise InputError(f"--format: unknown format {fmt!r}")
+    if target is None:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        return None
+    target.write_text(text, encoding="utf-8")
+    return target
+
+
+def _json_document(card: Any, table: pd.DataFrame, period: str | None) -> dict[str, Any]:
+    from supportkpi import _report
+
+    current = _report.report_period(card, period)
+    diagnostics = _report.diagnostics_frame(card)
+    return {
+        "as_of": None if card.as_of is None else pd.Timestamp(card.as_of).isoformat(),
+        "by": card.by,
+        "tz": card.tz,
+        "group_by": list(card.group_by),
+        "report_period": None if current is None else current.isoformat(),
+        "skipped": dict(card.skipped),
+        "rows": _records(table),
+        "diagnostics": None if diagnostics is None else _records(diagnostics),
+    }
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    columns = list(frame.columns)
+    records = []
+    for values in zip(*(frame[c].tolist() for c in columns)):
+        records.append({c: _jsonable(v) for c, v in zip(columns, values)})
+    return records
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if _is_missing(value):
+        return None
+    if isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if hasattr(value, "item"):  # numpy scalars
+        return _jsonable(value.item())
+    return str(value)
+
+
+# --- kpis -----------------------------------------------------------------------------
+
+
+def _kpis_command(args: argparse.Namespace) -> int:
+    import supportkpi as sk
+    from supportkpi import _report
+
+    catalog = sk.kpi_catalog()
+    try:
+        if args.format == "json":
+            text = json.dumps(_records(catalog), indent=1, ensure_ascii=False) + "\n"
+        else:
+            table = pd.DataFrame(
+                {
+                    "id": catalog["id"],
+                    "name": catalog["name"],
+                    "unit": catalog["unit"],
+                    "direction": catalog["direction"],
+                    "headline": catalog["headline"],
+                    "band": [
+                        _report.describe_band(band if isinstance(band, dict) else None, unit, kpi)
+                        for band, unit, kpi in zip(catalog["band"], catalog["unit"], catalog["id"])
+                    ],
+                    "owner": catalog["owner"].fillna(""),
+                    "definition": catalog["definition"],
+                }
+            )
+            if args.format == "csv":
+                text = table.to_csv(index=False)
+            else:
+                text = _catalog_text(table)
+        if args.out and args.out != "-":
+            Path(args.out).write_text(text, encoding="utf-8")
+        else:
+            sys.stdout.write(text)
+    except OSError as error:
+        return _fail("kpis", error)
+    return 0
+
+
+def _catalog_text(table: pd.DataFrame) -> str:
+    lines = []
+    for row in table.to_dict("records"):
+        star = " *" if row["headline"] else ""
+        lines.append(f"{row['id']}{star} — {row['name']} [{row['unit']}, {row['direction']}]")
+        lines.append(f"    {row['definition']}")
+        if row["band"]:
+            lines.append(f"    bands: {row['band']} (owner: {row['owner']})")
+    lines.append("")
+    lines.append("* headline KPI (seed 001); every other KPI is diagnostic.")
+    return "\n".join(lines) + "\n"
 
 
 # --- demo -----------------------------------------------------------------------------
@@ -160,6 +724,15 @@ def format_wide(
 
     ``wide`` has ``period_start`` and the ``group_by`` keys as its index (or columns).
     KPIs of ``kpis`` (default: the demo's) missing from ``wide`` (skipped) are left out.
+
+    Example:
+        >>> import supportkpi as sk
+        >>> sample = sk.load_sample()
+        >>> card = sk.scorecard(sample["contacts"], sample["orders"])
+        >>> print(format_wide(card.wide(), periods=2, kpis={"csat_mean": ("CSAT", "score")}))
+           week of CSAT
+        2024-11-25 3.46
+        2024-12-02 4.07
     """
     kpis = DEMO_KPIS if kpis is None else kpis
     group_keys = list(group_by or [])
@@ -184,7 +757,7 @@ def format_wide(
 def _format_value(value: object, style: str) -> str:
     if _is_missing(value):
         return MISSING
-    value = float(value)
+    value = float(value)  # type: ignore[arg-type]
     if style == "percent":
         return f"{100 * value:.1f}%"
     if style == "currency":
@@ -204,7 +777,7 @@ def _is_missing(value: object) -> bool:
 
 def _format_instant(instant: object, tz: str) -> str:
     try:
-        return pd.Timestamp(instant).tz_convert(tz).strftime("%Y-%m-%d %H:%M %Z")
+        return pd.Timestamp(instant).tz_convert(tz).strftime("%Y-%m-%d %H:%M %Z")  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return str(instant)
 

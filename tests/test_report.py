@@ -1,0 +1,424 @@
+"""The readable views of a scorecard (issue 5): notebook table, terminal, report, charts.
+
+The notebook table leads with the headline KPIs (seed 001), formats values by unit, colours
+each cell by its band and puts numerator and denominator in the cell's tooltip; the
+standalone report reads offline (no URL in it) and renders in a real browser (headless
+Chromium, when installed); charts are matplotlib Figures drawn without warnings.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+import supportkpi as sk
+from supportkpi import _report
+from supportkpi._report import (
+    format_value,
+    report_html,
+    scorecard_html,
+    terminal_repr,
+    write_html_report,
+)
+
+HEADLINE = ["csat_mean", "deflection_rate", "fcr_rate", "tickets_per_order"]
+TZ = "Europe/Berlin"
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return sk.load_sample()
+
+
+@pytest.fixture(scope="module")
+def card(sample):
+    return sk.scorecard(
+        sample["contacts"],
+        sample["orders"],
+        sessions=sample["sessions"],
+        events=sample["events"],
+        tz=TZ,
+    )
+
+
+@pytest.fixture(scope="module")
+def notebook_html(card):
+    return scorecard_html(card)
+
+
+@pytest.fixture(scope="module")
+def report_text(card):
+    pytest.importorskip("matplotlib")
+    return report_html(card)
+
+
+def _row(html_text, kpi):
+    """The <tr> of one KPI in the scorecard table."""
+    match = re.search(rf'<tr data-kpi="{kpi}">(.*?)</tr>', html_text, flags=re.DOTALL)
+    assert match, f"no row for {kpi}"
+    return match.group(1)
+
+
+def _cells(row_html):
+    return re.findall(r'<td class="sk-value([^"]*)"[^>]*title="([^"]*)">([^<]*)</td>', row_html)
+
+
+class _WithoutBands:
+    """A scorecard of an older build: no bands(), diagnose() or events."""
+
+    def __init__(self, card):
+        self._card = card
+
+    def __getattr__(self, name):
+        if name in ("bands", "diagnose", "events", "config"):
+            raise AttributeError(name)
+        return getattr(self._card, name)
+
+
+def _tiny_card(**kwargs):
+    t = pd.Timestamp("2024-03-04 10:00", tz="UTC")
+    contacts = pd.DataFrame(
+        {
+            "contact_id": [1, 2],
+            "customer_id": [7, 8],
+            "created_at": [t, t + pd.Timedelta(days=1)],
+            "channel": ["<b>chat</b>", "email & co"],
+        }
+    )
+    orders = pd.DataFrame(
+        {
+            "order_id": [1],
+            "customer_id": [7],
+            "created_at": [t + pd.Timedelta(hours=2)],
+            "revenue": [50.0],
+        }
+    )
+    return sk.scorecard(contacts, orders, **kwargs)
+
+
+# --- the notebook table -----------------------------------------------------------------
+
+
+def test_headline_kpis_come_first_in_seed_001_order(card, notebook_html):
+    positions = [notebook_html.index(f'data-kpi="{kpi}"') for kpi in HEADLINE]
+    assert positions == sorted(positions)
+    first_diagnostic = min(
+        notebook_html.index(f'data-kpi="{kpi}"') for kpi in card.kpis if kpi not in HEADLINE
+    )
+    assert positions[-1] < first_diagnostic
+    assert notebook_html.index("Headline KPIs") < positions[0]
+    assert positions[-1] < notebook_html.index("Diagnostic:") < first_diagnostic
+
+
+def test_values_are_formatted_by_unit(notebook_html):
+    def texts(kpi):
+        # a † marks a band change expected during a peak event
+        return [text.removesuffix(" †") for _, _, text in _cells(_row(notebook_html, kpi))]
+
+    assert all(re.fullmatch(r"\d+\.\d%|–", t) for t in texts("deflection_rate"))
+    assert all(re.fullmatch(r"[\d,]+\.\d min|–", t) for t in texts("frt_median"))
+    assert all(re.fullmatch(r"[\d,]+\.\d h|–", t) for t in texts("resolution_time_median"))
+    assert all(re.fullmatch(r"-?[\d,]+\.\d\d|–", t) for t in texts("cost_per_contact"))
+    assert all(re.fullmatch(r"\d\.\d\d|–", t) for t in texts("csat_mean"))
+    assert all(re.fullmatch(r"[\d,]+|–", t) for t in texts("contacts"))
+
+
+def test_tooltips_show_numerator_and_denominator(card, notebook_html):
+    long = card.to_pandas()
+    period = _report.report_period(card)
+    row = long[(long.kpi == "deflection_rate") & (long.period_start == period)].iloc[0]
+    title = f"numerator {int(row.numerator):,} / denominator {int(row.denominator):,}"
+    assert title in _row(notebook_html, "deflection_rate")
+    # medians show how many inputs they rest on
+    assert "n = " in _row(notebook_html, "frt_median")
+
+
+def test_cells_carry_their_band(card, notebook_html):
+    bands = card.bands()
+    period = _report.report_period(card)
+    at = bands[bands.period_start == period].set_index("kpi")
+    for kpi in HEADLINE:
+        expected_band = at.loc[kpi, "band"]
+        cells = _cells(_row(notebook_html, kpi))
+        classes = [cls for cls, title, _ in cells if f"band: {expected_band}" in title]
+        assert classes, kpi
+        assert all(f"sk-{expected_band}" in cls for cls in classes)
+    # unbanded KPIs have no band class
+    assert all(cls == "" for cls, _, _ in _cells(_row(notebook_html, "contacts")))
+
+
+def test_report_period_skips_a_barely_started_week(card):
+    starts = _report.period_starts(card)
+    assert _report.observed_share(card, starts[-1]) < 0.5
+    assert _report.report_period(card) == starts[-2]
+    assert _report.report_period(card, "2024-11-20 12:00") == pd.Timestamp("2024-11-18", tz=TZ)
+    with pytest.raises(sk.ConfigError, match="outside the scorecard"):
+        _report.report_period(card, "2030-01-01")
+
+
+def test_diagnostics_fired_are_listed_under_the_table(card, notebook_html):
+    diagnostics = card.diagnose()
+    shown = {
+        c.period
+        for c in _report._columns(
+            card, _report._Grid(card), periods=6, current=_report.report_period(card)
+        )[0]
+    }
+    fired = diagnostics[diagnostics.period_start.isin(shown)]
+    assert not fired.empty
+    listing = notebook_html[notebook_html.index("Diagnostics fired") :]
+    for rule in set(fired.rule):
+        assert f"({rule}, " in listing
+    assert notebook_html.index("</table>") < notebook_html.index("Diagnostics fired")
+
+
+def test_group_values_are_escaped():
+    card = _tiny_card(group_by="channel")
+    out = scorecard_html(card)
+    assert "<b>chat</b>" not in out
+    assert "&lt;b&gt;chat&lt;/b&gt;" in out
+    assert "email &amp; co" in out
+    text = terminal_repr(card)
+    assert "<b>chat</b>" in text  # plain text is not escaped
+
+
+def test_without_bands_api_the_catalogue_edges_are_used(card):
+    legacy = _WithoutBands(card)
+    out = scorecard_html(legacy)
+    assert "sk-intervention" in out and "sk-healthy" in out
+    assert "Diagnostics fired" not in out
+    page = report_html(legacy, days=28)
+    assert "Diagnostics are not available" in page
+    assert "default edges" in page
+    bands = _report.bands_frame(legacy)
+    assert set(bands.band.dropna()) <= set(_report.BANDS)
+    assert not bands.baseline.notna().any()
+
+
+def test_catalogue_band_classification_matches_the_engine(card):
+    legacy = _report.bands_frame(_WithoutBands(card))
+    engine = card.bands()
+    both = legacy.merge(engine, on=["period_start", "kpi"], suffixes=("_ours", "_engine"))
+    assert len(both) == len(engine)
+    assert (both.band_ours.fillna("-") == both.band_engine.fillna("-")).all()
+
+
+def test_tiny_and_empty_periods_render():
+    card = _tiny_card()
+    assert "<table" in scorecard_html(card)
+    assert terminal_repr(card).startswith("<Scorecard")
+    assert "<!DOCTYPE html>" in report_html(card, days=7)
+
+
+# --- the terminal -----------------------------------------------------------------------
+
+
+def test_terminal_repr_leads_with_the_headline(card):
+    text = terminal_repr(card)
+    lines = text.splitlines()
+    assert lines[0].startswith("<Scorecard by=week tz=Europe/Berlin")
+    assert len(lines) < 25
+    body = "\n".join(lines[3:7])
+    for label in ("CSAT", "deflection", "FCR", "tickets/order"):
+        assert label in body
+    assert "report period: week of 2024-12-02" in text
+    assert "diagnostics fired:" in text
+
+
+# --- the standalone report --------------------------------------------------------------
+
+
+def test_report_has_the_weekly_scorecard_sections(card, report_text):
+    for heading in (
+        "Weekly support-conversion scorecard",
+        "Headline",
+        "Needs attention, by owner",
+        "Diagnostics",
+        "Scorecard",
+        "Trends",
+        "Calendar",
+    ):
+        assert f">{heading}<" in report_text, heading
+    # diagnostics with their action and owner
+    fired = card.diagnose()
+    fired = fired[fired.period_start == _report.report_period(card)]
+    for row in fired.itertuples():
+        assert f'data-rule="{row.rule}"' in report_text
+        assert _report._e(row.action) in report_text
+    assert "first corrective action" in report_text
+    assert report_text.count("<svg") == 1
+
+
+def test_report_reads_offline(report_text):
+    lowered = report_text.lower()
+    assert "http://" not in lowered and "https://" not in lowered
+    # only in-page references (the SVG's own <use xlink:href="#...">)
+    assert not re.search(r"\b(src|href)\s*=\s*(?![\"']?#)", lowered)
+    assert "@import" not in lowered
+    assert not re.search(r"url\(\s*(?![\"']?#)", lowered)  # clip-path="url(#id)" only
+    assert "<script" not in lowered
+
+
+def test_report_without_matplotlib_says_so(card, monkeypatch, tmp_path):
+    from supportkpi import _plot
+
+    def missing():
+        raise ImportError("no matplotlib here")
+
+    monkeypatch.setattr(_plot, "require_matplotlib", missing)
+    path = write_html_report(card, tmp_path / "report.html")
+    text = path.read_text(encoding="utf-8")
+    assert "<svg" not in text
+    assert "matplotlib is not installed" in text
+    assert "supportkpi[plot]" in text
+
+
+def test_report_with_groups_and_a_chosen_period(sample, tmp_path):
+    pytest.importorskip("matplotlib")
+    card = sk.scorecard(
+        sample["contacts"], sample["orders"], events=sample["events"], group_by="channel"
+    )
+    path = write_html_report(card, tmp_path / "by_channel.html", days=30, period="2024-10-09")
+    text = path.read_text(encoding="utf-8")
+    assert "Week of 2024-10-07" in text
+    assert "channel in the week of 2024-10-07" in text
+    assert "<svg" in text
+
+
+def _chromium():
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def test_report_renders_in_headless_chromium(report_text, tmp_path):
+    browser = _chromium()
+    if browser is None:
+        pytest.skip("chromium is not installed (Debian package `chromium`; .ci/run installs it)")
+    page = tmp_path / "report.html"
+    page.write_text(report_text, encoding="utf-8")
+    shot = tmp_path / "report.png"
+    flags = [
+        browser,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--hide-scrollbars",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ]
+    done = subprocess.run(
+        [*flags, f"--screenshot={shot}", "--window-size=1280,2400", page.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    data = shot.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(data) > 50_000  # a blank page is a few kB
+    # The browser's own parse of the page: the tables and the chart are in its DOM.
+    dom = subprocess.run(
+        [*flags, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=180
+    )
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    assert dom.stdout.count('<tr data-kpi="') == report_text.count('<tr data-kpi="')
+    assert "<svg" in dom.stdout
+
+
+# --- charts -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def mpl():
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    return matplotlib
+
+
+def test_plot_kpi_draws_bands_baseline_and_events(card, mpl):
+    from matplotlib.figure import Figure
+    from supportkpi._plot import plot_kpi
+
+    fig = plot_kpi(card, "csat_mean")
+    assert isinstance(fig, Figure)
+    (ax,) = fig.axes
+    assert ax.get_title(loc="left") == "CSAT (mean)"
+    labels = [line.get_label() for line in ax.lines]
+    assert "value" in labels and "30-day baseline" in labels
+    kinds = {t.get_text().strip() for t in ax.texts}
+    assert {"promo", "launch", "peak"} <= kinds
+    # 3 band regions visible + 3 event spans
+    assert len(ax.patches) >= 6
+    # by default the chart ends at the report period, not the week barely started
+    value_line = ax.lines[labels.index("value")]
+    assert len(value_line.get_xdata()) == len(_report.period_starts(card)) - 1
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    assert buffer.getvalue()[:4] == b"\x89PNG"
+
+
+def test_plot_kpi_on_given_axes_and_groups(sample, mpl):
+    from matplotlib.figure import Figure
+    from supportkpi._plot import plot_kpi
+
+    card = sk.scorecard(sample["contacts"], sample["orders"], group_by="channel")
+    fig = Figure()
+    ax = fig.add_subplot()
+    assert plot_kpi(card, "deflection_rate", ax=ax) is fig
+    assert len(ax.lines) == 6  # one line per channel
+    fig = plot_kpi(card, "deflection_rate", group="chat", days=60)
+    assert fig.axes[0].get_title(loc="left") == "Deflection rate — chat"
+    with pytest.raises(sk.ConfigError, match="no rows"):
+        plot_kpi(card, "deflection_rate", group="fax")
+
+
+def test_plot_trends_small_multiples(card, mpl):
+    from supportkpi._plot import plot_trends
+
+    fig = plot_trends(card, days=90)
+    titles = [ax.get_title(loc="left") for ax in fig.axes]
+    assert titles[:4] == [
+        "CSAT (mean)",
+        "Deflection rate",
+        "First contact resolution",
+        "Tickets per order",
+    ]
+    assert len(titles) == 10  # headline + the six of seed 000's scorecard
+    assert fig.legends
+    fig = plot_trends(card, ["csat_mean", "fcr_rate", "aht_minutes"], days=30)
+    assert len(fig.axes) == 3
+    with pytest.raises(sk.ConfigError, match="volume_share"):
+        plot_trends(card, ["volume_share"])
+
+
+def test_missing_matplotlib_names_the_extra(card, monkeypatch):
+    from supportkpi import _plot
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    with pytest.raises(ImportError, match=re.escape('pip install "supportkpi[plot]"')):
+        _plot.plot_kpi(card, "csat_mean")
+
+
+def test_format_value_edges():
+    assert format_value(float("nan"), "rate") == "n/a"
+    assert format_value(pd.NA, "count") == "n/a"
+    assert format_value(-0.05, "rate", "cost_per_resolved_vs_baseline") == "-5.0%"
+    assert format_value(26.73, "score") == "26.7"
+    assert format_value(12345.678, "currency") == "12,345.68"  # the inputs' currency, unnamed
+    with _report.currency_symbol("€"):
+        assert format_value(-12345.678, "currency") == "-€12,345.68"
+
+
+# --- the Scorecard methods (bound in _api.py) -------------------------------------------
+
+
+def test_scorecard_methods_are_bound(card, tmp_path):
+    if not hasattr(sk.Scorecard, "to_html"):
+        pytest.skip("Scorecard._repr_html_/plot/plot_trends/to_html not bound in _api.py yet")
+    assert card._repr_html_() == scorecard_html(card)
+    assert repr(card) == terminal_repr(card)
+    assert card.to_html(tmp_path / "r.html").exists()
