@@ -19,6 +19,7 @@ pub mod joins;
 pub mod scorecard;
 pub mod taxonomy;
 pub mod time;
+pub mod trace;
 
 #[cfg(feature = "python")]
 mod bindings;

@@ -35,6 +35,7 @@ use crate::ingest::{
 };
 use crate::joins::{join_contacts, ContactJoins, CustomerIndex, Windows};
 use crate::time::{local_midnight_utc, parse_tz, Calendar, PeriodKind};
+use crate::trace::PhaseTimer;
 
 const MICROS_PER_HOUR: f64 = 3.6e9;
 const MICROS_PER_DAY: i64 = 86_400_000_000;
@@ -246,6 +247,7 @@ fn join_inputs(
     orders: &TableInput,
     options: &Options,
     settings: &Settings,
+    timer: &mut PhaseTimer,
 ) -> Result<Joined> {
     let data = read_joinable(
         contacts,
@@ -253,9 +255,12 @@ fn join_inputs(
         &settings.config.scales,
         options.on_invalid,
     )?;
+    timer.lap("ingest");
     let as_of = options.as_of.or_else(|| max_created(&data));
     let index = CustomerIndex::build(&data.contacts, &data.orders, data.customers);
+    timer.lap("index");
     let joins = join_contacts(&data.contacts, &data.orders, &index, settings.windows);
+    timer.lap("joins");
     Ok(Joined {
         data,
         index,
@@ -286,7 +291,8 @@ pub fn enrich(
     options: &Options,
 ) -> Result<RecordBatch> {
     let settings = options.settings()?;
-    let joined = join_inputs(contacts, orders, options, &settings)?;
+    let mut timer = PhaseTimer::from_env("enrich");
+    let joined = join_inputs(contacts, orders, options, &settings, &mut timer)?;
     let c = &joined.data.contacts;
     let j = &joined.joins;
     let w = settings.windows;
@@ -753,7 +759,8 @@ pub fn scorecard(
         None => Vec::new(),
     };
     let rules = prepare_rules(config)?;
-    let joined = join_inputs(contacts, orders, options, &settings)?;
+    let mut timer = PhaseTimer::from_env("scorecard");
+    let joined = join_inputs(contacts, orders, options, &settings, &mut timer)?;
     let data = &joined.data;
     audits.splice(0..0, data.audits.iter().cloned());
     let groups = group_contacts(contacts, &options.group_by, &data.contacts)?;
@@ -798,6 +805,7 @@ pub fn scorecard(
         recontact_window: settings.windows.recontact,
         as_of,
     };
+    timer.lap("groups");
     let daily = build_daily(
         &ctx,
         &calendar,
@@ -806,6 +814,7 @@ pub fn scorecard(
         data,
         sessions.as_ref(),
     );
+    timer.lap("daily");
     let (repurchase, per_period) = customer_cohorts(
         data,
         &joined.index,
@@ -818,6 +827,7 @@ pub fn scorecard(
             as_of,
         },
     );
+    timer.lap("cohorts");
     let backlog = backlog_at_period_ends(&daily, &calendar);
     let observed = day_in_grid(&calendar, first)..=day_in_grid(&calendar, last);
 
@@ -848,6 +858,7 @@ pub fn scorecard(
     let baseline_backlog =
         backlog_in_windows(&data.contacts, &groups.code, n_groups, &baseline_instants);
 
+    timer.lap("backlog");
     let cells: Vec<(usize, usize)> = (0..n_periods)
         .flat_map(|p| (0..n_groups).map(move |g| (p, g)))
         .collect();
@@ -909,6 +920,7 @@ pub fn scorecard(
         })
         .collect();
 
+    timer.lap("periods");
     // Diagnostics.
     let active_index: HashMap<&'static str, usize> = CATALOG
         .iter()
@@ -983,6 +995,7 @@ pub fn scorecard(
             }
         }
     }
+    timer.lap("diagnostics");
     Ok(Scorecard {
         table: output.kpi_table(&calendar, &cells, &results, &active)?,
         bands: output.bands_table(
