@@ -4,6 +4,7 @@
 //! [`run_detached`], which releases the GIL and turns a panic into a Python exception.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
 
 use arrow_array::RecordBatch;
 use pyo3::create_exception;
@@ -15,7 +16,7 @@ use crate::catalog::catalog_info;
 use crate::config::Config;
 use crate::error::Error;
 use crate::ingest::TableInput;
-use crate::scorecard::{enrich, scorecard, Options};
+use crate::scorecard::{enrich, prepare, scorecard, Options, Prepared, Scorecard};
 
 create_exception!(
     _supportkpi,
@@ -153,6 +154,10 @@ fn compute_scorecard<'py>(
             &options,
         )
     })?;
+    scorecard_parts(py, card)
+}
+
+fn scorecard_parts(py: Python<'_>, card: Scorecard) -> PyResult<ScorecardParts<'_>> {
     Ok((
         to_pyarrow(py, card.table)?,
         to_pyarrow(py, card.bands)?,
@@ -161,6 +166,61 @@ fn compute_scorecard<'py>(
         card.as_of,
         serde_json::to_string(&card.row_audit).unwrap_or_else(|_| "[]".to_owned()),
     ))
+}
+
+/// Inputs read, validated and joined once; scorecard views and the per-contact view are
+/// computed from it without re-reading or re-joining.
+#[pyclass(frozen, module = "supportkpi._supportkpi")]
+struct PreparedInputs {
+    inner: Arc<Prepared>,
+}
+
+#[pymethods]
+impl PreparedInputs {
+    /// A scorecard view; `view_json` carries by, tz, group_by, baseline and cohort options.
+    fn scorecard<'py>(&self, py: Python<'py>, view_json: &str) -> PyResult<ScorecardParts<'py>> {
+        let view = parse_options(view_json)?;
+        let inner = Arc::clone(&self.inner);
+        let card = run_detached(py, move || inner.scorecard(&view))?;
+        scorecard_parts(py, card)
+    }
+
+    /// The per-contact view as a pyarrow.Table, in input order.
+    fn enrich<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let inner = Arc::clone(&self.inner);
+        let batch = run_detached(py, move || inner.enrich())?;
+        to_pyarrow(py, batch)
+    }
+
+    /// The as_of used (UTC µs), None for empty inputs.
+    #[getter]
+    fn as_of(&self) -> Option<i64> {
+        self.inner.as_of()
+    }
+}
+
+/// Reads, validates and joins the inputs once (see `PreparedInputs`).
+#[pyfunction]
+#[pyo3(signature = (contacts, orders, sessions, events, options_json))]
+fn prepare_inputs(
+    py: Python<'_>,
+    contacts: PyRecordBatchReader,
+    orders: PyRecordBatchReader,
+    sessions: Option<PyRecordBatchReader>,
+    events: Option<PyRecordBatchReader>,
+    options_json: &str,
+) -> PyResult<PreparedInputs> {
+    let options = parse_options(options_json)?;
+    let contacts = read_table("contacts", contacts, &options)?;
+    let orders = read_table("orders", orders, &options)?;
+    let sessions = read_optional("sessions", sessions, &options)?;
+    let events = read_optional("events", events, &options)?;
+    let prepared = run_detached(py, move || {
+        prepare(contacts, orders, sessions, events, options)
+    })?;
+    Ok(PreparedInputs {
+        inner: Arc::new(prepared),
+    })
 }
 
 /// Per-contact join results (pyarrow.Table, input order) and the as_of used.
@@ -222,6 +282,8 @@ fn _supportkpi(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ConfigError", py.get_type::<ConfigError>())?;
     m.add_function(wrap_pyfunction!(compute_scorecard, m)?)?;
     m.add_function(wrap_pyfunction!(enrich_contacts, m)?)?;
+    m.add_function(wrap_pyfunction!(prepare_inputs, m)?)?;
+    m.add_class::<PreparedInputs>()?;
     m.add_function(wrap_pyfunction!(kpi_catalog_json, m)?)?;
     m.add_function(wrap_pyfunction!(config_default_json, m)?)?;
     m.add_function(wrap_pyfunction!(config_resolve, m)?)?;

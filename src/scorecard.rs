@@ -30,8 +30,8 @@ use crate::diagnostics::{fire, parse_condition, Condition, Evidence, Expr, Facts
 use crate::error::{Error, Result};
 use crate::ingest::columns::read_coded;
 use crate::ingest::{
-    read_events, read_joinable, read_sessions, Contacts, Event, Joinable, OnInvalid, TableAudit,
-    TableInput, NULL_TS,
+    read_events, read_joinable, read_sessions, Contacts, Event, Joinable, OnInvalid, Sessions,
+    TableAudit, TableInput, NULL_TS,
 };
 use crate::joins::{join_contacts, ContactJoins, CustomerIndex, Windows};
 use crate::time::{local_midnight_utc, parse_tz, Calendar, PeriodKind};
@@ -290,9 +290,119 @@ pub fn enrich(
     orders: &TableInput,
     options: &Options,
 ) -> Result<RecordBatch> {
+    prepare(
+        contacts.clone(),
+        orders.clone(),
+        None,
+        None,
+        options.clone(),
+    )?
+    .enrich()
+}
+
+/// Inputs read, validated and joined once. Any number of scorecard views (periods, zones,
+/// groupings) and the per-contact view are computed from it without re-reading or
+/// re-joining.
+pub struct Prepared {
+    contacts: TableInput,
+    orders: TableInput,
+    sessions_table: Option<TableInput>,
+    options: Options,
+    settings: Settings,
+    sessions: Option<Sessions>,
+    events: Vec<Event>,
+    audits: Vec<TableAudit>,
+    joined: Joined,
+}
+
+/// Reads, validates and joins the inputs (the part of the work shared by every view).
+pub fn prepare(
+    contacts: TableInput,
+    orders: TableInput,
+    sessions_table: Option<TableInput>,
+    events_table: Option<TableInput>,
+    options: Options,
+) -> Result<Prepared> {
     let settings = options.settings()?;
-    let mut timer = PhaseTimer::from_env("enrich");
-    let joined = join_inputs(contacts, orders, options, &settings, &mut timer)?;
+    let mut audits = Vec::new();
+    let sessions = match &sessions_table {
+        Some(table) => {
+            let (sessions, audit) = read_sessions(table, options.on_invalid)?;
+            audits.push(audit);
+            Some(sessions)
+        }
+        None => None,
+    };
+    let events = match &events_table {
+        Some(table) => {
+            let (events, audit) = read_events(table, options.on_invalid)?;
+            audits.push(audit);
+            events
+        }
+        None => Vec::new(),
+    };
+    prepare_rules(&settings.config)?;
+    let mut timer = PhaseTimer::from_env("prepare");
+    let joined = join_inputs(&contacts, &orders, &options, &settings, &mut timer)?;
+    audits.splice(0..0, joined.data.audits.iter().cloned());
+    Ok(Prepared {
+        contacts,
+        orders,
+        sessions_table,
+        options,
+        settings,
+        sessions,
+        events,
+        audits,
+        joined,
+    })
+}
+
+impl Prepared {
+    /// The as_of the joins were matured against.
+    pub fn as_of(&self) -> Option<i64> {
+        self.joined.as_of
+    }
+
+    /// Rows read, used and dropped per table.
+    pub fn row_audit(&self) -> &[TableAudit] {
+        &self.audits
+    }
+
+    /// The per-contact view (see [`enrich`]).
+    pub fn enrich(&self) -> Result<RecordBatch> {
+        let contacts = &self.contacts;
+        let options = &self.options;
+        let settings = &self.settings;
+        let joined = &self.joined;
+        enrich_prepared(contacts, options, settings, joined)
+    }
+
+    /// A scorecard view: `view` supplies the period, zone, grouping, baseline and cohort
+    /// options; everything that shapes the joins (windows, as_of, config, renaming,
+    /// on_invalid) is the prepared one.
+    pub fn scorecard(&self, view: &Options) -> Result<Scorecard> {
+        let options = Options {
+            by: view.by.clone(),
+            tz: view.tz.clone(),
+            group_by: view.group_by.clone(),
+            repurchase_window: view.repurchase_window.or(self.options.repurchase_window),
+            baseline_window: view.baseline_window.or(self.options.baseline_window),
+            baseline_range: view.baseline_range.or(self.options.baseline_range),
+            clv_lifespan_days: view.clv_lifespan_days,
+            ..self.options.clone()
+        };
+        let settings = options.settings()?;
+        scorecard_view(self, &options, &settings)
+    }
+}
+
+fn enrich_prepared(
+    contacts: &TableInput,
+    options: &Options,
+    settings: &Settings,
+    joined: &Joined,
+) -> Result<RecordBatch> {
     let c = &joined.data.contacts;
     let j = &joined.joins;
     let w = settings.windows;
@@ -739,30 +849,32 @@ pub fn scorecard(
     events_table: Option<&TableInput>,
     options: &Options,
 ) -> Result<Scorecard> {
-    let settings = options.settings()?;
+    let prepared = prepare(
+        contacts.clone(),
+        orders.clone(),
+        sessions_table.cloned(),
+        events_table.cloned(),
+        options.clone(),
+    )?;
+    prepared.scorecard(options)
+}
+
+fn scorecard_view(
+    prepared: &Prepared,
+    options: &Options,
+    settings: &Settings,
+) -> Result<Scorecard> {
     let config = &settings.config;
-    let mut audits = Vec::new();
-    let sessions = match sessions_table {
-        Some(table) => {
-            let (sessions, audit) = read_sessions(table, options.on_invalid)?;
-            audits.push(audit);
-            Some(sessions)
-        }
-        None => None,
-    };
-    let events = match events_table {
-        Some(table) => {
-            let (events, audit) = read_events(table, options.on_invalid)?;
-            audits.push(audit);
-            events
-        }
-        None => Vec::new(),
-    };
+    let contacts = &prepared.contacts;
+    let orders = &prepared.orders;
+    let sessions_table = prepared.sessions_table.as_ref();
+    let sessions = &prepared.sessions;
+    let events = &prepared.events;
+    let audits = prepared.audits.clone();
     let rules = prepare_rules(config)?;
     let mut timer = PhaseTimer::from_env("scorecard");
-    let joined = join_inputs(contacts, orders, options, &settings, &mut timer)?;
+    let joined = &prepared.joined;
     let data = &joined.data;
-    audits.splice(0..0, data.audits.iter().cloned());
     let groups = group_contacts(contacts, &options.group_by, &data.contacts)?;
     let n_groups = groups.representative.len();
     let grouped = !options.group_by.is_empty();
@@ -786,7 +898,7 @@ pub fn scorecard(
         let calendar = Calendar::covering(settings.tz, settings.kind, 0, 0);
         return Ok(Scorecard {
             table: output.kpi_table(&calendar, &[], &[], &active)?,
-            bands: output.bands_table(&calendar, &[], config, &active, &events)?,
+            bands: output.bands_table(&calendar, &[], config, &active, events)?,
             diagnostics: output.diagnostics_table(&calendar, &[], &rules)?,
             skipped,
             as_of: joined.as_of,
@@ -958,7 +1070,7 @@ pub fn scorecard(
             results: &results,
             active: &active_index,
             breakdowns: &breakdowns,
-            events: &events,
+            events,
             period_end: calendar.period_end(p),
         };
         for (r, rule) in rules.iter().enumerate() {
@@ -1003,7 +1115,7 @@ pub fn scorecard(
             &cells_with(&cells, &results),
             config,
             &active,
-            &events,
+            events,
         )?,
         diagnostics: output.diagnostics_table(&calendar, &findings, &rules)?,
         skipped,

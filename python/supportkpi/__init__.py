@@ -11,7 +11,7 @@ Example:
     True
 """
 
-from ._api import Scorecard, enrich_contacts, kpi_catalog, scorecard
+from ._api import Prepared, Scorecard, enrich_contacts, kpi_catalog, prepare, scorecard
 from ._config import Config, default_config
 from ._sample import load_sample
 from ._supportkpi import ConfigError, DataError, SchemaError, SupportKpiError, __version__
@@ -20,6 +20,7 @@ __all__ = [
     "Config",
     "ConfigError",
     "DataError",
+    "Prepared",
     "SchemaError",
     "Scorecard",
     "SupportKpiError",
@@ -28,5 +29,6 @@ __all__ = [
     "enrich_contacts",
     "kpi_catalog",
     "load_sample",
+    "prepare",
     "scorecard",
 ]

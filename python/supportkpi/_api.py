@@ -287,21 +287,209 @@ class Scorecard:
     to_html = _report.write_html_report
 
 
-def _options(
-    tables: Mapping[str, pa.Table],
+ConfigLike = Config | Mapping[str, Any] | str | os.PathLike[str] | None
+
+_NON_NULL_BOOL = (
+    "resolved_without_human",
+    "recovered_7d",
+    "recovery_mature",
+    "repeat_14d",
+    "repeat_mature",
+    "recontact_mature",
+    "preventable",
+)
+
+
+class Prepared:
+    """Inputs read, validated and joined once, for many views of the same data.
+
+    Build it with :func:`supportkpi.prepare`. Each ``scorecard(...)`` call (any period,
+    zone, grouping or baseline) and ``enrich()`` reuse the validated tables and the
+    per-customer joins instead of redoing them, which is what a notebook slicing one data
+    set several ways, or a pipeline writing several scorecards, wants.
+
+    Example:
+        >>> import supportkpi as sk
+        >>> s = sk.load_sample()
+        >>> data = sk.prepare(s["contacts"], s["orders"], sessions=s["sessions"])
+        >>> weekly = data.scorecard(by="week")
+        >>> by_channel = data.scorecard(by="month", group_by="channel", tz="Europe/Berlin")
+        >>> len(data.enrich()) == len(s["contacts"])
+        True
+    """
+
+    def __init__(
+        self,
+        native: Any,
+        tables: Mapping[str, pa.Table],
+        contacts_frame: pd.DataFrame | None,
+        renaming: Mapping[str, Mapping[str, str]],
+        config: Config,
+    ) -> None:
+        self._native = native
+        self._tables = dict(tables)
+        self._contacts_frame = contacts_frame
+        self._renaming = {k: dict(v) for k, v in renaming.items()}
+        self.config = config
+
+    @property
+    def as_of(self) -> pd.Timestamp | None:
+        """The as_of the joins were matured against (UTC)."""
+        micros = self._native.as_of
+        return None if micros is None else pd.Timestamp(micros, unit="us", tz="UTC")
+
+    def scorecard(
+        self,
+        *,
+        by: str = "week",
+        tz: str = "UTC",
+        group_by: str | Sequence[str] | None = None,
+        repurchase_window: WindowLike | None = None,
+        baseline_window: WindowLike | None = None,
+        baseline_range: tuple[TimeLike, TimeLike] | None = None,
+        clv_lifespan_days: float = 3 * 365,
+    ) -> Scorecard:
+        """A scorecard view; the arguments are those of :func:`supportkpi.scorecard`.
+
+        Example:
+            >>> import supportkpi as sk
+            >>> s = sk.load_sample()
+            >>> data = sk.prepare(s["contacts"], s["orders"])
+            >>> data.scorecard(by="month").by
+            'month'
+        """
+        groups = _group_list(group_by)
+        view: dict[str, Any] = {
+            "by": by,
+            "tz": tz,
+            "group_by": groups,
+            "clv_lifespan_days": float(clv_lifespan_days),
+        }
+        for key, value in (
+            ("repurchase_window", repurchase_window),
+            ("baseline_window", baseline_window),
+        ):
+            if value is not None:
+                view[key] = _window(value, key)
+        if baseline_range is not None:
+            view["baseline_range"] = [
+                _micros(baseline_range[0], "baseline_range"),
+                _micros(baseline_range[1], "baseline_range"),
+            ]
+        table, bands, diagnostics, skipped, as_of_micros, audit = self._native.scorecard(
+            json.dumps(view)
+        )
+        used_as_of = (
+            None if as_of_micros is None else pd.Timestamp(as_of_micros, unit="us", tz="UTC")
+        )
+        events = self._tables.get("events")
+        return Scorecard(
+            table,
+            dict(skipped),
+            used_as_of,
+            by,
+            tz,
+            groups,
+            bands,
+            diagnostics,
+            None if events is None else events.to_pandas(),
+            json.loads(audit),
+            self.config,
+        )
+
+    def enrich(self) -> pd.DataFrame:
+        """The per-contact view (see :func:`supportkpi.enrich_contacts`).
+
+        Example:
+            >>> import supportkpi as sk
+            >>> s = sk.load_sample()
+            >>> out = sk.prepare(s["contacts"], s["orders"]).enrich()
+            >>> int(out["attributed_orders"].sum()) > 0
+            True
+        """
+        joined: pa.Table = self._native.enrich()
+        renaming = self._renaming.get("contacts", {})
+        theirs_to_ours = {theirs: ours for ours, theirs in renaming.items()}
+        if self._contacts_frame is not None:
+            own = self._contacts_frame.rename(columns=theirs_to_ours)
+        else:
+            own = self._tables["contacts"].to_pandas().rename(columns=theirs_to_ours)
+        result = joined.to_pandas()
+        dropping = "dropped_reason" in result.columns
+        for name in _NON_NULL_BOOL:
+            # Dropped rows carry nulls, so their flags need the nullable dtype.
+            result[name] = result[name].astype("boolean" if dropping else bool)
+        result["recontact_48h"] = result["recontact_48h"].astype("boolean")
+        result.index = own.index
+        clashes = [c for c in result.columns if c in own.columns]
+        own = own.drop(columns=clashes)
+        return pd.concat([own, result], axis=1)
+
+
+def prepare(
+    contacts: Any,
+    orders: Any,
+    sessions: Any | None = None,
     *,
-    columns: Mapping[str, Any] | None,
-    as_of: TimeLike | None,
-    windows: Mapping[str, WindowLike | None],
-    **extra: Any,
-) -> str:
-    options: dict[str, Any] = dict(extra)
-    options["columns"] = split_renaming(columns, {k: t.schema for k, t in tables.items()})
-    options["as_of"] = None if as_of is None else _micros(as_of, "as_of")
-    for key, value in windows.items():
+    events: Any | None = None,
+    config: ConfigLike = None,
+    as_of: TimeLike | None = None,
+    columns: Mapping[str, Any] | None = None,
+    recovery_window: WindowLike | None = None,
+    repeat_window: WindowLike | None = None,
+    recontact_window: WindowLike | None = None,
+    on_invalid: str = "raise",
+) -> Prepared:
+    """Reads, validates and joins the inputs once; returns a :class:`Prepared`.
+
+    The arguments are those of :func:`supportkpi.scorecard` that shape the joins; the
+    period, zone, grouping and baseline are chosen per view with ``Prepared.scorecard``.
+
+    Example:
+        >>> import supportkpi as sk
+        >>> s = sk.load_sample()
+        >>> data = sk.prepare(s["contacts"], s["orders"], events=s["events"])
+        >>> str(data.as_of)
+        '2024-12-08 23:41:55.251999+00:00'
+    """
+    tables = {
+        "contacts": as_arrow_table(contacts, "contacts"),
+        "orders": as_arrow_table(orders, "orders"),
+    }
+    if sessions is not None:
+        tables["sessions"] = as_arrow_table(sessions, "sessions")
+    if events is not None:
+        tables["events"] = as_arrow_table(events, "events")
+    document = config_document(config)
+    renaming = split_renaming(columns, {k: t.schema for k, t in tables.items()})
+    options: dict[str, Any] = {
+        "columns": renaming,
+        "as_of": None if as_of is None else _micros(as_of, "as_of"),
+        "config": document,
+        "on_invalid": on_invalid,
+    }
+    for key, value in (
+        ("recovery_window", recovery_window),
+        ("repeat_window", repeat_window),
+        ("recontact_window", recontact_window),
+    ):
         if value is not None:
             options[key] = _window(value, key)
-    return json.dumps(options)
+    native = _native.prepare_inputs(
+        tables["contacts"],
+        tables["orders"],
+        tables.get("sessions"),
+        tables.get("events"),
+        json.dumps(options),
+    )
+    contacts_frame = contacts if isinstance(contacts, pd.DataFrame) else None
+    return Prepared(
+        native,
+        tables,
+        contacts_frame,
+        renaming,
+        Config(document) if document else Config(),
+    )
 
 
 def scorecard(
@@ -310,7 +498,7 @@ def scorecard(
     sessions: Any | None = None,
     *,
     events: Any | None = None,
-    config: Config | Mapping[str, Any] | str | os.PathLike[str] | None = None,
+    config: ConfigLike = None,
     by: str = "week",
     tz: str = "UTC",
     group_by: str | Sequence[str] | None = None,
@@ -362,70 +550,28 @@ def scorecard(
         >>> float(row.value), float(row.numerator), float(row.denominator)
         (0.5, 1.0, 2.0)
     """
-    tables = {
-        "contacts": as_arrow_table(contacts, "contacts"),
-        "orders": as_arrow_table(orders, "orders"),
-    }
-    if sessions is not None:
-        tables["sessions"] = as_arrow_table(sessions, "sessions")
-    if events is not None:
-        tables["events"] = as_arrow_table(events, "events")
-    groups = _group_list(group_by)
-    document = config_document(config)
-    used_config = Config(document) if document else Config()
-    options = _options(
-        tables,
-        columns=columns,
+    data = prepare(
+        contacts,
+        orders,
+        sessions,
+        events=events,
+        config=config,
         as_of=as_of,
-        windows={
-            "recovery_window": recovery_window,
-            "repeat_window": repeat_window,
-            "recontact_window": recontact_window,
-            "repurchase_window": repurchase_window,
-            "baseline_window": baseline_window,
-        },
+        columns=columns,
+        recovery_window=recovery_window,
+        repeat_window=repeat_window,
+        recontact_window=recontact_window,
+        on_invalid=on_invalid,
+    )
+    return data.scorecard(
         by=by,
         tz=tz,
-        group_by=groups,
-        clv_lifespan_days=float(clv_lifespan_days),
-        config=document,
-        on_invalid=on_invalid,
-        baseline_range=None
-        if baseline_range is None
-        else [
-            _micros(baseline_range[0], "baseline_range"),
-            _micros(baseline_range[1], "baseline_range"),
-        ],
+        group_by=group_by,
+        repurchase_window=repurchase_window,
+        baseline_window=baseline_window,
+        baseline_range=baseline_range,
+        clv_lifespan_days=clv_lifespan_days,
     )
-    table, bands, diagnostics, skipped, as_of_micros, audit = _native.compute_scorecard(
-        tables["contacts"], tables["orders"], tables.get("sessions"), tables.get("events"), options
-    )
-    used_as_of = None if as_of_micros is None else pd.Timestamp(as_of_micros, unit="us", tz="UTC")
-    events_frame = None if events is None else tables["events"].to_pandas()
-    return Scorecard(
-        table,
-        dict(skipped),
-        used_as_of,
-        by,
-        tz,
-        groups,
-        bands,
-        diagnostics,
-        events_frame,
-        json.loads(audit),
-        used_config,
-    )
-
-
-_NON_NULL_BOOL = (
-    "resolved_without_human",
-    "recovered_7d",
-    "recovery_mature",
-    "repeat_14d",
-    "repeat_mature",
-    "recontact_mature",
-    "preventable",
-)
 
 
 def enrich_contacts(
@@ -434,7 +580,7 @@ def enrich_contacts(
     *,
     as_of: TimeLike | None = None,
     columns: Mapping[str, Any] | None = None,
-    config: Config | Mapping[str, Any] | str | os.PathLike[str] | None = None,
+    config: ConfigLike = None,
     recovery_window: WindowLike | None = None,
     repeat_window: WindowLike | None = None,
     recontact_window: WindowLike | None = None,
@@ -461,37 +607,14 @@ def enrich_contacts(
         0          a          True                  3.0                 0.0
         1          b          True                  3.0                80.0
     """
-    tables = {
-        "contacts": as_arrow_table(contacts, "contacts"),
-        "orders": as_arrow_table(orders, "orders"),
-    }
-    options_json = _options(
-        tables,
-        columns=columns,
+    return prepare(
+        contacts,
+        orders,
         as_of=as_of,
-        windows={
-            "recovery_window": recovery_window,
-            "repeat_window": repeat_window,
-            "recontact_window": recontact_window,
-        },
-        config=config_document(config),
+        columns=columns,
+        config=config,
+        recovery_window=recovery_window,
+        repeat_window=repeat_window,
+        recontact_window=recontact_window,
         on_invalid=on_invalid,
-    )
-    joined: pa.Table = _native.enrich_contacts(tables["contacts"], tables["orders"], options_json)
-    renaming = json.loads(options_json)["columns"].get("contacts", {})
-    theirs_to_ours = {theirs: ours for ours, theirs in renaming.items()}
-    if isinstance(contacts, pd.DataFrame):
-        own = contacts.rename(columns=theirs_to_ours)
-    else:
-        own = tables["contacts"].to_pandas()
-        own = own.rename(columns=theirs_to_ours)
-    result = joined.to_pandas()
-    dropping = "dropped_reason" in result.columns
-    for name in _NON_NULL_BOOL:
-        # Dropped rows carry nulls, so their flags need the nullable dtype.
-        result[name] = result[name].astype("boolean" if dropping else bool)
-    result["recontact_48h"] = result["recontact_48h"].astype("boolean")
-    result.index = own.index
-    clashes = [c for c in result.columns if c in own.columns]
-    own = own.drop(columns=clashes)
-    return pd.concat([own, result], axis=1)
+    ).enrich()

@@ -1,6 +1,6 @@
 """Type stubs of the native module (checked against the build with mypy.stubtest)."""
 
-from typing import Any
+from typing import Any, final
 
 __all__ = [
     "ConfigError",
@@ -14,6 +14,8 @@ __all__ = [
     "config_to_toml",
     "enrich_contacts",
     "kpi_catalog_json",
+    "prepare_inputs",
+    "PreparedInputs",
 ]
 __version__: str
 
@@ -33,6 +35,27 @@ def compute_scorecard(
     contacts: Any, orders: Any, sessions: Any | None, events: Any | None, options_json: str
 ) -> tuple[Any, Any, Any, list[tuple[str, str]], int | None, str]:
     """(long table, bands, diagnostics), skipped KPIs, as_of µs, row audit (JSON)."""
+
+@final
+class PreparedInputs:
+    """Inputs read, validated and joined once."""
+
+    @property
+    def as_of(self) -> int | None:
+        """The as_of used (UTC µs)."""
+
+    def scorecard(
+        self, view_json: str
+    ) -> tuple[Any, Any, Any, list[tuple[str, str]], int | None, str]:
+        """A scorecard view."""
+
+    def enrich(self) -> Any:
+        """The per-contact view as a pyarrow.Table."""
+
+def prepare_inputs(
+    contacts: Any, orders: Any, sessions: Any | None, events: Any | None, options_json: str
+) -> PreparedInputs:
+    """Reads, validates and joins the inputs once."""
 
 def enrich_contacts(contacts: Any, orders: Any, options_json: str) -> Any:
     """Per-contact join results as a pyarrow.Table, in input order."""

@@ -17,7 +17,9 @@ use crate::error::{BadValue, Error, Result, RowRef};
 /// Customer code sentinel for anonymous rows (null customer_id).
 pub const ANONYMOUS: u32 = u32::MAX;
 
-/// One input table as Arrow batches, with the user's renaming (`ours -> theirs`).
+/// One input table as Arrow batches, with the user's renaming (`ours -> theirs`). Cloning
+/// is cheap: the arrays are shared.
+#[derive(Clone)]
 pub struct TableInput {
     /// Table name for messages: contacts, orders or sessions.
     pub name: &'static str,
