@@ -47,6 +47,11 @@ pub struct CustomerIndex {
     pub order_rows: Vec<u32>,
     /// Offsets into `order_rows` per customer.
     pub order_offsets: Vec<usize>,
+    /// created_at of `contact_rows`, in the same order (contiguous per customer, so the
+    /// per-customer walks read memory in order).
+    pub contact_times: Vec<i64>,
+    /// created_at of `order_rows`, in the same order.
+    pub order_times: Vec<i64>,
 }
 
 /// Counting sort of rows by customer code; anonymous rows are dropped from the index.
@@ -139,12 +144,32 @@ impl CustomerIndex {
                     }
                 }
             });
+        let contact_times = contact_rows
+            .par_iter()
+            .map(|&r| contacts.created_at[r as usize])
+            .collect();
+        let order_times = order_rows
+            .par_iter()
+            .map(|&r| orders.created_at[r as usize])
+            .collect();
         CustomerIndex {
             contact_rows,
             contact_offsets,
             order_rows,
             order_offsets,
+            contact_times,
+            order_times,
         }
+    }
+
+    /// Customer c's contact times, in order.
+    pub fn contact_times_of(&self, c: usize) -> &[i64] {
+        &self.contact_times[self.contact_offsets[c]..self.contact_offsets[c + 1]]
+    }
+
+    /// Customer c's order times, in order.
+    pub fn order_times_of(&self, c: usize) -> &[i64] {
+        &self.order_times[self.order_offsets[c]..self.order_offsets[c + 1]]
     }
 
     /// Number of customers.
@@ -212,8 +237,12 @@ pub fn join_contacts(
                 join_one_customer(
                     contacts,
                     orders,
-                    index.contacts_of(c),
-                    index.orders_of(c),
+                    CustomerRows {
+                        contacts: index.contacts_of(c),
+                        contact_times: index.contact_times_of(c),
+                        orders: index.orders_of(c),
+                        order_times: index.order_times_of(c),
+                    },
                     windows,
                     out,
                     &mut scratch,
@@ -250,31 +279,36 @@ pub fn join_contacts(
     joins
 }
 
-/// One customer's joins. `rows` are the customer's contacts in (created_at, id) order, `out`
-/// the matching result slots; `order_rows` the orders in time order.
+/// One customer's rows, in time order, with their times laid out contiguously.
+struct CustomerRows<'a> {
+    contacts: &'a [u32],
+    contact_times: &'a [i64],
+    orders: &'a [u32],
+    order_times: &'a [i64],
+}
+
+/// One customer's joins. `rows.contacts` are the customer's contacts in (created_at, id)
+/// order, `out` the matching result slots; `rows.orders` the orders in time order.
 fn join_one_customer(
     contacts: &Contacts,
     orders: &Orders,
-    rows: &[u32],
-    order_rows: &[u32],
+    rows: CustomerRows,
     windows: Windows,
     out: &mut [JoinRow],
     scratch: &mut Vec<(u32, i64, u32)>,
 ) {
-    let created = &contacts.created_at;
-    let order_time = |j: usize| orders.created_at[order_rows[j] as usize];
+    let created = rows.contact_times;
+    let order_time = rows.order_times;
 
     // §3.1–3.2: the first order strictly after the contact, if within the window.
     let mut j = 0usize;
-    for (k, &row) in rows.iter().enumerate() {
-        let t = created[row as usize];
-        while j < order_rows.len() && order_time(j) <= t {
+    for (k, &t) in created.iter().enumerate() {
+        while j < order_time.len() && order_time[j] <= t {
             j += 1;
         }
-        let slot = &mut out[k];
-        if j < order_rows.len() && order_time(j) - t <= windows.recovery {
-            slot.recovered = true;
-            slot.next_order_delay = order_time(j) - t;
+        if j < order_time.len() && order_time[j] - t <= windows.recovery {
+            out[k].recovered = true;
+            out[k].next_order_delay = order_time[j] - t;
         }
     }
 
@@ -282,17 +316,16 @@ fn join_one_customer(
     // which the sort puts last); the window is checked against that contact only, since any
     // earlier contact is further away.
     let mut k = 0usize;
-    for &order in order_rows {
+    for (&order, &t) in rows.orders.iter().zip(order_time) {
         let o = order as usize;
-        let t = orders.created_at[o];
-        while k < rows.len() && created[rows[k] as usize] < t {
+        while k < created.len() && created[k] < t {
             k += 1;
         }
         if k == 0 {
             continue;
         }
         let last = k - 1;
-        if t - created[rows[last] as usize] <= windows.recovery {
+        if t - created[last] <= windows.recovery {
             let slot = &mut out[last];
             slot.attributed_orders += 1;
             slot.attributed_revenue += orders.revenue[o];
@@ -305,13 +338,13 @@ fn join_one_customer(
     // §3.4–3.5: the same issue key in time order. Key = intent code (null never matches), or
     // one shared key when the intent column is absent.
     scratch.clear();
-    for (k, &row) in rows.iter().enumerate() {
+    for (k, &row) in rows.contacts.iter().enumerate() {
         let key = match &contacts.intent {
             Some(intent) => intent.codes[row as usize],
             None => 0,
         };
         if key != NULL_CODE {
-            scratch.push((key, created[row as usize], k as u32));
+            scratch.push((key, created[k], k as u32));
         }
     }
     scratch.sort_unstable();
@@ -331,7 +364,7 @@ fn join_one_customer(
                 out[k as usize].repeat = true;
             }
             if let Some(resolved) = resolved {
-                let r = resolved[rows[k as usize] as usize];
+                let r = resolved[rows.contacts[k as usize] as usize];
                 if r != NULL_TS {
                     let next = group.partition_point(|&(_, t2, _)| t2 <= r);
                     let hit = next < group.len() && group[next].1 - r <= windows.recontact;
@@ -343,7 +376,7 @@ fn join_one_customer(
     }
     // Resolved contacts with a null key are resolved but never recontacted (§8.8).
     if let Some(resolved) = resolved {
-        for (k, &row) in rows.iter().enumerate() {
+        for (k, &row) in rows.contacts.iter().enumerate() {
             if out[k].recontact == -1 && resolved[row as usize] != NULL_TS {
                 out[k].recontact = 0;
             }

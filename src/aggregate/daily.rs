@@ -391,7 +391,8 @@ pub struct CohortRules {
 }
 
 /// Customer-level cohorts: repurchase per period × group, retention/CLV/no-contact per
-/// period. Customers are independent, so they fold in parallel.
+/// period. Customers are independent, so they fold in parallel; each row's period is
+/// looked up once up front and nothing is allocated per customer.
 pub fn customer_cohorts(
     data: &Joinable,
     index: &CustomerIndex,
@@ -401,63 +402,75 @@ pub fn customer_cohorts(
     rules: &CohortRules,
 ) -> (Vec<RepurchaseState>, Vec<PeriodCustomerState>) {
     let CohortRules {
-        repurchase_window,
+        repurchase_window: window,
         csat_satisfied_min,
         as_of,
     } = *rules;
     let n_periods = calendar.n_periods();
     let c = &data.contacts;
-    let o = &data.orders;
-    let window = repurchase_window;
-    let period_of = |t: i64| calendar.period_of_day[day_in_grid(calendar, t)] as usize;
-    let empty = || {
-        (
-            vec![RepurchaseState::default(); n_periods * n_groups],
-            vec![PeriodCustomerState::default(); n_periods],
-        )
+    let period_of = |t: i64| calendar.period_of_day[day_in_grid(calendar, t)];
+    // Periods in customer-sorted order, aligned with the index's time arrays.
+    let contact_period: Vec<u32> = index
+        .contact_times
+        .par_iter()
+        .map(|&t| period_of(t))
+        .collect();
+    let order_period: Vec<u32> = index
+        .order_times
+        .par_iter()
+        .map(|&t| period_of(t))
+        .collect();
+    struct Fold {
+        repurchase: Vec<RepurchaseState>,
+        per_period: Vec<PeriodCustomerState>,
+        seen_groups: Vec<u32>,
+    }
+    let empty = || Fold {
+        repurchase: vec![RepurchaseState::default(); n_periods * n_groups],
+        per_period: vec![PeriodCustomerState::default(); n_periods],
+        seen_groups: Vec::new(),
     };
-    (0..index.customers())
+    let folded = (0..index.customers())
         .into_par_iter()
-        .fold(empty, |(mut repurchase, mut per_period), customer| {
+        .fold(empty, |mut acc, customer| {
             let contact_rows = index.contacts_of(customer);
-            let order_rows = index.orders_of(customer);
-            let order_times: Vec<i64> = order_rows
-                .iter()
-                .map(|&r| o.created_at[r as usize])
-                .collect();
+            let (c0, o0) = (
+                index.contact_offsets[customer],
+                index.order_offsets[customer],
+            );
+            let contact_times = index.contact_times_of(customer);
+            let order_times = index.order_times_of(customer);
+            let contact_periods = &contact_period[c0..c0 + contact_rows.len()];
+            let order_periods = &order_period[o0..o0 + order_times.len()];
             // Another order in (t0, t0 + window].
             let ordered_within = |t0: i64| {
                 let next = order_times.partition_point(|&t| t <= t0);
                 next < order_times.len() && order_times[next] - t0 <= window
             };
-            let contact_periods: Vec<usize> = contact_rows
-                .iter()
-                .map(|&r| period_of(c.created_at[r as usize]))
-                .collect();
-            let mut current_period = usize::MAX;
-            let mut seen_groups: Vec<u32> = Vec::new();
+            let mut current_period = u32::MAX;
             // Contacts are in (created_at, contact_id) order, so the first of a cell is
             // the earliest, ties going to the smallest id.
             for (k, &row) in contact_rows.iter().enumerate() {
+                let row = row as usize;
                 let p = contact_periods[k];
                 if p != current_period {
                     current_period = p;
-                    seen_groups.clear();
+                    acc.seen_groups.clear();
                 }
-                let g = group[row as usize];
-                if seen_groups.contains(&g) {
+                let g = group[row];
+                if acc.seen_groups.contains(&g) {
                     continue;
                 }
-                seen_groups.push(g);
-                let t0 = c.created_at[row as usize];
+                acc.seen_groups.push(g);
+                let t0 = contact_times[k];
                 if !matures(t0, window, as_of) {
                     continue;
                 }
                 let hit = u64::from(ordered_within(t0));
-                let state = &mut repurchase[p * n_groups + g as usize];
+                let state = &mut acc.repurchase[p as usize * n_groups + g as usize];
                 state.mature += 1;
                 state.repurchased += hit;
-                let csat = c.csat.as_ref().map_or(f64::NAN, |x| x[row as usize]);
+                let csat = c.csat.as_ref().map_or(f64::NAN, |x| x[row]);
                 if csat.is_nan() {
                     state.unrated_mature += 1;
                     state.unrated_repurchased += hit;
@@ -469,45 +482,49 @@ pub fn customer_cohorts(
                     state.unsatisfied_repurchased += hit;
                 }
             }
-            // Orders: one pass over the customer's periods with orders.
+            // Orders: one pass over the customer's periods with orders (periods are
+            // non-decreasing along the time-sorted rows).
             let mut k = 0usize;
-            let mut previous_period: Option<usize> = None;
+            let mut previous_period: Option<u32> = None;
             while k < order_times.len() {
-                let p = period_of(order_times[k]);
-                let mut end = k;
-                while end < order_times.len() && period_of(order_times[end]) == p {
+                let p = order_periods[k];
+                let mut end = k + 1;
+                while end < order_times.len() && order_periods[end] == p {
                     end += 1;
                 }
-                let totals = &mut per_period[p];
+                let pu = p as usize;
+                let totals = &mut acc.per_period[pu];
                 totals.ordering_customers += 1;
                 totals.orders_with_customer += (end - k) as u64;
                 if p > 0 && previous_period == Some(p - 1) {
                     totals.retained += 1;
                 }
-                if p + 1 < n_periods {
-                    per_period[p + 1].retention_base += 1;
+                if pu + 1 < n_periods {
+                    acc.per_period[pu + 1].retention_base += 1;
                 }
-                let contacted = contact_periods.binary_search(&p).is_ok();
+                let at = contact_periods.partition_point(|&q| q < p);
+                let contacted = at < contact_periods.len() && contact_periods[at] == p;
                 let t0 = order_times[k];
                 if !contacted && matures(t0, window, as_of) {
-                    let totals = &mut per_period[p];
+                    let totals = &mut acc.per_period[pu];
                     totals.no_contact_mature += 1;
                     totals.no_contact_repurchased += u64::from(ordered_within(t0));
                 }
                 previous_period = Some(p);
                 k = end;
             }
-            (repurchase, per_period)
+            acc
         })
-        .reduce(empty, |(mut ra, mut pa), (rb, pb)| {
-            for (a, b) in ra.iter_mut().zip(&rb) {
-                a.add(b);
+        .reduce(empty, |mut a, b| {
+            for (x, y) in a.repurchase.iter_mut().zip(&b.repurchase) {
+                x.add(y);
             }
-            for (a, b) in pa.iter_mut().zip(&pb) {
-                a.add(b);
+            for (x, y) in a.per_period.iter_mut().zip(&b.per_period) {
+                x.add(y);
             }
-            (ra, pa)
-        })
+            a
+        });
+    (folded.repurchase, folded.per_period)
 }
 
 /// (open count, sum of ages in µs) at each period end, per period × group: running sums of

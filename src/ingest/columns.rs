@@ -352,12 +352,33 @@ impl IdColumn {
         let (mut nulls, mut duplicates) = (Vec::new(), Vec::new());
         match self {
             IdColumn::Int { values, valid } => {
-                let mut seen = rustc_hash::FxHashSet::default();
-                seen.reserve(values.len());
-                for (i, v) in values.iter().enumerate() {
-                    if valid.as_ref().is_some_and(|valid| !valid[i]) {
+                let is_null = |i: usize| valid.as_ref().is_some_and(|valid| !valid[i]);
+                let bounds = (0..values.len())
+                    .filter(|&i| !is_null(i))
+                    .map(|i| values[i])
+                    .fold(None, |b: Option<(i64, i64)>, v| {
+                        Some(b.map_or((v, v), |(lo, hi)| (lo.min(v), hi.max(v))))
+                    });
+                // Ids in a compact range (sequential keys) are checked with a bitmap; others
+                // with a hash set.
+                let span = bounds.map(|(lo, hi)| i128::from(hi) - i128::from(lo) + 1);
+                let mut seen = match (bounds, span) {
+                    (Some((lo, _)), Some(span)) if span <= (8 * values.len() + 4096) as i128 => {
+                        SeenIds::Bitmap {
+                            min: lo,
+                            bits: vec![0u64; (span as usize).div_ceil(64)],
+                        }
+                    }
+                    _ => {
+                        let mut set = rustc_hash::FxHashSet::default();
+                        set.reserve(values.len());
+                        SeenIds::Hashed(set)
+                    }
+                };
+                for (i, &v) in values.iter().enumerate() {
+                    if is_null(i) {
                         nulls.push(i);
-                    } else if !seen.insert(*v) {
+                    } else if !seen.insert(v) {
                         duplicates.push(i);
                     } else {
                         continue;
@@ -402,6 +423,28 @@ impl IdColumn {
                     Err(_) => IdColumn::Text(strings),
                 }
             }
+        }
+    }
+}
+
+/// Integer ids seen so far.
+enum SeenIds {
+    Bitmap { min: i64, bits: Vec<u64> },
+    Hashed(rustc_hash::FxHashSet<i64>),
+}
+
+impl SeenIds {
+    /// Records `v`; false when it was already there.
+    fn insert(&mut self, v: i64) -> bool {
+        match self {
+            SeenIds::Bitmap { min, bits } => {
+                let k = (v - *min) as usize;
+                let (word, bit) = (k / 64, 1u64 << (k % 64));
+                let fresh = bits[word] & bit == 0;
+                bits[word] |= bit;
+                fresh
+            }
+            SeenIds::Hashed(set) => set.insert(v),
         }
     }
 }

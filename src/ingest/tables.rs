@@ -537,10 +537,42 @@ pub enum SessionTime {
     LocalDate(Vec<i64>),
 }
 
-/// Interns customer ids of both tables into one dense code space.
+/// Interns customer ids of both tables into one dense code space, numbered in order of
+/// first appearance (contacts, then orders).
 enum CustomerInterner<'a> {
+    /// Integer ids in a compact range (the common case of sequential database ids): an
+    /// array lookup per row instead of a hash.
+    Dense {
+        min: i64,
+        codes: Vec<u32>,
+    },
     Int(FxHashMap<i64, u32>),
     Text(FxHashMap<&'a str, u32>),
+}
+
+/// The compact range [min, max] of several integer id columns, if it is small enough for
+/// a direct-address table (a few slots per row).
+fn compact_id_range(columns: &[&IdColumn]) -> Option<(i64, usize)> {
+    let mut rows = 0usize;
+    let mut bounds: Option<(i64, i64)> = None;
+    for column in columns {
+        let IdColumn::Int { values, valid } = column else {
+            return None;
+        };
+        rows += values.len();
+        for (i, &v) in values.iter().enumerate() {
+            if valid.as_ref().is_some_and(|valid| !valid[i]) {
+                continue;
+            }
+            bounds = Some(match bounds {
+                None => (v, v),
+                Some((lo, hi)) => (lo.min(v), hi.max(v)),
+            });
+        }
+    }
+    let (lo, hi) = bounds?;
+    let span = (i128::from(hi) - i128::from(lo) + 1) as u128;
+    (span <= (4 * rows + 4096) as u128).then_some((lo, span as usize))
 }
 
 fn intern_customers<'a>(
@@ -554,6 +586,20 @@ fn intern_customers<'a>(
     };
     let mut codes = Vec::with_capacity(n);
     match (interner, ids) {
+        (CustomerInterner::Dense { min, codes: table }, IdColumn::Int { values, valid }) => {
+            for (i, v) in values.iter().enumerate() {
+                if valid.as_ref().is_some_and(|valid| !valid[i]) {
+                    codes.push(ANONYMOUS);
+                    continue;
+                }
+                let slot = &mut table[(v - *min) as usize];
+                if *slot == u32::MAX {
+                    *slot = *next_code;
+                    *next_code += 1;
+                }
+                codes.push(*slot);
+            }
+        }
         (CustomerInterner::Int(map), IdColumn::Int { values, valid }) => {
             for (i, v) in values.iter().enumerate() {
                 if valid.as_ref().is_some_and(|valid| !valid[i]) {
@@ -611,8 +657,12 @@ pub fn read_joinable(
     let mut timer = crate::trace::PhaseTimer::from_env("ingest");
     contacts.check_rename()?;
     orders.check_rename()?;
-    let (contact_customers, contact_overflow) = required(contacts, "customer_id", read_ids)?;
-    let (order_customers, order_overflow) = required(orders, "customer_id", read_ids)?;
+    let (contact_ids, order_ids) = rayon::join(
+        || required(contacts, "customer_id", read_ids),
+        || required(orders, "customer_id", read_ids),
+    );
+    let (contact_customers, contact_overflow) = contact_ids?;
+    let (order_customers, order_overflow) = order_ids?;
     timer.lap("customer_ids");
     let (contacts_n, orders_n) = (contacts.num_rows(), orders.num_rows());
     // Ids compare as given: integer ids never equal text ids, so a mix would silently join
@@ -639,7 +689,13 @@ pub fn read_joinable(
     let mut interner = if text_kind {
         CustomerInterner::Text(FxHashMap::default())
     } else {
-        CustomerInterner::Int(FxHashMap::default())
+        match compact_id_range(&[&contact_customers, &order_customers]) {
+            Some((min, span)) => CustomerInterner::Dense {
+                min,
+                codes: vec![u32::MAX; span],
+            },
+            None => CustomerInterner::Int(FxHashMap::default()),
+        }
     };
     let mut next_code = 0u32;
     let contact_codes = if contact_kind_known {
@@ -654,14 +710,22 @@ pub fn read_joinable(
     };
     let customers = next_code as usize;
     drop(interner);
-    let (contacts, contact_audit, contact_drop_reasons) = read_contacts(
-        contacts,
-        contact_codes,
-        &contact_overflow,
-        scales,
-        on_invalid,
-    )?;
-    let (orders, order_audit) = read_orders(orders, order_codes, &order_overflow, on_invalid)?;
+    // The two tables are independent: read them side by side. Errors still come in a
+    // fixed order (contacts first), whatever finishes first.
+    let (contact_result, order_result) = rayon::join(
+        || {
+            read_contacts(
+                contacts,
+                contact_codes,
+                &contact_overflow,
+                scales,
+                on_invalid,
+            )
+        },
+        || read_orders(orders, order_codes, &order_overflow, on_invalid),
+    );
+    let (contacts, contact_audit, contact_drop_reasons) = contact_result?;
+    let (orders, order_audit) = order_result?;
     Ok(Joinable {
         contacts,
         orders,
