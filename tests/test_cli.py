@@ -313,8 +313,21 @@ def test_kpis_lists_the_catalogue(tmp_path, capsys):
     assert list(pd.read_csv(target).id) == list(sk.kpi_catalog().id)
 
 
-def test_demo_still_prints_the_weekly_table(capsys):
-    code, out, _ = _run(capsys, ["demo", "--periods", "3"])
+def test_demo_still_prints_the_weekly_table(capsys, tmp_path):
+    code, out, _ = _run(capsys, ["demo", "--periods", "3", "--out-dir", str(tmp_path)])
     assert code == 0
     assert "week of" in out and "CSAT" in out
     assert len([line for line in out.splitlines() if line.startswith("2024-")]) == 3
+
+
+def test_demo_writes_the_report_and_the_trends_png(capsys, tmp_path):
+    pytest.importorskip("matplotlib")
+    code, out, _ = _run(capsys, ["demo", "--out-dir", str(tmp_path / "demo")])
+    assert code == 0
+    report = tmp_path / "demo" / "report.html"
+    png = tmp_path / "demo" / "trends.png"
+    assert report.stat().st_size > 10_000 and "<svg" in report.read_text(encoding="utf-8")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert f"wrote {report}" in out and f"wrote {png}" in out
+    # the sample's storyline makes the default rules fire; the demo lists them
+    assert "wismo_after_launch" in out and "backlog_after_promo" in out

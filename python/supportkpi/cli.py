@@ -114,6 +114,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help=f"how many of the latest periods to show (default {DEMO_PERIODS})",
     )
+    demo.add_argument(
+        "--out-dir",
+        type=Path,
+        default=Path("supportkpi-demo"),
+        metavar="DIR",
+        help="where to write report.html and trends.png (default ./supportkpi-demo; "
+        "the PNG needs the plot extra: pip install 'supportkpi[plot]')",
+    )
     demo.set_defaults(run=_demo_command)
 
     card = commands.add_parser(
@@ -683,6 +691,7 @@ def _demo_command(args: argparse.Namespace) -> int:
             sample["contacts"],
             sample["orders"],
             sessions=sample["sessions"],
+            events=sample["events"],
             by=args.by,
             tz=args.tz,
             group_by=args.group_by,
@@ -705,12 +714,38 @@ def _demo_command(args: argparse.Namespace) -> int:
         print("skipped KPIs:")
         for kpi, reason in card.skipped.items():
             print(f"  {kpi}: {reason}")
+    fired = card.diagnose()
+    if len(fired):
+        print()
+        print("diagnostics that fired (rule: periods):")
+        for rule, rows in fired.groupby("rule", sort=True):
+            print(f"  {rule}: {len(rows)}")
+    written = _write_demo_files(card, args.out_dir)
+    print()
+    for path in written:
+        print(f"wrote {path}")
     print(
         f"loaded the sample in {loaded - started:.3f} s, "
-        f"computed the scorecard in {computed - loaded:.3f} s",
+        f"computed the scorecard in {computed - loaded:.3f} s, "
+        f"total {time.perf_counter() - started:.3f} s",
         file=sys.stderr,
     )
     return 0
+
+
+def _write_demo_files(card: Any, out_dir: Path) -> list[Path]:
+    """The standalone HTML report and, when matplotlib is installed, a trends PNG."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = [Path(card.to_html(out_dir / "report.html"))]
+    try:
+        figure = card.plot_trends(days=90)
+    except ImportError as error:
+        print(f"supportkpi demo: no trends.png ({error})", file=sys.stderr)
+        return written
+    png = out_dir / "trends.png"
+    figure.savefig(png, dpi=110, bbox_inches="tight")
+    written.append(png)
+    return written
 
 
 def format_wide(
