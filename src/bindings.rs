@@ -18,29 +18,65 @@ use crate::error::Error;
 use crate::ingest::TableInput;
 use crate::scorecard::{enrich, prepare, scorecard, Options, Prepared, Scorecard};
 
+// The exceptions live in the public `supportkpi` namespace (tracebacks read
+// `supportkpi.DataError`), with runnable examples in their docstrings.
 create_exception!(
-    _supportkpi,
+    supportkpi,
     SupportKpiError,
     PyValueError,
-    "Base class of every supportkpi error."
+    "Base class of every supportkpi error (a ValueError).\n\n\
+     Example:\n\
+     \x20   >>> import supportkpi as sk\n\
+     \x20   >>> [issubclass(e, sk.SupportKpiError) for e in (sk.SchemaError, sk.DataError, sk.ConfigError)]\n\
+     \x20   [True, True, True]\n\
+     \x20   >>> issubclass(sk.SupportKpiError, ValueError)\n\
+     \x20   True\n"
 );
 create_exception!(
-    _supportkpi,
+    supportkpi,
     SchemaError,
     SupportKpiError,
-    "A required column is missing or a column has the wrong type."
+    "A required column is missing or a column has the wrong type.\n\n\
+     Example:\n\
+     \x20   >>> import pandas as pd, supportkpi as sk\n\
+     \x20   >>> orders = pd.DataFrame({'order_id': [1], 'customer_id': [1],\n\
+     \x20   ...     'created_at': [pd.Timestamp('2024-01-01', tz='UTC')], 'revenue': [9.0]})\n\
+     \x20   >>> try:\n\
+     \x20   ...     sk.scorecard(pd.DataFrame({'contact_id': [1]}), orders)\n\
+     \x20   ... except sk.SchemaError as error:\n\
+     \x20   ...     print(str(error)[:48])\n\
+     \x20   contacts.customer_id: required column is missing\n"
 );
 create_exception!(
-    _supportkpi,
+    supportkpi,
     DataError,
     SupportKpiError,
-    "A value breaks the input contract (duplicate ids, out-of-range scores, ...)."
+    "A value breaks the input contract (duplicate ids, out-of-range scores, ...).\n\n\
+     Example:\n\
+     \x20   >>> import pandas as pd, supportkpi as sk\n\
+     \x20   >>> t = pd.Timestamp('2024-01-01', tz='UTC')\n\
+     \x20   >>> contacts = pd.DataFrame({'contact_id': ['a', 'a'], 'customer_id': [1, 2],\n\
+     \x20   ...     'created_at': [t, t]})\n\
+     \x20   >>> orders = pd.DataFrame({'order_id': [1], 'customer_id': [1],\n\
+     \x20   ...     'created_at': [t], 'revenue': [9.0]})\n\
+     \x20   >>> try:\n\
+     \x20   ...     sk.scorecard(contacts, orders)\n\
+     \x20   ... except sk.DataError as error:\n\
+     \x20   ...     print(error)\n\
+     \x20   contacts.contact_id: duplicate id: ids must be unique per row; first offending row: row 1 (id \"a\")\n"
 );
 create_exception!(
-    _supportkpi,
+    supportkpi,
     ConfigError,
     SupportKpiError,
-    "A bad argument or configuration value."
+    "A bad argument or configuration value; the message names the key.\n\n\
+     Example:\n\
+     \x20   >>> import supportkpi as sk\n\
+     \x20   >>> try:\n\
+     \x20   ...     sk.Config({'bands': {'csat_mean': {'healthy': 4.5}}})\n\
+     \x20   ... except sk.ConfigError as error:\n\
+     \x20   ...     print(str(error)[:39])\n\
+     \x20   bands.csat_mean.healthy: unknown field\n"
 );
 
 /// Maps the core error variant by variant onto the exception tree.
