@@ -52,28 +52,13 @@ pub struct CustomerIndex {
     pub contact_times: Vec<i64>,
     /// created_at of `order_rows`, in the same order.
     pub order_times: Vec<i64>,
-}
-
-/// Counting sort of rows by customer code; anonymous rows are dropped from the index.
-fn bucket_by_customer(customer: &[u32], customers: usize) -> (Vec<u32>, Vec<usize>) {
-    let mut offsets = vec![0usize; customers + 1];
-    for &c in customer {
-        if c != ANONYMOUS {
-            offsets[c as usize + 1] += 1;
-        }
-    }
-    for i in 0..customers {
-        offsets[i + 1] += offsets[i];
-    }
-    let mut fill = offsets.clone();
-    let mut rows = vec![0u32; offsets[customers]];
-    for (row, &c) in customer.iter().enumerate() {
-        if c != ANONYMOUS {
-            rows[fill[c as usize]] = row as u32;
-            fill[c as usize] += 1;
-        }
-    }
-    (rows, offsets)
+    /// Issue key (intent code; 0 for all without an intent column; NULL_CODE for null) of
+    /// `contact_rows`, in the same order.
+    pub contact_keys: Vec<u32>,
+    /// resolved_at (or NULL_TS) of `contact_rows`, in the same order.
+    pub contact_resolved: Vec<i64>,
+    /// revenue of `order_rows`, in the same order.
+    pub order_revenue: Vec<f64>,
 }
 
 /// Splits `data` into consecutive mutable pieces at the given offsets (which must be
@@ -105,53 +90,141 @@ fn customer_blocks(offsets: &[usize], target: usize) -> Vec<usize> {
     blocks
 }
 
+/// One contact as the per-customer walks read it, scattered once into customer order so
+/// that the walks read contiguous memory instead of chasing row indices.
+#[derive(Debug, Clone, Copy)]
+struct ContactEntry {
+    time: i64,
+    resolved: i64,
+    row: u32,
+    key: u32,
+}
+
+/// One order as the walks read it.
+#[derive(Debug, Clone, Copy)]
+struct OrderEntry {
+    time: i64,
+    revenue: f64,
+    row: u32,
+}
+
+/// Scatters one entry per non-anonymous row into its customer's bucket (a stable counting
+/// sort: rows keep input order within a customer). The reads are sequential; each row is
+/// written once.
+fn scatter_by_customer<T: Copy + Default>(
+    customer: &[u32],
+    customers: usize,
+    entry: impl Fn(usize) -> T,
+) -> (Vec<T>, Vec<usize>) {
+    let mut offsets = vec![0usize; customers + 1];
+    for &c in customer {
+        if c != ANONYMOUS {
+            offsets[c as usize + 1] += 1;
+        }
+    }
+    for i in 0..customers {
+        offsets[i + 1] += offsets[i];
+    }
+    let mut fill = offsets.clone();
+    let mut entries = vec![T::default(); offsets[customers]];
+    for (row, &c) in customer.iter().enumerate() {
+        if c != ANONYMOUS {
+            entries[fill[c as usize]] = entry(row);
+            fill[c as usize] += 1;
+        }
+    }
+    (entries, offsets)
+}
+
+impl Default for ContactEntry {
+    fn default() -> Self {
+        ContactEntry {
+            time: 0,
+            resolved: NULL_TS,
+            row: 0,
+            key: NULL_CODE,
+        }
+    }
+}
+
+impl Default for OrderEntry {
+    fn default() -> Self {
+        OrderEntry {
+            time: 0,
+            revenue: 0.0,
+            row: 0,
+        }
+    }
+}
+
+/// Sorts each customer's slice of `entries` with `sort`, customers in parallel blocks.
+fn sort_within_customers<T: Send>(
+    entries: &mut [T],
+    offsets: &[usize],
+    sort: impl Fn(&mut [T]) + Sync,
+) {
+    let blocks = customer_blocks(offsets, 1 << 16);
+    let block_offsets: Vec<usize> = blocks.iter().map(|&c| offsets[c]).collect();
+    split_at_offsets(entries, &block_offsets)
+        .into_par_iter()
+        .zip(blocks.par_windows(2))
+        .for_each(|(piece, w)| {
+            let base = offsets[w[0]];
+            for c in w[0]..w[1] {
+                let rows = &mut piece[offsets[c] - base..offsets[c + 1] - base];
+                if rows.len() > 1 {
+                    sort(rows);
+                }
+            }
+        });
+}
+
 impl CustomerIndex {
     /// Builds the index: contacts sorted by (created_at, contact_id) so that the last of a
     /// tie is the greatest id (SPEC §3.3, §8.6); orders by created_at.
     pub fn build(contacts: &Contacts, orders: &Orders, customers: usize) -> Self {
-        let (mut contact_rows, contact_offsets) = bucket_by_customer(&contacts.customer, customers);
-        let (mut order_rows, order_offsets) = bucket_by_customer(&orders.customer, customers);
-        let blocks = customer_blocks(&contact_offsets, 1 << 16);
-        let block_offsets: Vec<usize> = blocks.iter().map(|&c| contact_offsets[c]).collect();
-        split_at_offsets(&mut contact_rows, &block_offsets)
-            .into_par_iter()
-            .zip(blocks.par_windows(2))
-            .for_each(|(piece, w)| {
-                let base = contact_offsets[w[0]];
-                for c in w[0]..w[1] {
-                    let rows = &mut piece[contact_offsets[c] - base..contact_offsets[c + 1] - base];
-                    if rows.len() > 1 {
-                        rows.sort_unstable_by(|&a, &b| {
-                            let (a, b) = (a as usize, b as usize);
-                            contacts.created_at[a]
-                                .cmp(&contacts.created_at[b])
-                                .then_with(|| contacts.contact_id.cmp_rows(a, b))
-                        });
-                    }
-                }
-            });
-        let blocks = customer_blocks(&order_offsets, 1 << 16);
-        let block_offsets: Vec<usize> = blocks.iter().map(|&c| order_offsets[c]).collect();
-        split_at_offsets(&mut order_rows, &block_offsets)
-            .into_par_iter()
-            .zip(blocks.par_windows(2))
-            .for_each(|(piece, w)| {
-                let base = order_offsets[w[0]];
-                for c in w[0]..w[1] {
-                    let rows = &mut piece[order_offsets[c] - base..order_offsets[c + 1] - base];
-                    if rows.len() > 1 {
-                        rows.sort_unstable_by_key(|&r| (orders.created_at[r as usize], r));
-                    }
-                }
-            });
-        let contact_times = contact_rows
-            .par_iter()
-            .map(|&r| contacts.created_at[r as usize])
-            .collect();
-        let order_times = order_rows
-            .par_iter()
-            .map(|&r| orders.created_at[r as usize])
-            .collect();
+        let keys = contacts.intent.as_ref().map(|intent| &intent.codes);
+        let resolved = contacts.resolved_at.as_deref();
+        let ((mut contact_entries, contact_offsets), (mut order_entries, order_offsets)) =
+            rayon::join(
+                || {
+                    scatter_by_customer(&contacts.customer, customers, |row| ContactEntry {
+                        time: contacts.created_at[row],
+                        resolved: resolved.map_or(NULL_TS, |r| r[row]),
+                        row: row as u32,
+                        // Without an intent column every contact shares one issue key.
+                        key: keys.map_or(0, |k| k[row]),
+                    })
+                },
+                || {
+                    scatter_by_customer(&orders.customer, customers, |row| OrderEntry {
+                        time: orders.created_at[row],
+                        revenue: orders.revenue[row],
+                        row: row as u32,
+                    })
+                },
+            );
+        // Input in time order (the usual export) is already sorted here; the sorts then
+        // only confirm it. Ties on time compare ids, the only random access left.
+        sort_within_customers(&mut contact_entries, &contact_offsets, |rows| {
+            rows.sort_unstable_by(|a, b| {
+                a.time
+                    .cmp(&b.time)
+                    .then_with(|| contacts.contact_id.cmp_rows(a.row as usize, b.row as usize))
+            })
+        });
+        sort_within_customers(&mut order_entries, &order_offsets, |rows| {
+            rows.sort_unstable_by_key(|o| (o.time, o.row))
+        });
+        let contact_rows = contact_entries.par_iter().map(|e| e.row).collect();
+        let contact_times = contact_entries.par_iter().map(|e| e.time).collect();
+        let contact_keys = contact_entries.par_iter().map(|e| e.key).collect();
+        let contact_resolved = contact_entries.par_iter().map(|e| e.resolved).collect();
+        drop(contact_entries);
+        let order_rows = order_entries.par_iter().map(|e| e.row).collect();
+        let order_times = order_entries.par_iter().map(|e| e.time).collect();
+        let order_revenue = order_entries.par_iter().map(|e| e.revenue).collect();
+        drop(order_entries);
         CustomerIndex {
             contact_rows,
             contact_offsets,
@@ -159,6 +232,9 @@ impl CustomerIndex {
             order_offsets,
             contact_times,
             order_times,
+            contact_keys,
+            contact_resolved,
+            order_revenue,
         }
     }
 
@@ -237,11 +313,17 @@ pub fn join_contacts(
                 join_one_customer(
                     contacts,
                     orders,
-                    CustomerRows {
-                        contacts: index.contacts_of(c),
-                        contact_times: index.contact_times_of(c),
-                        orders: index.orders_of(c),
-                        order_times: index.order_times_of(c),
+                    {
+                        let (c0, c1) = (index.contact_offsets[c], index.contact_offsets[c + 1]);
+                        let (o0, o1) = (index.order_offsets[c], index.order_offsets[c + 1]);
+                        CustomerRows {
+                            contact_times: &index.contact_times[c0..c1],
+                            contact_keys: &index.contact_keys[c0..c1],
+                            contact_resolved: &index.contact_resolved[c0..c1],
+                            orders: &index.order_rows[o0..o1],
+                            order_times: &index.order_times[o0..o1],
+                            order_revenue: &index.order_revenue[o0..o1],
+                        }
                     },
                     windows,
                     out,
@@ -279,12 +361,14 @@ pub fn join_contacts(
     joins
 }
 
-/// One customer's rows, in time order, with their times laid out contiguously.
+/// One customer's rows, in time order, with what the walks read laid out contiguously.
 struct CustomerRows<'a> {
-    contacts: &'a [u32],
     contact_times: &'a [i64],
+    contact_keys: &'a [u32],
+    contact_resolved: &'a [i64],
     orders: &'a [u32],
     order_times: &'a [i64],
+    order_revenue: &'a [f64],
 }
 
 /// One customer's joins. `rows.contacts` are the customer's contacts in (created_at, id)
@@ -316,8 +400,7 @@ fn join_one_customer(
     // which the sort puts last); the window is checked against that contact only, since any
     // earlier contact is further away.
     let mut k = 0usize;
-    for (&order, &t) in rows.orders.iter().zip(order_time) {
-        let o = order as usize;
+    for (j, (&order, &t)) in rows.orders.iter().zip(order_time).enumerate() {
         while k < created.len() && created[k] < t {
             k += 1;
         }
@@ -328,9 +411,9 @@ fn join_one_customer(
         if t - created[last] <= windows.recovery {
             let slot = &mut out[last];
             slot.attributed_orders += 1;
-            slot.attributed_revenue += orders.revenue[o];
+            slot.attributed_revenue += rows.order_revenue[j];
             if let Some(d) = &orders.deductions {
-                slot.attributed_deductions += d[o];
+                slot.attributed_deductions += d[order as usize];
             }
         }
     }
@@ -338,17 +421,13 @@ fn join_one_customer(
     // §3.4–3.5: the same issue key in time order. Key = intent code (null never matches), or
     // one shared key when the intent column is absent.
     scratch.clear();
-    for (k, &row) in rows.contacts.iter().enumerate() {
-        let key = match &contacts.intent {
-            Some(intent) => intent.codes[row as usize],
-            None => 0,
-        };
+    for (k, &key) in rows.contact_keys.iter().enumerate() {
         if key != NULL_CODE {
             scratch.push((key, created[k], k as u32));
         }
     }
     scratch.sort_unstable();
-    let resolved = contacts.resolved_at.as_deref();
+    let has_resolved = contacts.resolved_at.is_some();
     let mut start = 0usize;
     while start < scratch.len() {
         let key = scratch[start].0;
@@ -363,8 +442,8 @@ fn join_one_customer(
             if next < group.len() && group[next].1 - t <= windows.repeat {
                 out[k as usize].repeat = true;
             }
-            if let Some(resolved) = resolved {
-                let r = resolved[rows.contacts[k as usize] as usize];
+            if has_resolved {
+                let r = rows.contact_resolved[k as usize];
                 if r != NULL_TS {
                     let next = group.partition_point(|&(_, t2, _)| t2 <= r);
                     let hit = next < group.len() && group[next].1 - r <= windows.recontact;
@@ -375,9 +454,9 @@ fn join_one_customer(
         start = end;
     }
     // Resolved contacts with a null key are resolved but never recontacted (§8.8).
-    if let Some(resolved) = resolved {
-        for (k, &row) in rows.contacts.iter().enumerate() {
-            if out[k].recontact == -1 && resolved[row as usize] != NULL_TS {
+    if has_resolved {
+        for (k, &r) in rows.contact_resolved.iter().enumerate() {
+            if out[k].recontact == -1 && r != NULL_TS {
                 out[k].recontact = 0;
             }
         }

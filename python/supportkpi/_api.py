@@ -289,6 +289,17 @@ class Scorecard:
 
 ConfigLike = Config | Mapping[str, Any] | str | os.PathLike[str] | None
 
+_NULLABLE_INTEGERS = {
+    pa.int8(): pd.Int8Dtype(),
+    pa.int16(): pd.Int16Dtype(),
+    pa.int32(): pd.Int32Dtype(),
+    pa.int64(): pd.Int64Dtype(),
+    pa.uint8(): pd.UInt8Dtype(),
+    pa.uint16(): pd.UInt16Dtype(),
+    pa.uint32(): pd.UInt32Dtype(),
+    pa.uint64(): pd.UInt64Dtype(),
+}
+
 _NON_NULL_BOOL = (
     "resolved_without_human",
     "recovered_7d",
@@ -428,7 +439,12 @@ class Prepared:
         if self._contacts_frame is not None:
             own = self._contacts_frame.rename(columns=theirs_to_ours)
         else:
-            own = self._tables["contacts"].to_pandas().rename(columns=theirs_to_ours)
+            # Integer columns keep exact values (a nullable int64 id would turn float).
+            own = (
+                self._tables["contacts"]
+                .to_pandas(types_mapper=_NULLABLE_INTEGERS.get)
+                .rename(columns=theirs_to_ours)
+            )
         result = joined.to_pandas()
         dropping = "dropped_reason" in result.columns
         for name in _NON_NULL_BOOL:

@@ -462,21 +462,22 @@ fn push_ints<T>(
     array: &dyn Array,
     values: &mut Vec<i64>,
     valid: &mut Vec<bool>,
-    overflow: &mut Vec<usize>,
+    overflow: &mut Vec<(usize, String)>,
 ) where
     T: arrow_array::ArrowPrimitiveType,
-    T::Native: TryInto<i64>,
+    T::Native: TryInto<i64> + std::fmt::Display,
 {
     let ints: &PrimitiveArray<T> = array.as_primitive();
     for v in ints.iter() {
-        match v.map(|v| v.try_into()) {
-            Some(Ok(v)) => {
+        match v.map(|v| (v, v.try_into())) {
+            Some((_, Ok(v))) => {
                 values.push(v);
                 valid.push(true);
             }
-            Some(Err(_)) => {
-                // Only UInt64 above i64::MAX gets here; reported, and null meanwhile.
-                overflow.push(values.len());
+            Some((raw, Err(_))) => {
+                // Only UInt64 above i64::MAX gets here; reported with its value, and null
+                // meanwhile.
+                overflow.push((values.len(), raw.to_string()));
                 values.push(0);
                 valid.push(false);
             }
@@ -488,11 +489,11 @@ fn push_ints<T>(
     }
 }
 
-/// Reads an id column: integers (any width) or text, plus the positions of UInt64 values
-/// above i64::MAX (null in the column; the caller reports them). Floats and other types are
+/// Reads an id column: integers (any width) or text, plus the positions and values of
+/// UInt64 ids above i64::MAX (null in the column; the caller reports them). Floats and other types are
 /// a type error: a float id is almost always a pandas integer column that met a missing
 /// value, which the message explains.
-pub fn read_ids(chunks: &[ArrayRef]) -> ReadResult<(IdColumn, Vec<usize>)> {
+pub fn read_ids(chunks: &[ArrayRef]) -> ReadResult<(IdColumn, Vec<(usize, String)>)> {
     let first_type = chunks
         .iter()
         .map(|c| c.data_type())

@@ -250,6 +250,31 @@ impl<'a> RowIssues<'a> {
         Ok(())
     }
 
+    /// Flags rows whose own id could not be read, naming the raw id value instead.
+    fn flag_unreadable_ids(
+        &mut self,
+        column: &str,
+        message: &str,
+        rows: &[(usize, String)],
+    ) -> Result<()> {
+        for (row, raw) in rows {
+            if self.mode == OnInvalid::Raise {
+                return Err(Error::Data {
+                    table: self.table.to_owned(),
+                    column: column.to_owned(),
+                    message: message.to_owned(),
+                    row: Box::new(RowRef {
+                        position: *row,
+                        id: Some(raw.clone()),
+                        detail: String::new(),
+                    }),
+                });
+            }
+            self.flag(column, message, *row, String::new)?;
+        }
+        Ok(())
+    }
+
     /// Flags each listed row.
     fn flag_rows(&mut self, column: &str, message: &str, rows: &[usize]) -> Result<()> {
         for &row in rows {
@@ -390,6 +415,10 @@ fn required<T>(
 
 fn compact_opt<T: Copy>(values: Option<Vec<T>>, keep: &[bool]) -> Option<Vec<T>> {
     values.map(|v| compact(v, keep))
+}
+
+fn positions(rows: &[(usize, String)]) -> Vec<usize> {
+    rows.iter().map(|(row, _)| *row).collect()
 }
 
 fn source_rows(keep: &[bool]) -> Vec<u32> {
@@ -717,12 +746,12 @@ pub fn read_joinable(
             read_contacts(
                 contacts,
                 contact_codes,
-                &contact_overflow,
+                &positions(&contact_overflow),
                 scales,
                 on_invalid,
             )
         },
-        || read_orders(orders, order_codes, &order_overflow, on_invalid),
+        || read_orders(orders, order_codes, &positions(&order_overflow), on_invalid),
     );
     let (contacts, contact_audit, contact_drop_reasons) = contact_result?;
     let (orders, order_audit) = order_result?;
@@ -751,7 +780,7 @@ fn read_contacts(
     let ids = &contact_id;
     let mut timer = crate::trace::PhaseTimer::from_env("contacts");
     let mut issues = RowIssues::new(name, Some(ids), len, on_invalid);
-    issues.flag_rows("contact_id", ID_OVERFLOW, &id_overflow)?;
+    issues.flag_unreadable_ids("contact_id", ID_OVERFLOW, &id_overflow)?;
     issues.check_ids("contact_id", ids)?;
     timer.lap("ids");
     issues.flag_rows("customer_id", ID_OVERFLOW, customer_overflow)?;
@@ -941,7 +970,7 @@ fn read_orders(
     let (order_id, id_overflow) = required(table, "order_id", read_ids)?;
     let len = order_id.len();
     let mut issues = RowIssues::new(name, Some(&order_id), len, on_invalid);
-    issues.flag_rows("order_id", ID_OVERFLOW, &id_overflow)?;
+    issues.flag_unreadable_ids("order_id", ID_OVERFLOW, &id_overflow)?;
     issues.check_ids("order_id", &order_id)?;
     issues.flag_rows("customer_id", ID_OVERFLOW, customer_overflow)?;
     let created_at = required(table, "created_at", |c| read_timestamps(c, false))?;
