@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 import supportkpi as sk
 from frames import W, at, orders, table
+from spec_tables import SPEC_RULE_TEXT
 
 
 def contacts(rows):
@@ -89,58 +90,6 @@ DOC_RULE_CONDITIONS = {
 }
 
 # SPEC §7: likely cause, first corrective action, validation metric
-SPEC_RULE_TEXT = {
-    "deflection_up_conversion_down": (
-        "self-service content unclear for buying-stage questions",
-        "rewrite high-intent help modules and add route-back CTAs",
-        "recovery_rate_7d of assisted contacts",
-    ),
-    "repeats_up_volume_flat": (
-        "issue not resolved end-to-end",
-        "enforce root-cause tags and escalation ownership",
-        "repeat_contact_rate_14d",
-    ),
-    "wismo_after_launch": (
-        "ETA communication weak in post-purchase flow",
-        "improve shipment status visibility and proactive updates",
-        "wismo_share",
-    ),
-    "backlog_after_promo": (
-        "returns and discount logic confusion",
-        "add campaign-specific policy explainers and scripts",
-        "policy_contact_share",
-    ),
-    "mobile_contacts_despite_web": (
-        "app/web parity gap in key flows",
-        "map parity defects and prioritize high-impact fixes",
-        "preventable_contact_rate on mobile",
-    ),
-    "csat_below_floor": (
-        "quality, speed or accuracy gap",
-        "review all sub-4 responses from the past 7 days and name the root cause",
-        "csat_mean",
-    ),
-    "ai_quality_gap": (
-        "AI answers weaker than human ones",
-        "review knowledge and data connections of the AI agent",
-        "csat_ai_human_gap",
-    ),
-    "escalations_high": (
-        "knowledge gaps",
-        "find escalation categories and close the knowledge gaps",
-        "escalation_rate by intent",
-    ),
-    "tickets_per_order_rising": (
-        "something upstream is getting worse",
-        "check volume by intent and the journey steps behind it",
-        "tickets_per_order",
-    ),
-    "friction_hotspot": (
-        "a repeated friction pattern in that template/campaign/device",
-        "fix the flow behind it",
-        "contacts per order in that group",
-    ),
-}
 
 # SPEC §4: intent -> (journey_step, preventable, policy, checkout_shipping)
 SPEC_TAXONOMY = {
