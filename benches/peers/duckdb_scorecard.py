@@ -31,36 +31,12 @@ How the joins map onto DuckDB (windows are (t, t + W], SPEC §3):
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import resource
 import tempfile
-import time
 from pathlib import Path
 
 import duckdb
-
-KPIS = [
-    "contacts",
-    "orders",
-    "tickets_per_order",
-    "deflection_rate",
-    "fcr_rate",
-    "csat_mean",
-    "recovery_rate_7d",
-    "recovered_revenue",
-    "repeat_contact_rate_14d",
-    "recontact_rate_48h",
-    "frt_median",
-    "resolution_time_median",
-    "cost_per_resolved_contact",
-]
-CONTACT_COLUMNS = (
-    "contact_id, customer_id, created_at, channel, intent, handled_by, escalated, "
-    "first_response_at, resolved_at, touches, csat, cost"
-)
-ORDER_COLUMNS = "order_id, customer_id, created_at, revenue"
+from common import CONTACT_COLUMNS, KPIS, ORDER_COLUMNS, PhaseClock, arguments
 
 ENRICH = """
 CREATE TEMP TABLE enriched AS
@@ -211,20 +187,9 @@ def kpi_query(grouped: bool) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, required=True)
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--joins-out", type=Path)
-    args = parser.parse_args(argv)
-
-    phases: dict[str, float] = {}
-    began = mark = time.perf_counter()
-
-    def phase(name: str) -> None:
-        nonlocal mark
-        now = time.perf_counter()
-        phases[name] = now - mark
-        mark = now
+    args = arguments(__doc__.splitlines()[0], argv)
+    clock = PhaseClock()
+    phase = clock.phase
 
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")  # date_trunc('week', timestamptz) follows it
@@ -232,11 +197,11 @@ def main(argv: list[str] | None = None) -> None:
     spill = Path(tempfile.gettempdir()) / f"duckdb-scorecard-{os.getpid()}"
     con.execute(f"SET temp_directory = '{spill}'")
     con.execute(
-        f"CREATE TEMP TABLE contacts AS SELECT {CONTACT_COLUMNS} "
+        f"CREATE TEMP TABLE contacts AS SELECT {', '.join(CONTACT_COLUMNS)} "
         f"FROM read_parquet('{args.data / 'contacts.parquet'}')"
     )
     con.execute(
-        f"CREATE TEMP TABLE orders AS SELECT {ORDER_COLUMNS} "
+        f"CREATE TEMP TABLE orders AS SELECT {', '.join(ORDER_COLUMNS)} "
         f"FROM read_parquet('{args.data / 'orders.parquet'}')"
     )
     phase("read")
@@ -264,14 +229,7 @@ def main(argv: list[str] | None = None) -> None:
             f"TO '{args.joins_out}' (FORMAT parquet)"
         )
     phase("write")
-    report = {
-        "contender": "duckdb",
-        "version": duckdb.__version__,
-        "work_s": time.perf_counter() - began,
-        "phases": phases,
-        "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-    }
-    print(json.dumps(report))
+    clock.report("duckdb", duckdb.__version__)
 
 
 if __name__ == "__main__":

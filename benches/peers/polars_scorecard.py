@@ -33,45 +33,11 @@ inclusive tolerance the closed right edge.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
-import json
-import resource
-import time
-from pathlib import Path
 
 import polars as pl
+from common import CONTACT_COLUMNS, KPIS, ORDER_COLUMNS, PhaseClock, arguments
 
-KPIS = [
-    "contacts",
-    "orders",
-    "tickets_per_order",
-    "deflection_rate",
-    "fcr_rate",
-    "csat_mean",
-    "recovery_rate_7d",
-    "recovered_revenue",
-    "repeat_contact_rate_14d",
-    "recontact_rate_48h",
-    "frt_median",
-    "resolution_time_median",
-    "cost_per_resolved_contact",
-]
-CONTACT_COLUMNS = [
-    "contact_id",
-    "customer_id",
-    "created_at",
-    "channel",
-    "intent",
-    "handled_by",
-    "escalated",
-    "first_response_at",
-    "resolved_at",
-    "touches",
-    "csat",
-    "cost",
-]
-ORDER_COLUMNS = ["order_id", "customer_id", "created_at", "revenue"]
 RECOVERY = dt.timedelta(days=7)
 REPEAT = dt.timedelta(days=14)
 RECONTACT = dt.timedelta(hours=48)
@@ -287,20 +253,9 @@ def kpis(
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, required=True)
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--joins-out", type=Path)
-    args = parser.parse_args(argv)
-
-    phases: dict[str, float] = {}
-    began = mark = time.perf_counter()
-
-    def phase(name: str) -> None:
-        nonlocal mark
-        now = time.perf_counter()
-        phases[name] = now - mark
-        mark = now
+    args = arguments(__doc__.splitlines()[0], argv)
+    clock = PhaseClock()
+    phase = clock.phase
 
     contacts, orders = pl.collect_all(
         [
@@ -350,14 +305,7 @@ def main(argv: list[str] | None = None) -> None:
             "recontact_48h",
         ).write_parquet(args.joins_out)
     phase("write")
-    report = {
-        "contender": "polars",
-        "version": pl.__version__,
-        "work_s": time.perf_counter() - began,
-        "phases": phases,
-        "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-    }
-    print(json.dumps(report))
+    clock.report("polars", pl.__version__)
 
 
 if __name__ == "__main__":

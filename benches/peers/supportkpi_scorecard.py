@@ -19,47 +19,12 @@ the peers compute exactly. The per-contact results come back as Arrow
 
 from __future__ import annotations
 
-import argparse
-import json
-import resource
-import time
-from pathlib import Path
-
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import supportkpi as sk
+from common import CONTACT_COLUMNS, KPIS, ORDER_COLUMNS, PhaseClock, arguments
 
-KPIS = [
-    "contacts",
-    "orders",
-    "tickets_per_order",
-    "deflection_rate",
-    "fcr_rate",
-    "csat_mean",
-    "recovery_rate_7d",
-    "recovered_revenue",
-    "repeat_contact_rate_14d",
-    "recontact_rate_48h",
-    "frt_median",
-    "resolution_time_median",
-    "cost_per_resolved_contact",
-]
-CONTACT_COLUMNS = [
-    "contact_id",
-    "customer_id",
-    "created_at",
-    "channel",
-    "intent",
-    "handled_by",
-    "escalated",
-    "first_response_at",
-    "resolved_at",
-    "touches",
-    "csat",
-    "cost",
-]
-ORDER_COLUMNS = ["order_id", "customer_id", "created_at", "revenue"]
 JOIN_RESULTS = [
     "contact_id",
     "recovered_7d",
@@ -92,20 +57,9 @@ def _long(card: sk.Scorecard, grouping: str) -> pa.Table:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, required=True)
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--joins-out", type=Path)
-    args = parser.parse_args(argv)
-
-    phases: dict[str, float] = {}
-    began = mark = time.perf_counter()
-
-    def phase(name: str) -> None:
-        nonlocal mark
-        now = time.perf_counter()
-        phases[name] = now - mark
-        mark = now
+    args = arguments(__doc__.splitlines()[0], argv)
+    clock = PhaseClock()
+    phase = clock.phase
 
     contacts = pq.read_table(args.data / "contacts.parquet", columns=CONTACT_COLUMNS)
     orders = pq.read_table(args.data / "orders.parquet", columns=ORDER_COLUMNS)
@@ -123,14 +77,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.joins_out is not None:
         pq.write_table(enriched.select(JOIN_RESULTS), args.joins_out)
     phase("write")
-    report = {
-        "contender": "supportkpi",
-        "version": sk.__version__,
-        "work_s": time.perf_counter() - began,
-        "phases": phases,
-        "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-    }
-    print(json.dumps(report))
+    clock.report("supportkpi", sk.__version__)
 
 
 if __name__ == "__main__":
