@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 import pytest
 import supportkpi as sk
 from datagen import make_tables
+from reference_pandas import ENRICH_COLUMNS
 
 TS_COLS = {
     "contacts": ["created_at", "first_response_at", "resolved_at"],
@@ -272,20 +273,7 @@ def test_columns_renaming_enrich(tables):
     theirs_o = o.rename(columns={k: v for k, v in ZENDESK.items() if k in o.columns})
     expected = sk.enrich_contacts(c, o)
     got = sk.enrich_contacts(theirs_c, theirs_o, columns=ZENDESK)
-    added = [
-        "path",
-        "resolved_without_human",
-        "recovered_7d",
-        "recovery_mature",
-        "hours_to_next_order",
-        "attributed_orders",
-        "attributed_revenue",
-        "repeat_14d",
-        "repeat_mature",
-        "recontact_48h",
-        "recontact_mature",
-        "preventable",
-    ]
+    added = ENRICH_COLUMNS
     pd.testing.assert_frame_equal(
         got[added].reset_index(drop=True), expected[added].reset_index(drop=True)
     )

@@ -45,12 +45,12 @@ PROG = "supportkpi"
 # id -> (column label, how to format a value)
 DEMO_KPIS: dict[str, tuple[str, str]] = {
     "csat_mean": ("CSAT", "score"),
-    "deflection_rate": ("deflection", "percent"),
-    "fcr_rate": ("FCR", "percent"),
+    "deflection_rate": ("deflection", "rate"),
+    "fcr_rate": ("FCR", "rate"),
     "tickets_per_order": ("tickets/order", "ratio"),
-    "recovery_rate_7d": ("recovery 7d", "percent"),
-    "repeat_contact_rate_14d": ("repeat 14d", "percent"),
-    "preventable_contact_rate": ("preventable", "percent"),
+    "recovery_rate_7d": ("recovery 7d", "rate"),
+    "repeat_contact_rate_14d": ("repeat 14d", "rate"),
+    "preventable_contact_rate": ("preventable", "rate"),
     "cost_per_resolved_contact": ("cost/resolved", "currency"),
 }
 DEMO_PERIODS = 8
@@ -783,25 +783,12 @@ def format_wide(
         text[column] = table[column].map(
             lambda value: NULL_GROUP if _is_missing(value) else str(value)
         )
+    from supportkpi._report import format_value
+
     for kpi in shown:
-        label, style = kpis[kpi]
-        text[label] = table[kpi].map(lambda value, style=style: _format_value(value, style))
+        label, unit = kpis[kpi]
+        text[label] = table[kpi].map(lambda value, unit=unit: format_value(value, unit))
     return text.to_string(index=False)
-
-
-def _format_value(value: object, style: str) -> str:
-    if _is_missing(value):
-        return MISSING
-    value = float(value)  # type: ignore[arg-type]
-    if style == "percent":
-        return f"{100 * value:.1f}%"
-    if style == "currency":
-        return f"${value:,.2f}"
-    if style == "ratio":
-        return f"{value:.3f}"
-    if style == "score":
-        return f"{value:.2f}"
-    return f"{value:,.4g}"
 
 
 def _is_missing(value: object) -> bool:
