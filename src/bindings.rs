@@ -10,12 +10,15 @@ use arrow_array::RecordBatch;
 use pyo3::create_exception;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedBytes;
+use pyo3::types::PyBytes;
 use pyo3_arrow::{PyRecordBatchReader, PyTable};
 
 use crate::catalog::catalog_info;
 use crate::config::Config;
 use crate::error::Error;
 use crate::ingest::TableInput;
+use crate::partial::{merge, options_of, FORMAT_VERSION};
 use crate::scorecard::{enrich, prepare, scorecard, Options, Prepared, Scorecard};
 
 // The exceptions live in the public `supportkpi` namespace (tracebacks read
@@ -221,6 +224,15 @@ impl PreparedInputs {
         scorecard_parts(py, card)
     }
 
+    /// The partial state of this slice of customers for a view, as bytes (see
+    /// `supportkpi.partial`).
+    fn partial<'py>(&self, py: Python<'py>, view_json: &str) -> PyResult<Bound<'py, PyBytes>> {
+        let view = parse_options(view_json)?;
+        let inner = Arc::clone(&self.inner);
+        let bytes = run_detached(py, move || inner.partial(&view))?;
+        Ok(PyBytes::new(py, &bytes))
+    }
+
     /// The per-contact view as a pyarrow.Table, in input order.
     fn enrich<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let inner = Arc::clone(&self.inner);
@@ -257,6 +269,29 @@ fn prepare_inputs(
     Ok(PreparedInputs {
         inner: Arc::new(prepared),
     })
+}
+
+/// Merges partial states: the scorecard parts and the options the states carry (JSON).
+#[pyfunction]
+#[pyo3(signature = (states, sessions, events))]
+fn merge_states<'py>(
+    py: Python<'py>,
+    states: Vec<PyBackedBytes>,
+    sessions: Option<PyRecordBatchReader>,
+    events: Option<PyRecordBatchReader>,
+) -> PyResult<(ScorecardParts<'py>, String)> {
+    let slices: Vec<&[u8]> = states.iter().map(|b| b.as_ref()).collect();
+    // The states carry the options, including the renaming of the sessions and events.
+    let options = match slices.first() {
+        Some(first) => options_of(first).map_err(to_py_err)?,
+        None => Options::default(),
+    };
+    let sessions = read_optional("sessions", sessions, &options)?;
+    let events = read_optional("events", events, &options)?;
+    let card = run_detached(py, || merge(&slices, sessions.as_ref(), events.as_ref()))?;
+    let options_json = serde_json::to_string(&options)
+        .map_err(|e| SupportKpiError::new_err(format!("options: {e}")))?;
+    Ok((scorecard_parts(py, card)?, options_json))
 }
 
 /// Per-contact join results (pyarrow.Table, input order) and the as_of used.
@@ -319,6 +354,8 @@ fn _supportkpi(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(compute_scorecard, m)?)?;
     m.add_function(wrap_pyfunction!(enrich_contacts, m)?)?;
     m.add_function(wrap_pyfunction!(prepare_inputs, m)?)?;
+    m.add_function(wrap_pyfunction!(merge_states, m)?)?;
+    m.add("PARTIAL_FORMAT_VERSION", FORMAT_VERSION)?;
     m.add_class::<PreparedInputs>()?;
     m.add_function(wrap_pyfunction!(kpi_catalog_json, m)?)?;
     m.add_function(wrap_pyfunction!(config_default_json, m)?)?;

@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use crate::aggregate::state::{
-    quantile, CellValues, ContactState, DayTotals, PeriodCustomerState, RepurchaseState,
+    CellValues, ContactState, DayTotals, PeriodCustomerState, RepurchaseState, Sample,
 };
 
 /// Unit of a KPI value.
@@ -157,9 +157,9 @@ pub fn mean(sum: f64, count: u64) -> Measure {
 }
 
 /// A quantile: numerator null, denominator = number of inputs.
-pub fn quantile_of(values: &mut [f64], q: f64) -> Measure {
+pub fn quantile_of(values: &mut Sample, q: f64) -> Measure {
     Measure {
-        value: quantile(values, q),
+        value: values.quantile(q),
         numerator: None,
         denominator: Some(values.len() as f64),
     }

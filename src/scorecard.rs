@@ -2,7 +2,7 @@
 //! with baselines, bands and diagnostics read from the config. Also the per-contact view
 //! (`enrich`), which stops after the joins.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use arrow_array::builder::{BooleanBuilder, Float64Builder, Int64Builder, StringBuilder};
@@ -10,15 +10,16 @@ use arrow_array::{
     ArrayRef, BooleanArray, Float64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
     UInt32Array,
 };
-use arrow_schema::{Field, Schema};
+use arrow_row::{RowConverter, SortField};
+use arrow_schema::{DataType, Field, Schema, SortOptions};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::aggregate::breakdown::{Breakdown, BreakdownInputs};
 use crate::aggregate::daily::{
-    backlog_at_period_ends, backlog_in_windows, build_daily, customer_cohorts, day_in_grid,
-    matures, resolved_without_human, CohortRules, Context, Daily, IntentFlags,
+    add_session_totals, backlog_at_period_ends, backlog_in_windows, build_daily, customer_cohorts,
+    day_in_grid, matures, resolved_without_human, CohortRules, Context, Daily, IntentFlags,
 };
 use crate::aggregate::state::{
     CellValues, ContactState, DayTotals, PeriodCustomerState, RepurchaseState,
@@ -42,7 +43,7 @@ const MICROS_PER_DAY: i64 = 86_400_000_000;
 
 /// Scorecard options, deserialized from the Python call's keyword arguments (unknown keys
 /// are a `ConfigError`). Windows left `None` come from the config.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Options {
     /// "day" | "week" | "month".
@@ -382,7 +383,26 @@ impl Prepared {
     /// options; everything that shapes the joins (windows, as_of, config, renaming,
     /// on_invalid) is the prepared one.
     pub fn scorecard(&self, view: &Options) -> Result<Scorecard> {
-        let options = Options {
+        let options = self.view_options(view);
+        let settings = options.settings()?;
+        let view = build_view(self, &options, &settings, 0)?;
+        let sessions = self.sessions_table.as_ref().zip(self.sessions.as_ref());
+        finish(view, &options, &settings, sessions, &self.events)
+    }
+
+    /// The partial state of this slice of customers for a view (see [`crate::partial`]).
+    pub fn partial(&self, view: &Options) -> Result<Vec<u8>> {
+        let options = self.view_options(view);
+        let settings = options.settings()?;
+        // Reach every period and baseline window the slice's rows can touch once merged
+        // with slices whose data runs later (a month is at most 31 days).
+        let days = settings.baseline_days as i64 + 32;
+        let view = build_view(self, &options, &settings, days * MICROS_PER_DAY)?;
+        crate::partial::encode(view, &options)
+    }
+
+    fn view_options(&self, view: &Options) -> Options {
+        Options {
             by: view.by.clone(),
             tz: view.tz.clone(),
             group_by: view.group_by.clone(),
@@ -391,9 +411,7 @@ impl Prepared {
             baseline_range: view.baseline_range.or(self.options.baseline_range),
             clv_lifespan_days: view.clv_lifespan_days,
             ..self.options.clone()
-        };
-        let settings = options.settings()?;
-        scorecard_view(self, &options, &settings)
+        }
     }
 }
 
@@ -497,11 +515,13 @@ fn enrich_prepared(
     batch(expanded, "enrich_contacts")
 }
 
-/// Group codes of the contacts over the `group_by` columns, groups numbered in order of
-/// first appearance, plus one representative row per group (for the output values).
+/// Group codes of the contacts over the `group_by` columns, and each group's key values
+/// (one row per group). Groups are numbered in the sort order of their keys (nulls last),
+/// so the output order depends neither on row order nor on how customers were partitioned.
 struct Groups {
     code: Vec<u32>,
-    representative: Vec<u32>,
+    keys: Vec<(String, ArrayRef)>,
+    n_groups: usize,
 }
 
 fn group_contacts(contacts: &TableInput, group_by: &[String], rows: &Contacts) -> Result<Groups> {
@@ -509,7 +529,8 @@ fn group_contacts(contacts: &TableInput, group_by: &[String], rows: &Contacts) -
     if group_by.is_empty() {
         return Ok(Groups {
             code: vec![0; n],
-            representative: vec![0],
+            keys: Vec::new(),
+            n_groups: 1,
         });
     }
     let mut per_column = Vec::with_capacity(group_by.len());
@@ -544,10 +565,112 @@ fn group_contacts(contacts: &TableInput, group_by: &[String], rows: &Contacts) -
         };
         code.push(g);
     }
+    let take_rows = UInt32Array::from(representative);
+    let mut keys = Vec::with_capacity(group_by.len());
+    for column in group_by {
+        let Some(values) = contacts.concat_column(column)? else {
+            return Err(Error::config(
+                "group_by",
+                format!("{column:?} is not a column of contacts"),
+            ));
+        };
+        let taken = arrow_select::take::take(values.as_ref(), &take_rows, None)
+            .map_err(|e| Error::schema("contacts", column, e.to_string()))?;
+        keys.push((column.clone(), plain_key_column(taken, column)?));
+    }
+    let (sorted_code, keys) = distinct_sorted_keys(&keys)?;
+    for c in &mut code {
+        *c = sorted_code[*c as usize];
+    }
     Ok(Groups {
         code,
-        representative,
+        n_groups: keys.first().map_or(0, |(_, a)| a.len()),
+        keys,
     })
+}
+
+/// Named key columns, one row per group.
+pub(crate) type KeyColumns = Vec<(String, ArrayRef)>;
+
+/// A group key column in its plain type (dictionaries decoded, string views and large
+/// strings as strings), so keys from different partitions compare and concatenate.
+pub(crate) fn plain_key_column(array: ArrayRef, column: &str) -> Result<ArrayRef> {
+    let target = match array.data_type() {
+        DataType::Dictionary(_, value) => value.as_ref().clone(),
+        other => other.clone(),
+    };
+    let target = match target {
+        DataType::LargeUtf8 | DataType::Utf8View => DataType::Utf8,
+        DataType::LargeBinary | DataType::BinaryView => DataType::Binary,
+        other => other,
+    };
+    if &target == array.data_type() {
+        return Ok(array);
+    }
+    arrow_cast::cast(array.as_ref(), &target)
+        .map_err(|e| Error::schema("contacts", column, format!("cannot group by it: {e}")))
+}
+
+/// The distinct rows of some key columns in sorted order (ascending, nulls last), and the
+/// position of every input row among them.
+pub(crate) fn distinct_sorted_keys(keys: &[(String, ArrayRef)]) -> Result<(Vec<u32>, KeyColumns)> {
+    let arrow_error = |e: arrow_schema::ArrowError| Error::Arrow {
+        table: "group_by".to_owned(),
+        message: e.to_string(),
+    };
+    let fields = keys
+        .iter()
+        .map(|(_, a)| {
+            SortField::new_with_options(
+                a.data_type().clone(),
+                SortOptions {
+                    descending: false,
+                    nulls_first: false,
+                },
+            )
+        })
+        .collect();
+    let converter = RowConverter::new(fields).map_err(arrow_error)?;
+    let arrays: Vec<ArrayRef> = keys.iter().map(|(_, a)| a.clone()).collect();
+    let rows = converter.convert_columns(&arrays).map_err(arrow_error)?;
+    let mut order: Vec<usize> = (0..rows.num_rows()).collect();
+    order.sort_by(|&a, &b| rows.row(a).cmp(&rows.row(b)));
+    let mut code = vec![0u32; rows.num_rows()];
+    let mut firsts: Vec<u32> = Vec::new();
+    for (k, &i) in order.iter().enumerate() {
+        if k == 0 || rows.row(order[k - 1]) != rows.row(i) {
+            firsts.push(i as u32);
+        }
+        code[i] = (firsts.len() - 1) as u32;
+    }
+    let take_rows = UInt32Array::from(firsts);
+    let mut distinct = Vec::with_capacity(keys.len());
+    for (name, array) in keys {
+        let taken =
+            arrow_select::take::take(array.as_ref(), &take_rows, None).map_err(arrow_error)?;
+        distinct.push((name.clone(), taken));
+    }
+    Ok((code, distinct))
+}
+
+/// The contacts columns (our names) that the catalogue's KPIs ask for and the input has.
+fn present_columns(contacts: &TableInput) -> BTreeSet<String> {
+    let mut present = BTreeSet::new();
+    for kpi in CATALOG {
+        for need in kpi.needs {
+            let names: &[&str] = match need {
+                Need::Column(c) => std::slice::from_ref(c),
+                Need::AnyColumn(cs) => cs,
+                _ => &[],
+            };
+            for name in names {
+                if contacts.has(name) {
+                    present.insert((*name).to_owned());
+                }
+            }
+        }
+    }
+    present
 }
 
 /// The scorecard as computed by the core.
@@ -568,7 +691,7 @@ pub struct Scorecard {
 
 fn skip_reason(
     kpi: &KpiDef,
-    contacts: &TableInput,
+    contacts: &BTreeSet<String>,
     has_sessions: bool,
     grouped: bool,
     has_cost: bool,
@@ -577,8 +700,8 @@ fn skip_reason(
         .needs
         .iter()
         .filter(|need| match need {
-            Need::Column(c) => !contacts.has(c),
-            Need::AnyColumn(cs) => !cs.iter().any(|c| contacts.has(c)),
+            Need::Column(c) => !contacts.contains(*c),
+            Need::AnyColumn(cs) => !cs.iter().any(|c| contacts.contains(*c)),
             Need::Sessions => !has_sessions,
             Need::GroupBy => !grouped,
             Need::Cost => !has_cost,
@@ -682,7 +805,7 @@ struct CellFacts<'a> {
     n_groups: usize,
     results: &'a [CellResult],
     active: &'a HashMap<&'static str, usize>,
-    breakdowns: &'a HashMap<String, Breakdown>,
+    breakdowns: &'a BTreeMap<String, Breakdown>,
     events: &'a [Event],
     period_end: i64,
 }
@@ -796,7 +919,7 @@ fn hotspots(
     rule: &PreparedRule,
     p: usize,
     g: usize,
-    breakdowns: &HashMap<String, Breakdown>,
+    breakdowns: &BTreeMap<String, Breakdown>,
     cell_contacts: u64,
     period_orders: u64,
 ) -> Vec<BTreeMap<String, Evidence>> {
@@ -859,54 +982,102 @@ pub fn scorecard(
     prepared.scorecard(options)
 }
 
-fn scorecard_view(
+/// What a scorecard view is evaluated from, before sessions and events: per-day × group
+/// states, customer cohorts, the baseline backlog and the slice counts. A local view builds
+/// it from the prepared rows; `sk.merge` builds it from partial states (crate::partial).
+pub(crate) struct ViewState {
+    /// Group-by columns, one row per group, in group order.
+    pub group_keys: Vec<(String, ArrayRef)>,
+    /// Number of groups.
+    pub n_groups: usize,
+    /// Contacts columns present (our names), for the KPIs' requirements.
+    pub contact_columns: BTreeSet<String>,
+    /// Whether any cost is known.
+    pub has_cost: bool,
+    /// Rows read, used and dropped per table.
+    pub audits: Vec<TableAudit>,
+    /// The as_of used (None for empty inputs without an explicit one).
+    pub as_of: Option<i64>,
+    /// The states; None when there are no contacts and no orders.
+    pub grid: Option<Grid>,
+}
+
+/// The day grid of a view and its states.
+pub(crate) struct Grid {
+    /// Days and periods.
+    pub calendar: Calendar,
+    /// Earliest created_at over contacts and orders.
+    pub first: i64,
+    /// The later of as_of and the latest created_at.
+    pub last: i64,
+    /// End of observed data.
+    pub as_of: i64,
+    /// Per-day × group states (sessions not yet added).
+    pub daily: Daily,
+    /// Repurchase cohorts per period × group.
+    pub repurchase: Vec<RepurchaseState>,
+    /// Customer order totals per period.
+    pub per_period: Vec<PeriodCustomerState>,
+    /// The baseline window [start, end) of each period.
+    pub baseline_windows: Vec<(i64, i64)>,
+    /// Open contacts at each baseline window's end, per period × group.
+    pub baseline_backlog: Vec<(u64, i128)>,
+    /// Slice counts per rule dimension (sessions not yet added).
+    pub breakdowns: BTreeMap<String, Breakdown>,
+}
+
+/// The baseline window of each period: the rolling window before it, or the fixed range.
+pub(crate) fn baseline_windows(calendar: &Calendar, settings: &Settings) -> Vec<(i64, i64)> {
+    (0..calendar.n_periods())
+        .map(|p| match settings.baseline_range {
+            Some(range) => range,
+            None => {
+                let start_day = calendar.period_days(p).start as i64;
+                let from = calendar.date_of_day(start_day - settings.baseline_days as i64);
+                (
+                    local_midnight_utc(&settings.tz, from),
+                    calendar.period_start(p),
+                )
+            }
+        })
+        .collect()
+}
+
+/// Builds the view state from the prepared rows. `extend` (µs) lengthens the grid past the
+/// last row: a partial state must hold every period and baseline window its rows can reach
+/// once merged with partitions whose data runs later.
+pub(crate) fn build_view(
     prepared: &Prepared,
     options: &Options,
     settings: &Settings,
-) -> Result<Scorecard> {
+    extend: i64,
+) -> Result<ViewState> {
     let config = &settings.config;
-    let contacts = &prepared.contacts;
-    let orders = &prepared.orders;
-    let sessions_table = prepared.sessions_table.as_ref();
-    let sessions = &prepared.sessions;
-    let events = &prepared.events;
-    let audits = prepared.audits.clone();
     let rules = prepare_rules(config)?;
     let mut timer = PhaseTimer::from_env("scorecard");
     let joined = &prepared.joined;
     let data = &joined.data;
-    let groups = group_contacts(contacts, &options.group_by, &data.contacts)?;
-    let n_groups = groups.representative.len();
-    let grouped = !options.group_by.is_empty();
-    let has_cost = Context::has_cost(&data.contacts, config);
-    let mut skipped = Vec::new();
-    let mut active = vec![false; CATALOG.len()];
-    for (k, kpi) in CATALOG.iter().enumerate() {
-        match skip_reason(kpi, contacts, sessions.is_some(), grouped, has_cost) {
-            Some(reason) => skipped.push((kpi.id.to_owned(), reason)),
-            None => active[k] = true,
-        }
-    }
-    let output = Output {
-        contacts,
-        options,
-        tz: settings.tz,
-        groups: &groups,
+    let groups = group_contacts(&prepared.contacts, &options.group_by, &data.contacts)?;
+    let n_groups = groups.n_groups;
+    let mut view = ViewState {
+        group_keys: groups.keys.clone(),
+        n_groups,
+        contact_columns: present_columns(&prepared.contacts),
+        has_cost: Context::has_cost(&data.contacts, config),
+        audits: prepared.audits.clone(),
+        as_of: joined.as_of,
+        grid: None,
     };
     let (Some(as_of), Some(first)) = (joined.as_of, min_created(data)) else {
-        // No contacts and no orders: no periods, empty tables.
-        let calendar = Calendar::covering(settings.tz, settings.kind, 0, 0);
-        return Ok(Scorecard {
-            table: output.kpi_table(&calendar, &[], &[], &active)?,
-            bands: output.bands_table(&calendar, &[], config, &active, events)?,
-            diagnostics: output.diagnostics_table(&calendar, &[], &rules)?,
-            skipped,
-            as_of: joined.as_of,
-            row_audit: audits,
-        });
+        return Ok(view);
     };
     let last = as_of.max(max_created(data).unwrap_or(as_of));
-    let calendar = Calendar::covering(settings.tz, settings.kind, first, last);
+    let calendar = Calendar::covering(
+        settings.tz,
+        settings.kind,
+        first,
+        last.saturating_add(extend),
+    );
     let ctx = Context {
         contacts: &data.contacts,
         joins: &joined.joins,
@@ -918,14 +1089,7 @@ fn scorecard_view(
         as_of,
     };
     timer.lap("groups");
-    let daily = build_daily(
-        &ctx,
-        &calendar,
-        &groups.code,
-        n_groups,
-        data,
-        sessions.as_ref(),
-    );
+    let daily = build_daily(&ctx, &calendar, &groups.code, n_groups, data);
     timer.lap("daily");
     let (repurchase, per_period) = customer_cohorts(
         data,
@@ -940,37 +1104,107 @@ fn scorecard_view(
         },
     );
     timer.lap("cohorts");
-    let backlog = backlog_at_period_ends(&daily, &calendar);
-    let observed = day_in_grid(&calendar, first)..=day_in_grid(&calendar, last);
+    let windows = baseline_windows(&calendar, settings);
+    let baseline_backlog = backlog_in_windows(&data.contacts, &groups.code, n_groups, &windows);
+    timer.lap("backlog");
+    let inputs = BreakdownInputs {
+        contacts: &prepared.contacts,
+        orders: &prepared.orders,
+        data,
+        calendar: &calendar,
+        group: &groups.code,
+        n_groups,
+        flags: &ctx.flags,
+    };
+    let breakdowns = rule_dimensions(&rules)
+        .into_iter()
+        .map(|dim| {
+            let b = Breakdown::build(&dim, &inputs);
+            (dim, b)
+        })
+        .collect();
+    timer.lap("breakdowns");
+    view.grid = Some(Grid {
+        calendar,
+        first,
+        last,
+        as_of,
+        daily,
+        repurchase,
+        per_period,
+        baseline_windows: windows,
+        baseline_backlog,
+        breakdowns,
+    });
+    Ok(view)
+}
 
-    // Baseline windows: the rolling window before each period, or one fixed range.
+/// Evaluates a view: adds sessions, then every KPI of every period × group with its
+/// baseline, the bands and the diagnostics.
+pub(crate) fn finish(
+    view: ViewState,
+    options: &Options,
+    settings: &Settings,
+    sessions: Option<(&TableInput, &Sessions)>,
+    events: &[Event],
+) -> Result<Scorecard> {
+    let config = &settings.config;
+    let rules = prepare_rules(config)?;
+    let mut timer = PhaseTimer::from_env("evaluate");
+    let n_groups = view.n_groups;
+    let grouped = !options.group_by.is_empty();
+    let mut skipped = Vec::new();
+    let mut active = vec![false; CATALOG.len()];
+    for (k, kpi) in CATALOG.iter().enumerate() {
+        match skip_reason(
+            kpi,
+            &view.contact_columns,
+            sessions.is_some(),
+            grouped,
+            view.has_cost,
+        ) {
+            Some(reason) => skipped.push((kpi.id.to_owned(), reason)),
+            None => active[k] = true,
+        }
+    }
+    let output = Output {
+        tz: settings.tz,
+        group_keys: &view.group_keys,
+    };
+    let Some(mut grid) = view.grid else {
+        // No contacts and no orders: no periods, empty tables.
+        let calendar = Calendar::covering(settings.tz, settings.kind, 0, 0);
+        return Ok(Scorecard {
+            table: output.kpi_table(&calendar, &[], &[], &active)?,
+            bands: output.bands_table(&calendar, &[], config, &active, events)?,
+            diagnostics: output.diagnostics_table(&calendar, &[], &rules)?,
+            skipped,
+            as_of: view.as_of,
+            row_audit: view.audits,
+        });
+    };
+    let calendar = &grid.calendar;
+    if let Some((table, sessions)) = sessions {
+        add_session_totals(&mut grid.daily.totals, calendar, sessions);
+        for (dim, b) in grid.breakdowns.iter_mut() {
+            b.add_sessions(dim, Some(table), Some(sessions), calendar);
+        }
+    }
+    let daily = &grid.daily;
+    let backlog = backlog_at_period_ends(daily, calendar);
+    let observed = day_in_grid(calendar, grid.first)..=day_in_grid(calendar, grid.last);
+
+    // Baseline days: the rolling window before each period, or one fixed range.
     let n_periods = calendar.n_periods();
     let baseline_days: Vec<std::ops::Range<usize>> = (0..n_periods)
         .map(|p| match settings.baseline_range {
-            Some((start, end)) => whole_days_within(&calendar, start, end),
+            Some((start, end)) => whole_days_within(calendar, start, end),
             None => {
                 let start = calendar.period_days(p).start;
                 start.saturating_sub(settings.baseline_days)..start
             }
         })
         .collect();
-    let baseline_instants: Vec<(i64, i64)> = (0..n_periods)
-        .map(|p| match settings.baseline_range {
-            Some(range) => range,
-            None => {
-                let start_day = calendar.period_days(p).start as i64;
-                let from = calendar.date_of_day(start_day - settings.baseline_days as i64);
-                (
-                    local_midnight_utc(&settings.tz, from),
-                    calendar.period_start(p),
-                )
-            }
-        })
-        .collect();
-    let baseline_backlog =
-        backlog_in_windows(&data.contacts, &groups.code, n_groups, &baseline_instants);
-
-    timer.lap("backlog");
     let cells: Vec<(usize, usize)> = (0..n_periods)
         .flat_map(|p| (0..n_groups).map(move |g| (p, g)))
         .collect();
@@ -982,10 +1216,10 @@ fn scorecard_view(
         .map(|&(p, g)| {
             let days = calendar.period_days(p);
             let (state, values, totals, period_contacts, peak_trough) =
-                sum_days(&daily, days.clone(), g, &observed);
+                sum_days(daily, days.clone(), g, &observed);
             let window = baseline_days[p].clone();
             let (b_state, b_values, b_totals, b_contacts, b_peak) =
-                sum_days(&daily, window.clone(), g, &observed);
+                sum_days(daily, window.clone(), g, &observed);
             let mut base = CellInputs {
                 state: b_state,
                 values: b_values,
@@ -993,7 +1227,7 @@ fn scorecard_view(
                 period_contacts: b_contacts,
                 customers: &empty_customers,
                 repurchase: &empty_repurchase,
-                backlog: baseline_backlog[p * n_groups + g],
+                backlog: grid.baseline_backlog[p * n_groups + g],
                 peak_trough: b_peak,
                 days: window.len() as f64,
             };
@@ -1018,8 +1252,8 @@ fn scorecard_view(
                 values,
                 totals,
                 period_contacts,
-                customers: &per_period[p],
-                repurchase: &repurchase[p * n_groups + g],
+                customers: &grid.per_period[p],
+                repurchase: &grid.repurchase[p * n_groups + g],
                 backlog: backlog[p * n_groups + g],
                 peak_trough,
                 days: days.len() as f64,
@@ -1040,25 +1274,7 @@ fn scorecard_view(
         .filter(|(k, _)| active[*k])
         .map(|(k, kpi)| (kpi.id, k))
         .collect();
-    let flags = IntentFlags::new(&data.contacts, config);
-    let breakdown_inputs = BreakdownInputs {
-        contacts,
-        orders,
-        sessions_table,
-        sessions: sessions.as_ref(),
-        data,
-        calendar: &calendar,
-        group: &groups.code,
-        n_groups,
-        flags: &flags,
-    };
-    let breakdowns: HashMap<String, Breakdown> = rule_dimensions(&rules)
-        .into_iter()
-        .map(|dim| {
-            let b = Breakdown::build(&dim, &breakdown_inputs);
-            (dim, b)
-        })
-        .collect();
+    let breakdowns = &grid.breakdowns;
     let contacts_k = active_index.get("contacts").copied();
     let orders_k = active_index.get("orders").copied();
     let mut findings = Vec::new();
@@ -1069,7 +1285,7 @@ fn scorecard_view(
             n_groups,
             results: &results,
             active: &active_index,
-            breakdowns: &breakdowns,
+            breakdowns,
             events,
             period_end: calendar.period_end(p),
         };
@@ -1092,7 +1308,7 @@ fn scorecard_view(
                         rule,
                         p,
                         g,
-                        &breakdowns,
+                        breakdowns,
                         value(contacts_k) as u64,
                         value(orders_k) as u64,
                     ) {
@@ -1109,18 +1325,18 @@ fn scorecard_view(
     }
     timer.lap("diagnostics");
     Ok(Scorecard {
-        table: output.kpi_table(&calendar, &cells, &results, &active)?,
+        table: output.kpi_table(calendar, &cells, &results, &active)?,
         bands: output.bands_table(
-            &calendar,
+            calendar,
             &cells_with(&cells, &results),
             config,
             &active,
             events,
         )?,
-        diagnostics: output.diagnostics_table(&calendar, &findings, &rules)?,
+        diagnostics: output.diagnostics_table(calendar, &findings, &rules)?,
         skipped,
-        as_of: Some(as_of),
-        row_audit: audits,
+        as_of: Some(grid.as_of),
+        row_audit: view.audits,
     })
 }
 
@@ -1149,10 +1365,8 @@ fn whole_days_within(calendar: &Calendar, start: i64, end: i64) -> std::ops::Ran
 
 /// Builds the output tables (shared key columns: period_start and the group columns).
 struct Output<'a> {
-    contacts: &'a TableInput,
-    options: &'a Options,
     tz: chrono_tz::Tz,
-    groups: &'a Groups,
+    group_keys: &'a [(String, ArrayRef)],
 }
 
 impl Output<'_> {
@@ -1170,18 +1384,8 @@ impl Output<'_> {
         .with_timezone(tz_name);
         let mut columns: Vec<(String, ArrayRef)> =
             vec![("period_start".to_owned(), Arc::new(period_start))];
-        for column in &self.options.group_by {
-            let Some(values) = self.contacts.concat_column(column)? else {
-                return Err(Error::config(
-                    "group_by",
-                    format!("{column:?} is not a column of contacts"),
-                ));
-            };
-            let take_rows = UInt32Array::from(
-                keys.iter()
-                    .map(|&(_, g)| self.groups.representative[g])
-                    .collect::<Vec<_>>(),
-            );
+        let take_rows = UInt32Array::from(keys.iter().map(|&(_, g)| g as u32).collect::<Vec<_>>());
+        for (column, values) in self.group_keys {
             let taken =
                 arrow_select::take::take(values.as_ref(), &take_rows, None).map_err(|e| {
                     Error::Arrow {

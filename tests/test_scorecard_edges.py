@@ -339,17 +339,17 @@ def test_group_by_grid_has_every_period_times_every_group_including_null():
         (p, None if pd.isna(g) else g, v)
         for p, g, v in zip(counts["period_start"], counts["channel"], counts["value"])
     ]
-    # sorted by period, then group in order of first appearance (email, null, chat)
+    # sorted by period, then group value ascending with null last (chat, email, null)
     assert got == [
+        (T("2024-01-01"), "chat", 0),
         (T("2024-01-01"), "email", 1),
         (T("2024-01-01"), None, 1),
-        (T("2024-01-01"), "chat", 0),
+        (T("2024-01-08"), "chat", 0),
         (T("2024-01-08"), "email", 0),
         (T("2024-01-08"), None, 0),
-        (T("2024-01-08"), "chat", 0),
+        (T("2024-01-15"), "chat", 1),
         (T("2024-01-15"), "email", 0),
         (T("2024-01-15"), None, 0),
-        (T("2024-01-15"), "chat", 1),
     ]
     # every cell carries the same KPIs, in catalogue order
     catalogue = list(sk.kpi_catalog()["id"])
@@ -663,7 +663,7 @@ def test_group_by_channel_keeps_period_totals_as_denominators():
     )
     df = card.to_pandas()
     groups = list(dict.fromkeys(df["channel"]))
-    assert groups == ["email", "chat", "self_service", "phone"]  # first appearance
+    assert groups == ["chat", "email", "phone", "self_service"]  # sorted by value
     # channel contacts: email k1, k5; chat k2, k3; self_service k4; phone k6
     for ch, n in [("email", 2), ("chat", 2), ("self_service", 1), ("phone", 1)]:
         check(cell(df, "contacts", W, channel=ch), n, n, None)

@@ -11,7 +11,16 @@ Example:
     True
 """
 
-from ._api import Prepared, Scorecard, enrich_contacts, kpi_catalog, prepare, scorecard
+from ._api import (
+    Prepared,
+    Scorecard,
+    enrich_contacts,
+    kpi_catalog,
+    merge,
+    partial,
+    prepare,
+    scorecard,
+)
 from ._config import Config, default_config
 from ._sample import load_sample
 from ._supportkpi import ConfigError, DataError, SchemaError, SupportKpiError, __version__
@@ -29,6 +38,8 @@ __all__ = [
     "enrich_contacts",
     "kpi_catalog",
     "load_sample",
+    "merge",
+    "partial",
     "prepare",
     "scorecard",
 ]

@@ -14,10 +14,13 @@ __all__ = [
     "config_to_toml",
     "enrich_contacts",
     "kpi_catalog_json",
+    "merge_states",
     "prepare_inputs",
+    "PARTIAL_FORMAT_VERSION",
     "PreparedInputs",
 ]
 __version__: str
+PARTIAL_FORMAT_VERSION: int
 
 class SupportKpiError(ValueError):
     """Base class of every supportkpi error."""
@@ -49,8 +52,16 @@ class PreparedInputs:
     ) -> tuple[Any, Any, Any, list[tuple[str, str]], int | None, str]:
         """A scorecard view."""
 
+    def partial(self, view_json: str) -> bytes:
+        """The partial state of a view."""
+
     def enrich(self) -> Any:
         """The per-contact view as a pyarrow.Table."""
+
+def merge_states(
+    states: list[bytes], sessions: Any | None, events: Any | None
+) -> tuple[tuple[Any, Any, Any, list[tuple[str, str]], int | None, str], str]:
+    """Merged scorecard parts, and the options the states carry (JSON)."""
 
 def prepare_inputs(
     contacts: Any, orders: Any, sessions: Any | None, events: Any | None, options_json: str

@@ -2,61 +2,39 @@
 //! that compare slices: contacts from the period × group cell, orders and sessions from the
 //! period (both are split only when their own table carries the dimension).
 
-use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
 
 use super::daily::{day_in_grid, session_day, IntentFlags};
 use crate::ingest::columns::read_coded;
 use crate::ingest::{Joinable, Sessions, TableInput, NULL_CODE};
 use crate::time::Calendar;
 
-/// Counts of one dimension.
+/// Counts of one dimension, one vector per value (so values can be added later, by the
+/// sessions table or by merging partial states).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Breakdown {
-    /// Distinct non-null values over the three tables.
+    /// Distinct non-null values over the tables.
     pub values: Vec<String>,
-    /// Contacts per (period, group, value), if contacts carry the dimension.
-    pub contacts: Option<Vec<u64>>,
-    /// Preventable contacts per (period, group, value).
-    pub preventable: Option<Vec<u64>>,
-    /// Orders per (period, value), if orders carry the dimension.
-    pub orders: Option<Vec<u64>>,
-    /// Sessions per (period, value), if sessions carry the dimension.
-    pub sessions: Option<Vec<f64>>,
-    n_groups: usize,
+    /// Contacts per value, then per period × group, if contacts carry the dimension.
+    pub contacts: Option<Vec<Vec<u64>>>,
+    /// Preventable contacts per value, then per period × group.
+    pub preventable: Option<Vec<Vec<u64>>>,
+    /// Orders per value, then per period, if orders carry the dimension.
+    pub orders: Option<Vec<Vec<u64>>>,
+    /// Sessions per value, then per period, if sessions carry the dimension.
+    pub sessions: Option<Vec<Vec<f64>>>,
+    /// Groups of the view.
+    pub n_groups: usize,
+    /// Periods of the view.
+    pub n_periods: usize,
 }
 
-/// Global value codes of one table's column, by input row (None when the table lacks it or
-/// it cannot be read as text).
-fn coded_values(
-    table: Option<&TableInput>,
-    dim: &str,
-    index: &mut FxHashMap<String, u32>,
-    values: &mut Vec<String>,
-) -> Option<Vec<u32>> {
+/// Value codes of one table's column by input row, in the table's own dictionary (None
+/// when the table lacks it or it cannot be read as text).
+fn coded_values(table: Option<&TableInput>, dim: &str) -> Option<(Vec<String>, Vec<u32>)> {
     let chunks = table?.column(dim)?;
     let coded = read_coded(&chunks, true).ok()?;
-    let global: Vec<u32> = coded
-        .values
-        .iter()
-        .map(|v| {
-            *index.entry(v.clone()).or_insert_with(|| {
-                values.push(v.clone());
-                (values.len() - 1) as u32
-            })
-        })
-        .collect();
-    Some(
-        coded
-            .codes
-            .iter()
-            .map(|&c| {
-                if c == NULL_CODE {
-                    NULL_CODE
-                } else {
-                    global[c as usize]
-                }
-            })
-            .collect(),
-    )
+    Some((coded.values, coded.codes))
 }
 
 /// Inputs of a breakdown.
@@ -65,10 +43,6 @@ pub struct BreakdownInputs<'a> {
     pub contacts: &'a TableInput,
     /// Orders table.
     pub orders: &'a TableInput,
-    /// Sessions table, if any.
-    pub sessions_table: Option<&'a TableInput>,
-    /// Read sessions, if any.
-    pub sessions: Option<&'a Sessions>,
     /// Read contacts and orders.
     pub data: &'a Joinable,
     /// Calendar.
@@ -81,74 +55,152 @@ pub struct BreakdownInputs<'a> {
     pub flags: &'a IntentFlags,
 }
 
+/// Adds `zero` vectors so `per_value` has one per value.
+fn pad<T: Clone>(per_value: &mut Option<Vec<Vec<T>>>, n_values: usize, len: usize, zero: T) {
+    if let Some(v) = per_value {
+        v.resize(n_values, vec![zero; len]);
+    }
+}
+
 impl Breakdown {
-    /// Counts `dim` over the three tables.
+    /// Counts `dim` over contacts and orders (sessions come with [`Breakdown::add_sessions`]).
     pub fn build(dim: &str, inputs: &BreakdownInputs) -> Breakdown {
-        let mut index = FxHashMap::default();
-        let mut values = Vec::new();
-        let contact_codes = coded_values(Some(inputs.contacts), dim, &mut index, &mut values);
-        let order_codes = coded_values(Some(inputs.orders), dim, &mut index, &mut values);
-        let session_codes = coded_values(inputs.sessions_table, dim, &mut index, &mut values);
         let calendar = inputs.calendar;
-        let n_values = values.len();
-        let n_periods = calendar.n_periods();
-        let period_of = |t: i64| calendar.period_of_day[day_in_grid(calendar, t)] as usize;
-        let contacts = &inputs.data.contacts;
-        let (contact_counts, preventable) = match &contact_codes {
-            Some(codes) => {
-                let mut counts = vec![0u64; n_periods * inputs.n_groups * n_values];
-                let mut prevent = vec![0u64; n_periods * inputs.n_groups * n_values];
-                for i in 0..contacts.len {
-                    let v = codes[contacts.source_row(i)];
-                    if v == NULL_CODE {
-                        continue;
-                    }
-                    let p = period_of(contacts.created_at[i]);
-                    let k =
-                        (p * inputs.n_groups + inputs.group[i] as usize) * n_values + v as usize;
-                    counts[k] += 1;
-                    prevent[k] += u64::from(inputs.flags.is_preventable(contacts, i));
-                }
-                (Some(counts), Some(prevent))
-            }
-            None => (None, None),
+        let mut b = Breakdown {
+            n_groups: inputs.n_groups,
+            n_periods: calendar.n_periods(),
+            ..Breakdown::default()
         };
-        let orders = order_codes.map(|codes| {
+        let cells = b.n_periods * b.n_groups;
+        let period_of = |t: i64| calendar.period_of_day[day_in_grid(calendar, t)] as usize;
+        if let Some((names, codes)) = coded_values(Some(inputs.contacts), dim) {
+            let global = b.codes_of(&names);
+            let mut counts = vec![vec![0u64; cells]; b.values.len()];
+            let mut prevent = vec![vec![0u64; cells]; b.values.len()];
+            let contacts = &inputs.data.contacts;
+            for i in 0..contacts.len {
+                let code = codes[contacts.source_row(i)];
+                if code == NULL_CODE {
+                    continue;
+                }
+                let v = global[code as usize];
+                let k = period_of(contacts.created_at[i]) * b.n_groups + inputs.group[i] as usize;
+                counts[v][k] += 1;
+                prevent[v][k] += u64::from(inputs.flags.is_preventable(contacts, i));
+            }
+            b.contacts = Some(counts);
+            b.preventable = Some(prevent);
+        }
+        if let Some((names, codes)) = coded_values(Some(inputs.orders), dim) {
+            let global = b.codes_of(&names);
+            let mut counts = vec![vec![0u64; b.n_periods]; b.values.len()];
             let orders = &inputs.data.orders;
-            let mut counts = vec![0u64; n_periods * n_values];
             for i in 0..orders.len {
                 // Codes are by input row; orders may have lost invalid rows.
-                let v = codes[orders.source_row(i)];
-                if v != NULL_CODE {
-                    counts[period_of(orders.created_at[i]) * n_values + v as usize] += 1;
+                let code = codes[orders.source_row(i)];
+                if code != NULL_CODE {
+                    counts[global[code as usize]][period_of(orders.created_at[i])] += 1;
                 }
             }
-            counts
-        });
-        let sessions = match (session_codes, inputs.sessions) {
-            (Some(codes), Some(sessions)) => {
-                let mut counts = vec![0f64; n_periods * n_values];
-                for row in 0..sessions.count.len() {
-                    let v = codes[sessions.source_row(row)];
-                    if v == NULL_CODE {
-                        continue;
-                    }
-                    if let Some(d) = session_day(calendar, sessions, row) {
-                        let p = calendar.period_of_day[d] as usize;
-                        counts[p * n_values + v as usize] += sessions.count[row];
-                    }
-                }
-                Some(counts)
+            b.orders = Some(counts);
+        }
+        b.pad_values();
+        b
+    }
+
+    /// Global codes of a table's values, adding the new ones.
+    fn codes_of(&mut self, names: &[String]) -> Vec<usize> {
+        names.iter().map(|name| self.code_or_insert(name)).collect()
+    }
+
+    /// The code of a value, added if new.
+    pub fn code_or_insert(&mut self, name: &str) -> usize {
+        match self.values.iter().position(|v| v == name) {
+            Some(v) => v,
+            None => {
+                self.values.push(name.to_owned());
+                self.values.len() - 1
             }
-            _ => None,
+        }
+    }
+
+    /// Gives every per-value table one vector per value.
+    pub fn pad_values(&mut self) {
+        let n = self.values.len();
+        let cells = self.n_periods * self.n_groups;
+        pad(&mut self.contacts, n, cells, 0);
+        pad(&mut self.preventable, n, cells, 0);
+        pad(&mut self.orders, n, self.n_periods, 0);
+        pad(&mut self.sessions, n, self.n_periods, 0.0);
+    }
+
+    /// Counts `dim` over the sessions table.
+    pub fn add_sessions(
+        &mut self,
+        dim: &str,
+        table: Option<&TableInput>,
+        sessions: Option<&Sessions>,
+        calendar: &Calendar,
+    ) {
+        let (Some((names, codes)), Some(sessions)) = (coded_values(table, dim), sessions) else {
+            return;
         };
-        Breakdown {
-            values,
-            contacts: contact_counts,
-            preventable,
-            orders,
-            sessions,
-            n_groups: inputs.n_groups,
+        let global = self.codes_of(&names);
+        let mut counts = vec![vec![0f64; self.n_periods]; self.values.len()];
+        for row in 0..sessions.count.len() {
+            let code = codes[sessions.source_row(row)];
+            if code == NULL_CODE {
+                continue;
+            }
+            if let Some(d) = session_day(calendar, sessions, row) {
+                let p = calendar.period_of_day[d] as usize;
+                counts[global[code as usize]][p] += sessions.count[row];
+            }
+        }
+        self.sessions = Some(counts);
+        self.pad_values();
+    }
+
+    /// Adds another slice's counts: its period `p` is `period_map[p]` here (None: past
+    /// this grid), its group `g` is `group_map[g]`.
+    pub fn absorb(&mut self, other: &Breakdown, period_map: &[Option<usize>], group_map: &[u32]) {
+        let codes: Vec<usize> = other
+            .values
+            .iter()
+            .map(|v| self.code_or_insert(v))
+            .collect();
+        let cells = self.n_periods * self.n_groups;
+        let n_values = self.values.len();
+        if other.contacts.is_some() && self.contacts.is_none() {
+            self.contacts = Some(Vec::new());
+            self.preventable = Some(Vec::new());
+        }
+        if other.orders.is_some() && self.orders.is_none() {
+            self.orders = Some(Vec::new());
+        }
+        pad(&mut self.contacts, n_values, cells, 0);
+        pad(&mut self.preventable, n_values, cells, 0);
+        pad(&mut self.orders, n_values, self.n_periods, 0);
+        pad(&mut self.sessions, n_values, self.n_periods, 0.0);
+        let other_groups = group_map.len();
+        for (v, &to_v) in codes.iter().enumerate() {
+            for (p, to_p) in period_map.iter().enumerate() {
+                let Some(to_p) = *to_p else { continue };
+                for (g, &to_g) in group_map.iter().enumerate() {
+                    let from = p * other_groups + g;
+                    let to = to_p * self.n_groups + to_g as usize;
+                    if let (Some(mine), Some(theirs)) = (&mut self.contacts, &other.contacts) {
+                        mine[to_v][to] += theirs[v][from];
+                    }
+                    if let (Some(mine), Some(theirs)) = (&mut self.preventable, &other.preventable)
+                    {
+                        mine[to_v][to] += theirs[v][from];
+                    }
+                }
+                if let (Some(mine), Some(theirs)) = (&mut self.orders, &other.orders) {
+                    mine[to_v][to_p] += theirs[v][p];
+                }
+            }
         }
     }
 
@@ -159,24 +211,24 @@ impl Breakdown {
 
     /// Contacts of value `v` in period `p`, group `g`.
     pub fn contacts_at(&self, p: usize, g: usize, v: usize) -> Option<u64> {
-        let k = (p * self.n_groups + g) * self.values.len() + v;
-        self.contacts.as_ref().map(|c| c[k])
+        self.contacts.as_ref().map(|c| c[v][p * self.n_groups + g])
     }
 
     /// Preventable contacts of value `v` in period `p`, group `g`.
     pub fn preventable_at(&self, p: usize, g: usize, v: usize) -> Option<u64> {
-        let k = (p * self.n_groups + g) * self.values.len() + v;
-        self.preventable.as_ref().map(|c| c[k])
+        self.preventable
+            .as_ref()
+            .map(|c| c[v][p * self.n_groups + g])
     }
 
     /// Orders of value `v` in period `p`.
     pub fn orders_at(&self, p: usize, v: usize) -> Option<u64> {
-        self.orders.as_ref().map(|c| c[p * self.values.len() + v])
+        self.orders.as_ref().map(|c| c[v][p])
     }
 
     /// Sessions of value `v` in period `p`.
     pub fn sessions_at(&self, p: usize, v: usize) -> Option<f64> {
-        self.sessions.as_ref().map(|c| c[p * self.values.len() + v])
+        self.sessions.as_ref().map(|c| c[v][p])
     }
 
     /// A slice KPI (diagnostics::SLICE_KPIS) of value `v` in period `p`, group `g`.

@@ -305,14 +305,13 @@ pub struct Daily {
 }
 
 /// Builds the daily states: contacts by (created day, group), backlog outflow by resolved
-/// day, orders and sessions by day.
+/// day, orders by day (sessions come with [`add_session_totals`]).
 pub fn build_daily(
     ctx: &Context,
     calendar: &Calendar,
     group: &[u32],
     n_groups: usize,
     data: &Joinable,
-    sessions: Option<&Sessions>,
 ) -> Daily {
     let n_days = calendar.n_days();
     let n_cells = n_days * n_groups;
@@ -354,18 +353,20 @@ pub fn build_daily(
         totals[d].orders += 1;
         totals[d].revenue += orders.revenue[i];
     }
-    if let Some(sessions) = sessions {
-        for (row, n) in sessions.count.iter().enumerate() {
-            if let Some(d) = session_day(calendar, sessions, row) {
-                totals[d].sessions += n;
-            }
-        }
-    }
     Daily {
         states,
         values,
         totals,
         n_groups,
+    }
+}
+
+/// Adds the sessions table to the per-day totals (days outside the grid are not counted).
+pub fn add_session_totals(totals: &mut [DayTotals], calendar: &Calendar, sessions: &Sessions) {
+    for (row, n) in sessions.count.iter().enumerate() {
+        if let Some(d) = session_day(calendar, sessions, row) {
+            totals[d].sessions += n;
+        }
     }
 }
 

@@ -158,7 +158,7 @@ pub enum OnInvalid {
 }
 
 /// Rows read, used and dropped (by reason) of one table.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct TableAudit {
     /// Table name.
     pub table: String,
