@@ -18,7 +18,7 @@ use crate::catalog::catalog_info;
 use crate::config::Config;
 use crate::error::Error;
 use crate::ingest::TableInput;
-use crate::partial::{merge, options_of, FORMAT_VERSION};
+use crate::partial::{combine, merge, options_of, FORMAT_VERSION};
 use crate::scorecard::{enrich, prepare, scorecard, Options, Prepared, Scorecard};
 
 // The exceptions live in the public `supportkpi` namespace (tracebacks read
@@ -294,6 +294,17 @@ fn merge_states<'py>(
     Ok((scorecard_parts(py, card)?, options_json))
 }
 
+/// Merges partial states into one partial state.
+#[pyfunction]
+fn combine_states<'py>(
+    py: Python<'py>,
+    states: Vec<PyBackedBytes>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let slices: Vec<&[u8]> = states.iter().map(|b| b.as_ref()).collect();
+    let bytes = run_detached(py, || combine(&slices))?;
+    Ok(PyBytes::new(py, &bytes))
+}
+
 /// Per-contact join results (pyarrow.Table, input order) and the as_of used.
 #[pyfunction]
 #[pyo3(signature = (contacts, orders, options_json))]
@@ -355,6 +366,7 @@ fn _supportkpi(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(enrich_contacts, m)?)?;
     m.add_function(wrap_pyfunction!(prepare_inputs, m)?)?;
     m.add_function(wrap_pyfunction!(merge_states, m)?)?;
+    m.add_function(wrap_pyfunction!(combine_states, m)?)?;
     m.add("PARTIAL_FORMAT_VERSION", FORMAT_VERSION)?;
     m.add_class::<PreparedInputs>()?;
     m.add_function(wrap_pyfunction!(kpi_catalog_json, m)?)?;

@@ -23,7 +23,8 @@ use crate::aggregate::state::{
 use crate::error::{Error, Result};
 use crate::ingest::{read_events, read_sessions, TableAudit, TableInput};
 use crate::scorecard::{
-    baseline_windows, distinct_sorted_keys, finish, Grid, KeyColumns, Options, Scorecard, ViewState,
+    baseline_windows, distinct_sorted_keys, finish, partial_extension, Grid, KeyColumns, Options,
+    Scorecard, Settings, ViewState,
 };
 use crate::time::Calendar;
 
@@ -386,12 +387,9 @@ fn absorb(
     Ok(())
 }
 
-/// Merges partial states into the scorecard; sessions and events are given here.
-pub fn merge(
-    states: &[&[u8]],
-    sessions_table: Option<&TableInput>,
-    events_table: Option<&TableInput>,
-) -> Result<Scorecard> {
+/// The view state of the union of the slices; `extend` lengthens the grid as a partial
+/// state's is (for [`combine`]).
+fn merged_view(states: &[&[u8]], extend: bool) -> Result<(ViewState, Options, Settings)> {
     if states.is_empty() {
         return Err(Error::config("states", "no partial states to merge"));
     }
@@ -445,22 +443,11 @@ pub fn merge(
     } else {
         group_keys.first().map_or(0, |(_, a)| a.len())
     };
-    let mut audits = merge_audits(&parts);
-    let sessions = match sessions_table {
-        Some(table) => {
-            let (sessions, audit) = read_sessions(table, options.on_invalid)?;
-            audits.push(audit);
-            Some(sessions)
-        }
-        None => None,
-    };
-    let events = match events_table {
-        Some(table) => {
-            let (events, audit) = read_events(table, options.on_invalid)?;
-            audits.push(audit);
-            events
-        }
-        None => Vec::new(),
+    let audits = merge_audits(&parts);
+    let extension = if extend {
+        partial_extension(&settings)
+    } else {
+        0
     };
     let grids: Vec<(&PartialGrid, &Vec<u32>)> = parts
         .iter()
@@ -472,7 +459,12 @@ pub fn merge(
         Some(as_of) => {
             let first = grids.iter().map(|(g, _)| g.first).min().unwrap_or(as_of);
             let last = grids.iter().map(|(g, _)| g.last).max().unwrap_or(as_of);
-            let calendar = Calendar::covering(settings.tz, settings.kind, first, last);
+            let calendar = Calendar::covering(
+                settings.tz,
+                settings.kind,
+                first,
+                last.saturating_add(extension),
+            );
             let n_days = calendar.n_days();
             let n_periods = calendar.n_periods();
             let mut grid = Grid {
@@ -515,6 +507,39 @@ pub fn merge(
         audits,
         as_of: as_ofs.first().copied(),
         grid,
+    };
+    Ok((view, options, settings))
+}
+
+/// Merges partial states into one partial state (for tree reductions: merging is
+/// associative and commutative).
+pub fn combine(states: &[&[u8]]) -> Result<Vec<u8>> {
+    let (view, options, _) = merged_view(states, true)?;
+    encode(view, &options)
+}
+
+/// Merges partial states into the scorecard; sessions and events are given here.
+pub fn merge(
+    states: &[&[u8]],
+    sessions_table: Option<&TableInput>,
+    events_table: Option<&TableInput>,
+) -> Result<Scorecard> {
+    let (mut view, options, settings) = merged_view(states, false)?;
+    let sessions = match sessions_table {
+        Some(table) => {
+            let (sessions, audit) = read_sessions(table, options.on_invalid)?;
+            view.audits.push(audit);
+            Some(sessions)
+        }
+        None => None,
+    };
+    let events = match events_table {
+        Some(table) => {
+            let (events, audit) = read_events(table, options.on_invalid)?;
+            view.audits.push(audit);
+            events
+        }
+        None => Vec::new(),
     };
     let sessions = sessions_table.zip(sessions.as_ref());
     finish(view, &options, &settings, sessions, &events)

@@ -394,10 +394,7 @@ impl Prepared {
     pub fn partial(&self, view: &Options) -> Result<Vec<u8>> {
         let options = self.view_options(view);
         let settings = options.settings()?;
-        // Reach every period and baseline window the slice's rows can touch once merged
-        // with slices whose data runs later (a month is at most 31 days).
-        let days = settings.baseline_days as i64 + 32;
-        let view = build_view(self, &options, &settings, days * MICROS_PER_DAY)?;
+        let view = build_view(self, &options, &settings, partial_extension(&settings))?;
         crate::partial::encode(view, &options)
     }
 
@@ -1024,6 +1021,13 @@ pub(crate) struct Grid {
     pub baseline_backlog: Vec<(u64, i128)>,
     /// Slice counts per rule dimension (sessions not yet added).
     pub breakdowns: BTreeMap<String, Breakdown>,
+}
+
+/// How far a partial state's grid runs past its last row, µs: far enough to reach every
+/// period and baseline window the slice's rows can touch once merged with slices whose
+/// data runs later (a baseline window, plus a month of at most 31 days).
+pub(crate) fn partial_extension(settings: &Settings) -> i64 {
+    (settings.baseline_days as i64 + 32) * MICROS_PER_DAY
 }
 
 /// The baseline window of each period: the rolling window before it, or the fixed range.

@@ -7,7 +7,11 @@ resolved_at, integer or string ids):
 * the weekly scorecard does not change when rows are shuffled or when the tables arrive as
   many tiny record batches;
 * ``sk.enrich_contacts`` equals a brute-force O(n^2) reading of SPEC §3 written here;
-* RAYON_NUM_THREADS=1 and =2 give identical outputs (two subprocesses).
+* RAYON_NUM_THREADS=1 and =2 give identical outputs (two subprocesses);
+* splitting the customers into k disjoint partitions (anonymous rows anywhere), computing a
+  partial state per partition (``sk.partial``) and merging them (``sk.merge``, in any
+  order, pre-combined or not) gives the unsplit scorecard: exactly, except the quantile
+  KPIs, which travel as DDSketches and must stay within their 0.5% accuracy.
 
 The number of examples per property comes from SUPPORTKPI_HYPOTHESIS_EXAMPLES (default 60,
 so this file runs in well under a minute). The slow, thorough run is:
@@ -23,11 +27,13 @@ import os
 import subprocess
 import sys
 import textwrap
+import zlib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 import supportkpi as sk
 from hypothesis import HealthCheck, given, settings
@@ -218,6 +224,80 @@ def test_scorecard_invariant_under_chunking(data, c_sizes, o_sizes):
     cc, oc = _chunk(contacts, c_sizes), _chunk(orders, o_sizes)
     assert cc.num_rows == contacts.num_rows and oc.num_rows == orders.num_rows
     assert_same_card(_card(cc, oc), want)
+
+
+# --------------------------------------------------------------------------------------
+# partition and merge
+# --------------------------------------------------------------------------------------
+QUANTILE_KPIS = {
+    "frt_median",
+    "frt_p90",
+    "frt_median_ai",
+    "frt_median_human",
+    "resolution_time_median",
+    "resolution_time_p90",
+    "recovery_hours_median",
+}
+
+
+@SETTINGS
+@given(
+    data=tables(),
+    k=st.integers(1, 4),
+    assignment=st.lists(st.integers(0, 3), min_size=64, max_size=64),
+    group_by=st.sampled_from([None, "handled_by"]),
+    order_seed=st.integers(0, 2**32 - 1),
+    combine_first=st.booleans(),
+)
+def test_partition_merge_equals_the_unsplit_scorecard(
+    data, k, assignment, group_by, order_seed, combine_first
+):
+    contacts, orders = data
+    # One as_of for every partition: the latest created_at of all the rows.
+    latest = [pc.max(t["created_at"]).as_py() for t in (contacts, orders) if t.num_rows]
+    as_of_ts = pd.Timestamp(max(latest))
+
+    def part_of(table: pa.Table) -> np.ndarray:
+        # A customer's rows share a partition; anonymous rows go by their row position.
+        customers = table["customer_id"].to_pylist()
+        return np.array(
+            [
+                assignment[(zlib.crc32(str(c).encode()) if c is not None else 7 * i + 3) % 64] % k
+                for i, c in enumerate(customers)
+            ],
+            dtype=np.int64,
+        )
+
+    c_part, o_part = part_of(contacts), part_of(orders)
+    states = [
+        sk.partial(
+            contacts.filter(pa.array(c_part == i)),
+            orders.filter(pa.array(o_part == i)),
+            as_of=as_of_ts,
+            group_by=group_by,
+        )
+        for i in range(k)
+    ]
+    rng = np.random.default_rng(order_seed)
+    states = [states[i] for i in rng.permutation(k)]
+    if combine_first and k > 1:
+        states = [sk.combine(states[: k // 2 + 1]), *states[k // 2 + 1 :]]
+    got = sk.merge(states).to_pandas()
+    want = sk.scorecard(contacts, orders, as_of=as_of_ts, group_by=group_by).to_pandas()
+    keys = [c for c in want.columns if c not in ("value", "numerator", "denominator")]
+    pd.testing.assert_frame_equal(got[keys], want[keys])
+    sketched = want["kpi"].isin(QUANTILE_KPIS).to_numpy()
+    exact = (want["unit"] == "count").to_numpy()
+    for col in ("value", "numerator", "denominator"):
+        g = got[col].to_numpy(dtype="float64")
+        w = want[col].to_numpy(dtype="float64")
+        np.testing.assert_array_equal(g[exact], w[exact], err_msg=col)
+        np.testing.assert_allclose(
+            g[~sketched], w[~sketched], rtol=1e-12, atol=0, equal_nan=True, err_msg=col
+        )
+        np.testing.assert_allclose(
+            g[sketched], w[sketched], rtol=0.005, atol=1e-12, equal_nan=True, err_msg=col
+        )
 
 
 # --------------------------------------------------------------------------------------

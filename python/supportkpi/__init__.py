@@ -14,6 +14,7 @@ Example:
 from ._api import (
     Prepared,
     Scorecard,
+    combine,
     enrich_contacts,
     kpi_catalog,
     merge,
@@ -34,6 +35,7 @@ __all__ = [
     "Scorecard",
     "SupportKpiError",
     "__version__",
+    "combine",
     "default_config",
     "enrich_contacts",
     "kpi_catalog",

@@ -727,6 +727,29 @@ def partial(
     )
 
 
+def combine(states: Iterable[bytes]) -> bytes:
+    """Merges partial states into one partial state, for tree reductions.
+
+    ``merge([combine([a, b]), c])`` is ``merge([a, b, c])``: merging is associative and
+    commutative, so workers can pre-merge their slices before the driver sees them.
+
+    Example:
+        >>> import pandas as pd, supportkpi as sk
+        >>> s = sk.load_sample()
+        >>> contacts, orders = s["contacts"], s["orders"]
+        >>> as_of = max(contacts.created_at.max(), orders.created_at.max())
+        >>> third = lambda t: pd.util.hash_pandas_object(t.customer_id, index=False) % 3
+        >>> a, b, c = (sk.partial(contacts[third(contacts) == i], orders[third(orders) == i],
+        ...                       as_of=as_of) for i in range(3))
+        >>> one = sk.merge([sk.combine([a, b]), c]).to_pandas()
+        >>> other = sk.merge([c, sk.combine([b, a])]).to_pandas()
+        >>> one.equals(other)
+        True
+    """
+    state: bytes = _native.combine_states([bytes(s) for s in states])
+    return state
+
+
 def merge(
     states: Iterable[bytes],
     *,
@@ -754,7 +777,7 @@ def merge(
     if events is not None:
         tables["events"] = as_arrow_table(events, "events")
     parts, options_json = _native.merge_states(
-        [bytes(s) if not isinstance(s, bytes) else s for s in states],
+        [bytes(s) for s in states],
         tables.get("sessions"),
         tables.get("events"),
     )

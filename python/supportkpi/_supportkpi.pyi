@@ -8,6 +8,7 @@ __all__ = [
     "SchemaError",
     "SupportKpiError",
     "__version__",
+    "combine_states",
     "compute_scorecard",
     "config_default_json",
     "config_resolve",
@@ -57,6 +58,9 @@ class PreparedInputs:
 
     def enrich(self) -> Any:
         """The per-contact view as a pyarrow.Table."""
+
+def combine_states(states: list[bytes]) -> bytes:
+    """Partial states merged into one partial state."""
 
 def merge_states(
     states: list[bytes], sessions: Any | None, events: Any | None
