@@ -226,10 +226,12 @@ const WINDOWS: Windows = Windows {
 };
 
 fn kernels(c: &mut Criterion) {
-    let scales = Config::default().scales;
+    let config = Config::default();
+    let scales = config.scales;
+    let time_range = config.timestamps.bounds().expect("default range");
     for &n in &SIZES {
         let (contacts, orders) = synthetic(n);
-        let data = read_joinable(&contacts, &orders, &scales, OnInvalid::Raise)
+        let data = read_joinable(&contacts, &orders, &scales, time_range, OnInvalid::Raise)
             .expect("valid synthetic data");
         let index = CustomerIndex::build(&data.contacts, &data.orders, data.customers);
 
@@ -242,6 +244,7 @@ fn kernels(c: &mut Criterion) {
                     black_box(&contacts),
                     black_box(&orders),
                     &scales,
+                    time_range,
                     OnInvalid::Raise,
                 )
             })

@@ -231,6 +231,51 @@ pub struct FixedBaseline {
     pub end: String,
 }
 
+/// The plausible range of input timestamps: a created_at, first_response_at or resolved_at
+/// outside it is invalid (a DataError, or dropped with `on_invalid="drop"`). Exports put
+/// 1970-01-01 (a zero epoch) or 2200 / 9999 (a "never" sentinel) into timestamp columns;
+/// one such row would otherwise stretch the day grid over centuries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimestampRange {
+    /// Earliest valid instant, inclusive (RFC 3339 or YYYY-MM-DD, UTC).
+    pub earliest: String,
+    /// Latest valid instant, exclusive.
+    pub latest: String,
+}
+
+impl TimestampRange {
+    /// [earliest, latest) as UTC µs.
+    pub fn bounds(&self) -> Result<(i64, i64)> {
+        let earliest = parse_instant(&self.earliest, "timestamps.earliest")?;
+        let latest = parse_instant(&self.latest, "timestamps.latest")?;
+        if latest <= earliest {
+            return Err(Error::config(
+                "timestamps.latest",
+                "must be after timestamps.earliest",
+            ));
+        }
+        Ok((earliest, latest))
+    }
+}
+
+/// An instant from RFC 3339 text or a YYYY-MM-DD date (UTC midnight).
+pub fn parse_instant(text: &str, key: &str) -> Result<i64> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(t.timestamp_micros());
+    }
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return Ok(d
+            .and_time(chrono::NaiveTime::MIN)
+            .and_utc()
+            .timestamp_micros());
+    }
+    Err(Error::config(
+        key,
+        format!("{text:?} is not an RFC 3339 timestamp or a YYYY-MM-DD date"),
+    ))
+}
+
 /// Kind of diagnostic rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -291,6 +336,8 @@ pub struct Config {
     /// A fixed baseline range, or none for the rolling window.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline_range: Option<FixedBaseline>,
+    /// The plausible range of input timestamps.
+    pub timestamps: TimestampRange,
     /// Rule id -> rule.
     pub rules: BTreeMap<String, RuleSpec>,
 }
@@ -488,6 +535,10 @@ impl Default for Config {
                 baseline: "30d".into(),
                 repurchase: "90d".into(),
             },
+            timestamps: TimestampRange {
+                earliest: "2000-01-01".into(),
+                latest: "2100-01-01".into(),
+            },
             scales: Scales {
                 csat: Scale { min: 1.0, max: 5.0 },
                 nps: Scale {
@@ -673,6 +724,7 @@ impl Config {
                 ));
             }
         }
+        self.timestamps.bounds()?;
         for (path, price) in &self.cost_model.per_contact {
             if !matches!(path.as_str(), "self_service" | "ai" | "human" | "unknown") {
                 return Err(Error::config(

@@ -26,7 +26,7 @@ use crate::aggregate::state::{
 };
 use crate::bands::band_of;
 use crate::catalog::{Cell, KpiDef, Measure, Need, CATALOG};
-use crate::config::{parse_duration, Config, RuleKind};
+use crate::config::{parse_duration, parse_instant, Config, RuleKind};
 use crate::diagnostics::{fire, parse_condition, Condition, Evidence, Expr, Facts, When};
 use crate::error::{Error, Result};
 use crate::ingest::columns::read_coded;
@@ -113,22 +113,6 @@ pub struct Settings {
     pub baseline_days: usize,
     /// Fixed baseline range, if any.
     pub baseline_range: Option<(i64, i64)>,
-}
-
-fn parse_instant(text: &str, key: &str) -> Result<i64> {
-    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
-        return Ok(t.timestamp_micros());
-    }
-    if let Ok(d) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        return Ok(d
-            .and_time(chrono::NaiveTime::MIN)
-            .and_utc()
-            .timestamp_micros());
-    }
-    Err(Error::config(
-        key,
-        format!("{text:?} is not an RFC 3339 timestamp or a YYYY-MM-DD date"),
-    ))
 }
 
 impl Options {
@@ -254,6 +238,7 @@ fn join_inputs(
         contacts,
         orders,
         &settings.config.scales,
+        settings.config.timestamps.bounds()?,
         options.on_invalid,
     )?;
     timer.lap("ingest");

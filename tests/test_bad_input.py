@@ -261,6 +261,54 @@ def test_null_created_at(table):
     )  # fmt: skip
 
 
+PLAUSIBLE = (
+    "outside the plausible range 2000-01-01T00:00:00Z to 2100-01-01T00:00:00Z "
+    "(config timestamps.earliest / latest)"
+)
+
+
+@pytest.mark.parametrize("table", ["contacts", "orders"])
+@pytest.mark.parametrize("when", ["1970-01-01 00:00", "2200-01-01 00:00", "2100-01-01 00:00"])
+def test_implausible_created_at(table, when):
+    """A zero epoch or a far-future sentinel would stretch the day grid over centuries."""
+    c, o = contacts(), orders()
+    if table == "contacts":
+        v = c.column("created_at").to_pylist()
+        c = setcol(c, "created_at", pa.array([v[0], T(when), *v[2:]], TS))
+        row, row_id = 1, 102
+    else:
+        v = o.column("created_at").to_pylist()
+        o = setcol(o, "created_at", pa.array([v[0], T(when), *v[2:]], TS))
+        row, row_id = 1, 902
+    check_data_error(
+        c, o, table=table, column="created_at", row=row, row_id=row_id,
+        reason=f"created_at: {PLAUSIBLE}",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("column", ["resolved_at", "first_response_at"])
+def test_implausible_resolution_times(column):
+    v = contacts().column(column).to_pylist()
+    v[1] = T("2200-01-01 00:00")
+    c = setcol(contacts(), column, pa.array(v, TS))
+    check_data_error(
+        c, orders(), table="contacts", column=column, row=1, row_id=102,
+        reason=f"{column}: {PLAUSIBLE}",
+    )  # fmt: skip
+
+
+def test_the_plausible_range_is_configurable():
+    c, o = contacts(), orders()
+    v = c.column("created_at").to_pylist()
+    c = setcol(c, "created_at", pa.array([v[0], T("1999-12-31 23:00"), *v[2:]], TS))
+    with pytest.raises(sk.DataError, match="outside the plausible range"):
+        sk.scorecard(c, o)
+    card = sk.scorecard(c, o, config={"timestamps": {"earliest": "1990-01-01"}})
+    assert card.to_pandas()["period_start"].min() == pd.Timestamp("1999-12-27", tz="UTC")
+    with pytest.raises(sk.ConfigError, match="timestamps.latest: must be after"):
+        sk.scorecard(c, o, config={"timestamps": {"latest": "1980-01-01"}})
+
+
 def test_resolved_at_before_created_at():
     v = contacts().column("resolved_at").to_pylist()
     c = setcol(contacts(), "resolved_at", pa.array([T("2024-03-04 09:59"), *v[1:]], TS))

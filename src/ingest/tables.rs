@@ -334,6 +334,21 @@ impl<'a> RowIssues<'a> {
         })
     }
 
+    /// Flags timestamps outside the plausible range [earliest, latest) (nulls pass).
+    fn check_plausible(&mut self, column: &str, ts: &[i64], range: (i64, i64)) -> Result<()> {
+        let (earliest, latest) = range;
+        let message = format!(
+            "outside the plausible range {} to {} (config timestamps.earliest / latest)",
+            render_ts(earliest),
+            render_ts(latest)
+        );
+        self.check(column, &message, ts.len(), |i| {
+            let t = ts[i];
+            (t != NULL_TS && (t < earliest || t >= latest))
+                .then(|| format!("{column}={}", render_ts(t)))
+        })
+    }
+
     fn check_not_before(&mut self, column: &str, later: &[i64], created: &[i64]) -> Result<()> {
         let message = format!("{column} is before created_at");
         self.check(column, &message, later.len(), |i| {
@@ -681,6 +696,7 @@ pub fn read_joinable(
     contacts: &TableInput,
     orders: &TableInput,
     scales: &Scales,
+    time_range: (i64, i64),
     on_invalid: OnInvalid,
 ) -> Result<Joinable> {
     let mut timer = crate::trace::PhaseTimer::from_env("ingest");
@@ -748,10 +764,19 @@ pub fn read_joinable(
                 contact_codes,
                 &positions(&contact_overflow),
                 scales,
+                time_range,
                 on_invalid,
             )
         },
-        || read_orders(orders, order_codes, &positions(&order_overflow), on_invalid),
+        || {
+            read_orders(
+                orders,
+                order_codes,
+                &positions(&order_overflow),
+                time_range,
+                on_invalid,
+            )
+        },
     );
     let (contacts, contact_audit, contact_drop_reasons) = contact_result?;
     let (orders, order_audit) = order_result?;
@@ -772,6 +797,7 @@ fn read_contacts(
     customer: Vec<u32>,
     customer_overflow: &[usize],
     scales: &Scales,
+    time_range: (i64, i64),
     on_invalid: OnInvalid,
 ) -> Result<(Contacts, TableAudit, Vec<Option<String>>)> {
     let name = table.name;
@@ -786,7 +812,7 @@ fn read_contacts(
     issues.flag_rows("customer_id", ID_OVERFLOW, customer_overflow)?;
     let created_at = required(table, "created_at", |c| read_timestamps(c, false))?;
     issues.check_not_null_ts("created_at", &created_at)?;
-
+    issues.check_plausible("created_at", &created_at, time_range)?;
     timer.lap("created");
     let intent = optional(table, "intent", |c| read_coded(c, false))?;
     timer.lap("intent");
@@ -798,10 +824,12 @@ fn read_contacts(
     let escalated = optional(table, "escalated", read_bools)?;
     let first_response_at = optional(table, "first_response_at", |c| read_timestamps(c, false))?;
     if let Some(frt) = &first_response_at {
+        issues.check_plausible("first_response_at", frt, time_range)?;
         issues.check_not_before("first_response_at", frt, &created_at)?;
     }
     let resolved_at = optional(table, "resolved_at", |c| read_timestamps(c, false))?;
     if let Some(resolved) = &resolved_at {
+        issues.check_plausible("resolved_at", resolved, time_range)?;
         issues.check_not_before("resolved_at", resolved, &created_at)?;
     }
     let handle_seconds = read_checked_numbers(table, &mut issues, "handle_seconds", |v| {
@@ -964,6 +992,7 @@ fn read_orders(
     table: &TableInput,
     customer: Vec<u32>,
     customer_overflow: &[usize],
+    time_range: (i64, i64),
     on_invalid: OnInvalid,
 ) -> Result<(Orders, TableAudit)> {
     let name = table.name;
@@ -975,6 +1004,7 @@ fn read_orders(
     issues.flag_rows("customer_id", ID_OVERFLOW, customer_overflow)?;
     let created_at = required(table, "created_at", |c| read_timestamps(c, false))?;
     issues.check_not_null_ts("created_at", &created_at)?;
+    issues.check_plausible("created_at", &created_at, time_range)?;
     let (revenue, non_finite) = required(table, "revenue", read_numbers)?;
     issues.check_finite("revenue", &revenue, &non_finite)?;
     issues.check("revenue", "must not be null", revenue.len(), |i| {
