@@ -4,11 +4,14 @@
 //! [`run_detached`], which releases the GIL and turns a panic into a Python exception.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Arc;
+use std::time::Duration;
 
 use arrow_array::RecordBatch;
 use pyo3::create_exception;
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyKeyboardInterrupt, PyValueError};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::PyBytes;
@@ -20,6 +23,7 @@ use crate::error::Error;
 use crate::ingest::TableInput;
 use crate::partial::{combine, merge, options_of, FORMAT_VERSION};
 use crate::scorecard::{enrich, prepare, scorecard, Options, Prepared, Scorecard};
+use crate::trace::interrupt_on;
 
 // The exceptions live in the public `supportkpi` namespace (tracebacks read
 // `supportkpi.DataError`), with runnable examples in their docstrings.
@@ -90,19 +94,53 @@ fn to_py_err(error: Error) -> PyErr {
         Error::Data { .. } => DataError::new_err(message),
         Error::Config { .. } => ConfigError::new_err(message),
         Error::Arrow { .. } => SupportKpiError::new_err(message),
+        Error::Interrupted => PyKeyboardInterrupt::new_err("supportkpi: interrupted"),
     }
 }
 
-/// Runs `work` without the GIL. A panic (a bug: user data must never cause one) surfaces
-/// as `SupportKpiError` instead of a `PanicException`, which `except Exception` misses.
+/// Runs `work` without the GIL, on a worker thread, while this thread watches for Ctrl-C.
+///
+/// Every 50 ms the calling thread takes the GIL briefly to let Python run its signal
+/// handlers (they run only on the main thread); on KeyboardInterrupt it raises the work's
+/// interrupt flag, which stops the work at its next phase boundary (at most a second or two
+/// on 10M rows), and the call raises KeyboardInterrupt. A panic (a bug: user data must never
+/// cause one) surfaces as `SupportKpiError` instead of a `PanicException`, which
+/// `except Exception` misses.
 fn run_detached<T: Send>(
     py: Python<'_>,
     work: impl FnOnce() -> crate::Result<T> + Send,
 ) -> PyResult<T> {
-    let outcome = py.detach(|| catch_unwind(AssertUnwindSafe(work)));
+    let flag = Arc::new(AtomicBool::new(false));
+    let (outcome, interrupt) = py.detach(|| {
+        std::thread::scope(|scope| {
+            let (done, finished) = mpsc::channel();
+            let worker_flag = Arc::clone(&flag);
+            scope.spawn(move || {
+                let _scope = interrupt_on(worker_flag);
+                let _ = done.send(catch_unwind(AssertUnwindSafe(work)));
+            });
+            let mut interrupt: Option<PyErr> = None;
+            loop {
+                match finished.recv_timeout(Duration::from_millis(50)) {
+                    Ok(outcome) => return (Some(outcome), interrupt),
+                    Err(RecvTimeoutError::Disconnected) => return (None, interrupt),
+                    Err(RecvTimeoutError::Timeout) => {}
+                }
+                if interrupt.is_none() {
+                    if let Err(error) = Python::attach(|py| py.check_signals()) {
+                        flag.store(true, Ordering::Relaxed);
+                        interrupt = Some(error);
+                    }
+                }
+            }
+        })
+    });
+    if let Some(error) = interrupt {
+        return Err(error);
+    }
     match outcome {
-        Ok(result) => result.map_err(to_py_err),
-        Err(panic) => {
+        Some(Ok(result)) => result.map_err(to_py_err),
+        Some(Err(panic)) => {
             let detail = panic
                 .downcast_ref::<&str>()
                 .map(|s| (*s).to_owned())
@@ -112,6 +150,9 @@ fn run_detached<T: Send>(
                 "internal error (please report it with the input's schema): {detail}"
             )))
         }
+        None => Err(SupportKpiError::new_err(
+            "internal error: the worker thread ended without a result",
+        )),
     }
 }
 

@@ -36,6 +36,9 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// The run was interrupted (Ctrl-C) at a phase boundary.
+    #[error("interrupted")]
+    Interrupted,
     /// Arrow could not read the input stream.
     #[error("reading {table}: {message}")]
     Arrow {

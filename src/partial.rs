@@ -194,18 +194,7 @@ fn decode(bytes: &[u8], which: usize) -> Result<PartialState> {
     }
     let state: PartialState = postcard::from_bytes(&bytes[MAGIC.len() + 4..])
         .map_err(|e| Error::config(&key, format!("corrupt partial state: {e}")))?;
-    let shape_ok = state.grid.as_ref().is_none_or(|g| {
-        let n_days = g.totals.len();
-        let n_periods = g.period_first_day.len().saturating_sub(1);
-        g.states.len() == n_days * state.n_groups
-            && g.values.len() == g.states.len()
-            && g.period_first_day.last() == Some(&n_days)
-            && g.repurchase.len() == n_periods * state.n_groups
-            && g.per_period.len() == n_periods
-            && g.baseline_windows.len() == n_periods
-            && g.baseline_backlog.len() == n_periods * state.n_groups
-    });
-    if !shape_ok {
+    if !shape_ok(&state) {
         return Err(Error::config(
             &key,
             "corrupt partial state: inconsistent sizes",
@@ -217,6 +206,50 @@ fn decode(bytes: &[u8], which: usize) -> Result<PartialState> {
 /// The options a partial state was computed with.
 pub fn options_of(state: &[u8]) -> Result<Options> {
     Options::from_json(&decode(state, 0)?.options_json)
+}
+
+/// Whether every table of a decoded state has the size its grid and groups imply (a
+/// corrupt or hand-made state must not index out of bounds).
+fn shape_ok(state: &PartialState) -> bool {
+    // Far more groups than any scorecard has; guards allocations sized by n_groups.
+    const MAX_GROUPS: usize = 1 << 24;
+    if state.n_groups > MAX_GROUPS {
+        return false;
+    }
+    let Some(g) = &state.grid else {
+        return true;
+    };
+    let n_groups = state.n_groups;
+    let n_days = g.totals.len();
+    let n_periods = g.period_first_day.len().saturating_sub(1);
+    let sized = |len: usize, n: usize| n.checked_mul(n_groups) == Some(len);
+    let days_ok = g.period_first_day.first() == Some(&0)
+        && g.period_first_day.windows(2).all(|w| w[0] < w[1])
+        && g.period_first_day.last() == Some(&n_days);
+    let cells = n_periods * n_groups;
+    let breakdowns_ok = g.breakdowns.values().all(|b| {
+        let n_values = b.values.len();
+        let table_ok = |t: &Option<Vec<Vec<u64>>>, len: usize| {
+            t.as_ref()
+                .is_none_or(|t| t.len() == n_values && t.iter().all(|v| v.len() == len))
+        };
+        b.n_groups == n_groups
+            && b.n_periods == n_periods
+            && table_ok(&b.contacts, cells)
+            && table_ok(&b.preventable, cells)
+            && table_ok(&b.orders, n_periods)
+            // Sessions are added at the merge, never carried.
+            && b.sessions.is_none()
+    });
+    g.first <= g.last
+        && days_ok
+        && sized(g.states.len(), n_days)
+        && g.values.len() == g.states.len()
+        && sized(g.repurchase.len(), n_periods)
+        && g.per_period.len() == n_periods
+        && g.baseline_windows.len() == n_periods
+        && sized(g.baseline_backlog.len(), n_periods)
+        && breakdowns_ok
 }
 
 /// Where one slice's groups land among the merged groups, and the merged group keys.
@@ -319,8 +352,11 @@ fn absorb(
     let n_groups = grid.daily.n_groups;
     let part_groups = group_map.len();
     let first_date = (calendar.first_date - epoch()).num_days();
-    let offset = usize::try_from(part.first_date - first_date)
-        .map_err(|_| Error::config("states", "corrupt partial state: starts before the data"))?;
+    let offset = part
+        .first_date
+        .checked_sub(first_date)
+        .and_then(|d| usize::try_from(d).ok())
+        .ok_or_else(|| Error::config("states", "corrupt partial state: starts before the data"))?;
     for (d, totals) in part.totals.iter().enumerate() {
         let day = d + offset;
         if day >= n_days {
@@ -454,6 +490,18 @@ fn merged_view(states: &[&[u8]], extend: bool) -> Result<(ViewState, Options, Se
         .zip(&group_maps)
         .filter_map(|(p, m)| p.grid.as_ref().map(|g| (g, m)))
         .collect();
+    // Rows were checked against the plausible range; a state outside it is corrupt (and
+    // would size the merged grid by it).
+    let (earliest, latest) = settings.config.timestamps.bounds()?;
+    if grids
+        .iter()
+        .any(|(g, _)| g.first < earliest || g.last > latest)
+    {
+        return Err(Error::config(
+            "states",
+            "corrupt partial state: data outside the plausible range of timestamps",
+        ));
+    }
     let grid = match grids.iter().map(|(g, _)| g.as_of).next() {
         None => None,
         Some(as_of) => {

@@ -168,6 +168,22 @@ impl Options {
                 return Err(Error::config("baseline_range", "end must be after start"));
             }
         }
+        // An as_of or baseline range centuries away would stretch the day grid just as an
+        // implausible row would.
+        let (earliest, latest) = config.timestamps.bounds()?;
+        let plausible = |t: i64| (earliest..=latest).contains(&t);
+        if self.as_of.is_some_and(|t| !plausible(t)) {
+            return Err(Error::config(
+                "as_of",
+                "outside the plausible range of timestamps (config timestamps.earliest / latest)",
+            ));
+        }
+        if baseline_range.is_some_and(|(start, end)| !plausible(start) || !plausible(end)) {
+            return Err(Error::config(
+                "baseline_range",
+                "outside the plausible range of timestamps (config timestamps.earliest / latest)",
+            ));
+        }
         if !(self.clv_lifespan_days.is_finite() && self.clv_lifespan_days > 0.0) {
             return Err(Error::config(
                 "clv_lifespan_days",
@@ -241,12 +257,12 @@ fn join_inputs(
         settings.config.timestamps.bounds()?,
         options.on_invalid,
     )?;
-    timer.lap("ingest");
+    timer.lap("ingest")?;
     let as_of = options.as_of.or_else(|| max_created(&data));
     let index = CustomerIndex::build(&data.contacts, &data.orders, data.customers);
-    timer.lap("index");
+    timer.lap("index")?;
     let joins = join_contacts(&data.contacts, &data.orders, &index, settings.windows);
-    timer.lap("joins");
+    timer.lap("joins")?;
     Ok(Joined {
         data,
         index,
@@ -1077,9 +1093,9 @@ pub(crate) fn build_view(
         recontact_window: settings.windows.recontact,
         as_of,
     };
-    timer.lap("groups");
+    timer.lap("groups")?;
     let daily = build_daily(&ctx, &calendar, &groups.code, n_groups, data);
-    timer.lap("daily");
+    timer.lap("daily")?;
     let (repurchase, per_period) = customer_cohorts(
         data,
         &joined.index,
@@ -1092,10 +1108,10 @@ pub(crate) fn build_view(
             as_of,
         },
     );
-    timer.lap("cohorts");
+    timer.lap("cohorts")?;
     let windows = baseline_windows(&calendar, settings);
     let baseline_backlog = backlog_in_windows(&data.contacts, &groups.code, n_groups, &windows);
-    timer.lap("backlog");
+    timer.lap("backlog")?;
     let inputs = BreakdownInputs {
         contacts: &prepared.contacts,
         orders: &prepared.orders,
@@ -1112,7 +1128,7 @@ pub(crate) fn build_view(
             (dim, b)
         })
         .collect();
-    timer.lap("breakdowns");
+    timer.lap("breakdowns")?;
     view.grid = Some(Grid {
         calendar,
         first,
@@ -1255,7 +1271,7 @@ pub(crate) fn finish(
         })
         .collect();
 
-    timer.lap("periods");
+    timer.lap("periods")?;
     // Diagnostics.
     let active_index: HashMap<&'static str, usize> = CATALOG
         .iter()
@@ -1312,7 +1328,7 @@ pub(crate) fn finish(
             }
         }
     }
-    timer.lap("diagnostics");
+    timer.lap("diagnostics")?;
     Ok(Scorecard {
         table: output.kpi_table(calendar, &cells, &results, &active)?,
         bands: output.bands_table(

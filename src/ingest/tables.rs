@@ -708,7 +708,7 @@ pub fn read_joinable(
     );
     let (contact_customers, contact_overflow) = contact_ids?;
     let (order_customers, order_overflow) = order_ids?;
-    timer.lap("customer_ids");
+    timer.lap("customer_ids")?;
     let (contacts_n, orders_n) = (contacts.num_rows(), orders.num_rows());
     // Ids compare as given: integer ids never equal text ids, so a mix would silently join
     // nothing. Empty or all-null columns carry no kind and match either.
@@ -808,19 +808,19 @@ fn read_contacts(
     let mut issues = RowIssues::new(name, Some(ids), len, on_invalid);
     issues.flag_unreadable_ids("contact_id", ID_OVERFLOW, &id_overflow)?;
     issues.check_ids("contact_id", ids)?;
-    timer.lap("ids");
+    timer.lap("ids")?;
     issues.flag_rows("customer_id", ID_OVERFLOW, customer_overflow)?;
     let created_at = required(table, "created_at", |c| read_timestamps(c, false))?;
     issues.check_not_null_ts("created_at", &created_at)?;
     issues.check_plausible("created_at", &created_at, time_range)?;
-    timer.lap("created");
+    timer.lap("created")?;
     let intent = optional(table, "intent", |c| read_coded(c, false))?;
-    timer.lap("intent");
+    timer.lap("intent")?;
     let handled_by = match optional(table, "handled_by", |c| read_coded(c, false))? {
         None => None,
         Some(coded) => Some(decode_handled_by(&mut issues, &coded)?),
     };
-    timer.lap("handled_by");
+    timer.lap("handled_by")?;
     let escalated = optional(table, "escalated", read_bools)?;
     let first_response_at = optional(table, "first_response_at", |c| read_timestamps(c, false))?;
     if let Some(frt) = &first_response_at {
@@ -842,7 +842,7 @@ fn read_contacts(
     let nps = read_scale(table, &mut issues, "nps", scales.nps.min, scales.nps.max)?;
     let ces = read_scale(table, &mut issues, "ces", scales.ces.min, scales.ces.max)?;
     let cost = read_checked_numbers(table, &mut issues, "cost", |_| None)?;
-    timer.lap("numbers");
+    timer.lap("numbers")?;
     let resolution_correct = optional(table, "resolution_correct", read_bools)?;
     let preventable = optional(table, "preventable", read_bools)?;
     let (keep, audit, reasons) = issues.finish(len);
