@@ -32,7 +32,7 @@ use crate::error::{Error, Result};
 use crate::ingest::columns::read_coded;
 use crate::ingest::{
     read_events, read_joinable, read_sessions, Contacts, Event, Joinable, OnInvalid, Sessions,
-    TableAudit, TableInput, NULL_TS,
+    TableAudit, TableInput, NULL_CODE, NULL_TS,
 };
 use crate::joins::{join_contacts, ContactJoins, CustomerIndex, Windows};
 use crate::time::{local_midnight_utc, parse_tz, Calendar, PeriodKind};
@@ -547,21 +547,41 @@ fn group_contacts(contacts: &TableInput, group_by: &[String], rows: &Contacts) -
     let mut representative = Vec::new();
     let mut code = Vec::with_capacity(n);
     let mut key = Vec::with_capacity(group_by.len());
-    for i in 0..n {
-        // Group columns are read from the input, so index them by input position.
-        let row = rows.source_row(i);
-        key.clear();
-        key.extend(per_column.iter().map(|codes| codes[row]));
-        let g = match index.get(&key) {
-            Some(&g) => g,
-            None => {
-                let g = representative.len() as u32;
-                index.insert(key.clone(), g);
+    if let [codes] = per_column.as_slice() {
+        // One column (the common case): a table indexed by its value code, no hashing.
+        let n_values = codes
+            .iter()
+            .filter(|&&c| c != NULL_CODE)
+            .max()
+            .map_or(0, |&c| c + 1);
+        let mut group_of_code = vec![u32::MAX; n_values as usize + 1];
+        for i in 0..n {
+            let row = rows.source_row(i);
+            let c = codes[row];
+            let slot = if c == NULL_CODE { n_values } else { c } as usize;
+            if group_of_code[slot] == u32::MAX {
+                group_of_code[slot] = representative.len() as u32;
                 representative.push(row as u32);
-                g
             }
-        };
-        code.push(g);
+            code.push(group_of_code[slot]);
+        }
+    } else {
+        for i in 0..n {
+            // Group columns are read from the input, so index them by input position.
+            let row = rows.source_row(i);
+            key.clear();
+            key.extend(per_column.iter().map(|codes| codes[row]));
+            let g = match index.get(&key) {
+                Some(&g) => g,
+                None => {
+                    let g = representative.len() as u32;
+                    index.insert(key.clone(), g);
+                    representative.push(row as u32);
+                    g
+                }
+            };
+            code.push(g);
+        }
     }
     let take_rows = UInt32Array::from(representative);
     let mut keys = Vec::with_capacity(group_by.len());

@@ -117,7 +117,7 @@ class Config:
         Example:
             >>> import supportkpi as sk
             >>> sorted(sk.Config().to_dict())
-            ['bands', 'cost_model', 'rules', 'scales', 'taxonomy', 'windows']
+            ['bands', 'cost_model', 'rules', 'scales', 'taxonomy', 'timestamps', 'windows']
         """
         return copy.deepcopy(self._data)
 

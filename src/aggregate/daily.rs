@@ -292,6 +292,111 @@ pub fn day_in_grid(calendar: &Calendar, t: i64) -> usize {
         .min(calendar.n_days().saturating_sub(1))
 }
 
+/// Above this many day × group cells, contacts are sorted by cell before folding (the
+/// per-block cell tables of the row-order fold would no longer fit in cache).
+const ROW_ORDER_MAX_CELLS: usize = 8192;
+/// Rows per block of the row-order folds (fixed, so results do not depend on threads).
+const ROWS_PER_BLOCK: usize = 1 << 18;
+
+/// Fixed-size row blocks covering 0..len.
+fn row_blocks(len: usize) -> Vec<std::ops::Range<usize>> {
+    (0..len.div_ceil(ROWS_PER_BLOCK))
+        .map(|b| b * ROWS_PER_BLOCK..((b + 1) * ROWS_PER_BLOCK).min(len))
+        .collect()
+}
+
+/// Books backlog outflow on the day a contact is resolved (SPEC §8.16).
+fn book_closed(
+    states: &mut [ContactState],
+    calendar: &Calendar,
+    c: &Contacts,
+    i: usize,
+    cell_group: usize,
+    n_groups: usize,
+) {
+    let Some(resolved) = &c.resolved_at else {
+        return;
+    };
+    let r = resolved[i];
+    if r == NULL_TS {
+        return;
+    }
+    if let Some(d) = calendar.day_of(r).filter(|&d| d < calendar.n_days()) {
+        let s = &mut states[d * n_groups + cell_group];
+        s.closed += 1;
+        s.closed_created_sum += i128::from(c.created_at[i]);
+    }
+}
+
+/// Folds contacts in input order, each fixed block of rows into its own cell tables, then
+/// adds the blocks' tables in block order: every column is read sequentially.
+fn fold_in_row_order(
+    ctx: &Context,
+    calendar: &Calendar,
+    group: &[u32],
+    n_groups: usize,
+) -> (Vec<ContactState>, Vec<CellValues>) {
+    let c = ctx.contacts;
+    let n_cells = calendar.n_days() * n_groups;
+    let blocks: Vec<(Vec<ContactState>, Vec<CellValues>)> = row_blocks(c.len)
+        .into_par_iter()
+        .map(|rows| {
+            let mut states = vec![ContactState::default(); n_cells];
+            let mut values = vec![CellValues::default(); n_cells];
+            for i in rows {
+                let g = group[i] as usize;
+                let k = day_in_grid(calendar, c.created_at[i]) * n_groups + g;
+                ctx.accumulate(&mut states[k], &mut values[k], i);
+                book_closed(&mut states, calendar, c, i, g, n_groups);
+            }
+            (states, values)
+        })
+        .collect();
+    (0..n_cells)
+        .into_par_iter()
+        .map(|k| {
+            let mut state = ContactState::default();
+            let mut cell_values = CellValues::default();
+            for (states, values) in &blocks {
+                state.add(&states[k]);
+                cell_values.extend(&values[k]);
+            }
+            (state, cell_values)
+        })
+        .unzip()
+}
+
+/// Sorts contacts by cell (a counting sort), then folds each cell's rows.
+fn fold_by_cell(
+    ctx: &Context,
+    calendar: &Calendar,
+    group: &[u32],
+    n_groups: usize,
+) -> (Vec<ContactState>, Vec<CellValues>) {
+    let c = ctx.contacts;
+    let n_cells = calendar.n_days() * n_groups;
+    let cell: Vec<u32> = (0..c.len)
+        .into_par_iter()
+        .map(|i| (day_in_grid(calendar, c.created_at[i]) * n_groups + group[i] as usize) as u32)
+        .collect();
+    let (rows, offsets) = rows_by_cell(&cell, n_cells);
+    let (mut states, values): (Vec<ContactState>, Vec<CellValues>) = (0..n_cells)
+        .into_par_iter()
+        .map(|k| {
+            let mut state = ContactState::default();
+            let mut cell_values = CellValues::default();
+            for &row in &rows[offsets[k]..offsets[k + 1]] {
+                ctx.accumulate(&mut state, &mut cell_values, row as usize);
+            }
+            (state, cell_values)
+        })
+        .unzip();
+    for (i, &g) in group.iter().enumerate().take(c.len) {
+        book_closed(&mut states, calendar, c, i, g as usize, n_groups);
+    }
+    (states, values)
+}
+
 /// Per-day × group states.
 pub struct Daily {
     /// Contact states per day × group (`day * n_groups + group`).
@@ -315,43 +420,30 @@ pub fn build_daily(
 ) -> Daily {
     let n_days = calendar.n_days();
     let n_cells = n_days * n_groups;
-    let c = ctx.contacts;
-    let cell: Vec<u32> = (0..c.len)
-        .into_par_iter()
-        .map(|i| (day_in_grid(calendar, c.created_at[i]) * n_groups + group[i] as usize) as u32)
-        .collect();
-    let (rows, offsets) = rows_by_cell(&cell, n_cells);
-    let (mut states, values): (Vec<ContactState>, Vec<CellValues>) = (0..n_cells)
-        .into_par_iter()
-        .map(|k| {
-            let mut state = ContactState::default();
-            let mut cell_values = CellValues::default();
-            for &row in &rows[offsets[k]..offsets[k + 1]] {
-                ctx.accumulate(&mut state, &mut cell_values, row as usize);
-            }
-            (state, cell_values)
-        })
-        .unzip();
-    // Backlog outflow is booked on the day a contact is resolved (SPEC §8.16).
-    if let Some(resolved) = &c.resolved_at {
-        for i in 0..c.len {
-            let r = resolved[i];
-            if r == NULL_TS {
-                continue;
-            }
-            if let Some(d) = calendar.day_of(r).filter(|&d| d < n_days) {
-                let s = &mut states[d * n_groups + group[i] as usize];
-                s.closed += 1;
-                s.closed_created_sum += i128::from(c.created_at[i]);
-            }
-        }
-    }
-    let mut totals = vec![DayTotals::default(); n_days];
+    let (states, values) = if n_cells <= ROW_ORDER_MAX_CELLS {
+        fold_in_row_order(ctx, calendar, group, n_groups)
+    } else {
+        fold_by_cell(ctx, calendar, group, n_groups)
+    };
     let orders = &data.orders;
-    for i in 0..orders.len {
-        let d = day_in_grid(calendar, orders.created_at[i]);
-        totals[d].orders += 1;
-        totals[d].revenue += orders.revenue[i];
+    // Fixed row blocks, added in block order: the sums do not depend on the thread count.
+    let block_totals: Vec<Vec<DayTotals>> = row_blocks(orders.len)
+        .into_par_iter()
+        .map(|rows| {
+            let mut totals = vec![DayTotals::default(); n_days];
+            for i in rows {
+                let d = day_in_grid(calendar, orders.created_at[i]);
+                totals[d].orders += 1;
+                totals[d].revenue += orders.revenue[i];
+            }
+            totals
+        })
+        .collect();
+    let mut totals = vec![DayTotals::default(); n_days];
+    for block in &block_totals {
+        for (t, b) in totals.iter_mut().zip(block) {
+            t.add(b);
+        }
     }
     Daily {
         states,
