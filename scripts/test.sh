@@ -4,7 +4,7 @@
 # clippy, the Rust unit tests, and pytest against the installed package.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python3 -m pip install --quiet ".[test]"
+python3 -m pip install --quiet ".[test,dask,spark]"
 cargo clippy --all-targets --features python -- -D warnings
 cargo test
 # The package sources live under python/, so the import below is the installed build.
