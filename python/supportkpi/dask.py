@@ -8,8 +8,9 @@ contacts and orders that do not fit one machine.
     import supportkpi.dask as skd
 
     client = Client("scheduler:8786")  # or LocalCluster(); without a client: local threads
-    contacts = dd.read_parquet("s3://shop/contacts/")
-    orders = dd.read_parquet("s3://shop/orders/")
+    # pyarrow dtypes keep nullable integer ids integers (numpy ones turn them float)
+    contacts = dd.read_parquet("s3://shop/contacts/", dtype_backend="pyarrow")
+    orders = dd.read_parquet("s3://shop/orders/", dtype_backend="pyarrow")
     card = skd.scorecard(contacts, orders, sessions=sessions, by="week", group_by="channel")
 
 How it works: rows are bucketed by a hash of customer_id (anonymous rows by a hash of
