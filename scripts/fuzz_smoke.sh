@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# A short run of the fuzz target (fuzz/README.md), so CI proves it builds and survives a
+# minute of arbitrary input; the long run (30+ minutes) is the documented command there.
+# Needs the nightly toolchain (cargo fuzz uses sanitizer flags stable rustc refuses).
+set -euo pipefail
+cd "$(dirname "$0")/../fuzz"
+seconds="${1:-60}"
+if ! rustup toolchain list 2>/dev/null | grep -q nightly; then
+    echo "fuzz smoke skipped: no nightly toolchain on this machine"
+    exit 0
+fi
+command -v cargo-fuzz >/dev/null || cargo install --quiet --locked cargo-fuzz
+cargo +nightly fuzz run scorecard -- -max_total_time="$seconds" -rss_limit_mb=4096 \
+    -print_final_stats=1 2>&1 | grep -E "^(Done|stat::number_of_executed_units|stat::peak_rss_mb)|ERROR|panicked" || true
+# cargo fuzz exits non-zero on a crash; re-run its status check on the artifacts.
+if compgen -G "artifacts/scorecard/*" >/dev/null; then
+    echo "fuzz smoke: crash inputs in fuzz/artifacts/scorecard/" >&2
+    exit 1
+fi
