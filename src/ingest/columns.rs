@@ -262,19 +262,49 @@ pub fn read_coded(chunks: &[ArrayRef], any_type: bool) -> ReadResult<CodedString
         if !any_type && !is_string_type(chunk.data_type()) {
             return Err(type_error("text", chunk.data_type()));
         }
+        let mut code_of = |text: &str| match index.get(text) {
+            Some(&code) => code,
+            None => {
+                let code = coded.values.len() as u32;
+                index.insert(text.to_owned(), code);
+                coded.values.push(text.to_owned());
+                code
+            }
+        };
+        if let Some(dictionary) = chunk.as_any_dictionary_opt() {
+            // Hash each dictionary value once, on its first use (so codes keep the order of
+            // first appearance, as for plain strings), not every row.
+            let values = as_large_strings(dictionary.values())?;
+            let keys = dictionary.normalized_keys();
+            let nulls = chunk.logical_nulls();
+            let mut code_of_key = vec![None::<u32>; values.len()];
+            for (row, &key) in keys.iter().enumerate() {
+                let code = if nulls.as_ref().is_some_and(|n| n.is_null(row)) || key >= values.len()
+                {
+                    NULL_CODE
+                } else {
+                    match code_of_key[key] {
+                        Some(code) => code,
+                        None => {
+                            let code = if values.is_null(key) {
+                                NULL_CODE
+                            } else {
+                                code_of(values.value(key))
+                            };
+                            code_of_key[key] = Some(code);
+                            code
+                        }
+                    }
+                };
+                coded.codes.push(code);
+            }
+            continue;
+        }
         let strings = as_large_strings(chunk)?;
         for value in strings.iter() {
             let code = match value {
                 None => NULL_CODE,
-                Some(text) => match index.get(text) {
-                    Some(&code) => code,
-                    None => {
-                        let code = coded.values.len() as u32;
-                        index.insert(text.to_owned(), code);
-                        coded.values.push(text.to_owned());
-                        code
-                    }
-                },
+                Some(text) => code_of(text),
             };
             coded.codes.push(code);
         }
@@ -561,4 +591,34 @@ pub fn read_ids(chunks: &[ArrayRef]) -> ReadResult<(IdColumn, Vec<(usize, String
         valid: any_null.then_some(valid),
     };
     Ok((ids, overflow))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::types::Int32Type;
+    use arrow_array::{DictionaryArray, Int32Array, StringArray};
+
+    #[test]
+    fn dictionary_text_codes_like_the_same_plain_text() {
+        // Unused ("z") and repeated ("b" twice) dictionary values, a null key and a key
+        // pointing at a null value: codes must match the plain strings row for row.
+        let values = StringArray::from(vec![Some("z"), Some("b"), None, Some("a"), Some("b")]);
+        let keys = Int32Array::from(vec![Some(3), Some(1), None, Some(4), Some(2), Some(3)]);
+        let dictionary: ArrayRef =
+            Arc::new(DictionaryArray::<Int32Type>::try_new(keys, Arc::new(values)).unwrap());
+        let plain: ArrayRef = Arc::new(StringArray::from(vec![
+            Some("a"),
+            Some("b"),
+            None,
+            Some("b"),
+            None,
+            Some("a"),
+        ]));
+        let from_dictionary = read_coded(&[dictionary], false).unwrap();
+        let from_plain = read_coded(&[plain], false).unwrap();
+        assert_eq!(from_dictionary.codes, from_plain.codes);
+        assert_eq!(from_dictionary.values, vec!["a", "b"]);
+        assert_eq!(from_plain.values, vec!["a", "b"]);
+    }
 }
