@@ -593,6 +593,28 @@ WEIRD = [BIG, BIG, "ü🙂\x00nul", "Ã¿\udcff".encode("utf-8", "surrogatepass"
          "\x00", "🙂" * 5000]  # fmt: skip
 
 
+def test_all_null_categorical_columns_read_as_null():
+    """An all-null pandas categorical reaches the engine as a dictionary with no values (a
+    crash the fuzz smoke found); it reads as nulls, also in a zero-length chunk."""
+    c, o = contacts(), orders()
+    empty_dictionary = pa.DictionaryArray.from_arrays(
+        pa.array([None] * c.num_rows, pa.int32()), pa.array([], pa.string())
+    )
+    c = setcol(c, "intent", empty_dictionary)
+    c = setcol(c, "channel", empty_dictionary)
+    got = card_frame(c, o, group_by="channel")
+    want = card_frame(
+        setcol(
+            setcol(contacts(), "intent", pa.nulls(c.num_rows, pa.string())),
+            "channel",
+            pa.nulls(c.num_rows, pa.string()),
+        ),
+        o,
+        group_by="channel",
+    )
+    assert_frames_equal(got, want)
+
+
 def test_long_and_odd_strings_do_not_crash():
     c = setcol(contacts(), "intent", pa.array(WEIRD, pa.string()))
     c = setcol(c, "channel", pa.array(["\x00", "🙂", BIG, "a\x00b", None, ""], pa.string()))

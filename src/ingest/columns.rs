@@ -275,6 +275,13 @@ pub fn read_coded(chunks: &[ArrayRef], any_type: bool) -> ReadResult<CodedString
             // Hash each dictionary value once, on its first use (so codes keep the order of
             // first appearance, as for plain strings), not every row.
             let values = as_large_strings(dictionary.values())?;
+            if values.is_empty() {
+                // No values: every key is null (arrow's normalized_keys would panic).
+                coded
+                    .codes
+                    .extend(std::iter::repeat_n(NULL_CODE, chunk.len()));
+                continue;
+            }
             let keys = dictionary.normalized_keys();
             let nulls = chunk.logical_nulls();
             let mut code_of_key = vec![None::<u32>; values.len()];
@@ -620,5 +627,18 @@ mod tests {
         assert_eq!(from_dictionary.codes, from_plain.codes);
         assert_eq!(from_dictionary.values, vec!["a", "b"]);
         assert_eq!(from_plain.values, vec!["a", "b"]);
+    }
+
+    #[test]
+    fn dictionaries_without_values_read_as_nulls() {
+        // Found by the fuzz smoke: arrow's normalized_keys panics on an empty dictionary.
+        let empty_values = StringArray::from(Vec::<Option<&str>>::new());
+        let keys = Int32Array::from(vec![None, None]);
+        let all_null: ArrayRef =
+            Arc::new(DictionaryArray::<Int32Type>::try_new(keys, Arc::new(empty_values)).unwrap());
+        let zero_rows = all_null.slice(0, 0);
+        let coded = read_coded(&[all_null, zero_rows], false).unwrap();
+        assert_eq!(coded.codes, vec![NULL_CODE, NULL_CODE]);
+        assert!(coded.values.is_empty());
     }
 }
