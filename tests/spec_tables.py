@@ -54,3 +54,16 @@ SPEC_RULE_TEXT = {
         "contacts per order in that group",
     ),
 }
+
+
+#: The quantile KPIs of SPEC §5 (medians and p90s): in partial states they travel as
+#: DDSketches, so merged values are held to the sketch's accuracy, not to exact equality.
+QUANTILE_KPIS = {
+    "frt_median",
+    "frt_p90",
+    "frt_median_ai",
+    "frt_median_human",
+    "resolution_time_median",
+    "resolution_time_p90",
+    "recovery_hours_median",
+}

@@ -14,17 +14,9 @@ import pandas as pd
 import pytest
 import supportkpi as sk
 from datagen import make_tables
+from spec_tables import QUANTILE_KPIS
 from supportkpi import _supportkpi as native
 
-QUANTILE_KPIS = {
-    "frt_median",
-    "frt_p90",
-    "frt_median_ai",
-    "frt_median_human",
-    "resolution_time_median",
-    "resolution_time_p90",
-    "recovery_hours_median",
-}
 SKETCH_ACCURACY = 0.005
 
 

@@ -38,6 +38,7 @@ import pytest
 import supportkpi as sk
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from spec_tables import QUANTILE_KPIS
 
 MAX_EXAMPLES = int(os.environ.get("SUPPORTKPI_HYPOTHESIS_EXAMPLES", "60"))
 SETTINGS = settings(
@@ -229,15 +230,6 @@ def test_scorecard_invariant_under_chunking(data, c_sizes, o_sizes):
 # --------------------------------------------------------------------------------------
 # partition and merge
 # --------------------------------------------------------------------------------------
-QUANTILE_KPIS = {
-    "frt_median",
-    "frt_p90",
-    "frt_median_ai",
-    "frt_median_human",
-    "resolution_time_median",
-    "resolution_time_p90",
-    "recovery_hours_median",
-}
 
 
 @SETTINGS

@@ -24,6 +24,7 @@ import pandas as pd
 import pytest
 import supportkpi as sk
 from datagen import make_tables
+from spec_tables import QUANTILE_KPIS
 
 pytestmark = [
     # PySpark 4 warns on every pandas/arrow UDF that it does not yet fully support pandas 3;
@@ -36,15 +37,6 @@ N_SMALL = 20_000
 PARTS = 4  # input files per table, and buckets
 RTOL = ATOL = 1e-9
 QUANTILE_RTOL = 0.01  # DDSketch, as documented in the README
-QUANTILE_KPIS = {
-    "frt_median",
-    "frt_p90",
-    "frt_median_ai",
-    "frt_median_human",
-    "resolution_time_median",
-    "resolution_time_p90",
-    "recovery_hours_median",
-}
 SHOW = 12
 
 EVENTS = pd.DataFrame(
