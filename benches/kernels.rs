@@ -233,7 +233,7 @@ fn kernels(c: &mut Criterion) {
         let (contacts, orders) = synthetic(n);
         let data = read_joinable(&contacts, &orders, &scales, time_range, OnInvalid::Raise)
             .expect("valid synthetic data");
-        let index = CustomerIndex::build(&data.contacts, &data.orders, data.customers);
+        let (index, columns) = CustomerIndex::build(&data.contacts, &data.orders, data.customers);
 
         let mut group = c.benchmark_group("ingest");
         group.throughput(Throughput::Elements(n as u64));
@@ -258,7 +258,15 @@ fn kernels(c: &mut Criterion) {
             b.iter(|| CustomerIndex::build(&data.contacts, &data.orders, black_box(data.customers)))
         });
         group.bench_with_input(BenchmarkId::new("join_contacts", n), &n, |b, _| {
-            b.iter(|| join_contacts(&data.contacts, &data.orders, black_box(&index), WINDOWS))
+            b.iter(|| {
+                join_contacts(
+                    &data.contacts,
+                    &data.orders,
+                    black_box(&index),
+                    &columns,
+                    WINDOWS,
+                )
+            })
         });
         group.finish();
 

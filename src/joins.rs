@@ -29,35 +29,40 @@ pub struct ContactJoins {
     pub attributed_orders: Vec<u32>,
     /// Sum of revenue of attributed orders.
     pub attributed_revenue: Vec<f64>,
-    /// Sum of refund+discount+appeasement+cogs of attributed orders.
-    pub attributed_deductions: Vec<f64>,
+    /// Sum of refund+discount+appeasement+cogs of attributed orders (None when orders
+    /// carry none of those columns).
+    pub attributed_deductions: Option<Vec<f64>>,
     /// repeat_14d (§3.4), regardless of maturity.
     pub repeat: Vec<bool>,
     /// recontact_48h (§3.5): 1, 0, or -1 for unresolved contacts.
     pub recontact: Vec<i8>,
 }
 
-/// Contact and order row indices grouped by customer, each group sorted by time.
+/// Contact and order rows grouped by customer, each group sorted by time: what the joins
+/// and the customer cohorts of every view walk.
 pub struct CustomerIndex {
     /// Contact rows grouped by customer code; anonymous rows are left out.
     pub contact_rows: Vec<u32>,
     /// `contact_rows[contact_offsets[c]..contact_offsets[c + 1]]` are customer c's contacts.
     pub contact_offsets: Vec<usize>,
-    /// Order rows grouped by customer code; anonymous rows are left out.
-    pub order_rows: Vec<u32>,
-    /// Offsets into `order_rows` per customer.
+    /// Offsets per customer into the customer-sorted order arrays.
     pub order_offsets: Vec<usize>,
     /// created_at of `contact_rows`, in the same order (contiguous per customer, so the
     /// per-customer walks read memory in order).
     pub contact_times: Vec<i64>,
-    /// created_at of `order_rows`, in the same order.
+    /// created_at of the orders, customer-sorted.
     pub order_times: Vec<i64>,
-    /// Issue key (intent code; 0 for all without an intent column; NULL_CODE for null) of
-    /// `contact_rows`, in the same order.
+}
+
+/// What only the joins read, in the index's customer-sorted order; dropped after them.
+pub struct JoinColumns {
+    /// Issue key (intent code; 0 for all without an intent column; NULL_CODE for null).
     pub contact_keys: Vec<u32>,
-    /// resolved_at (or NULL_TS) of `contact_rows`, in the same order.
+    /// resolved_at (or NULL_TS).
     pub contact_resolved: Vec<i64>,
-    /// revenue of `order_rows`, in the same order.
+    /// Order rows; anonymous rows are left out.
+    pub order_rows: Vec<u32>,
+    /// revenue of `order_rows`.
     pub order_revenue: Vec<f64>,
 }
 
@@ -90,71 +95,57 @@ fn customer_blocks(offsets: &[usize], target: usize) -> Vec<usize> {
     blocks
 }
 
-/// One contact as the per-customer walks read it, scattered once into customer order so
-/// that the walks read contiguous memory instead of chasing row indices.
-#[derive(Debug, Clone, Copy)]
-struct ContactEntry {
-    time: i64,
-    resolved: i64,
-    row: u32,
-    key: u32,
-}
-
-/// One order as the walks read it.
-#[derive(Debug, Clone, Copy)]
-struct OrderEntry {
-    time: i64,
-    revenue: f64,
-    row: u32,
-}
-
-/// Scatters one entry per non-anonymous row into its customer's bucket (a stable counting
-/// sort: rows keep input order within a customer). The reads are sequential; each row is
-/// written once.
-fn scatter_by_customer<T: Copy + Default>(
-    customer: &[u32],
-    customers: usize,
-    entry: impl Fn(usize) -> T,
-) -> (Vec<T>, Vec<usize>) {
+/// Rows grouped by customer code, input order kept within a customer, anonymous rows left
+/// out: a parallel counting sort. Each of a few row chunks counts its customers, the
+/// counts become per-chunk write cursors, and every chunk then writes its rows to their
+/// final places without locks.
+fn rows_by_customer(customer: &[u32], customers: usize) -> (Vec<u32>, Vec<usize>) {
+    // Few chunks: each holds one cursor per customer.
+    let n_chunks = rayon::current_num_threads().clamp(1, 8);
+    let chunk_len = customer.len().div_ceil(n_chunks).max(1);
+    let mut cursors: Vec<Vec<u32>> = customer
+        .par_chunks(chunk_len)
+        .map(|chunk| {
+            let mut counts = vec![0u32; customers];
+            for &c in chunk {
+                if c != ANONYMOUS {
+                    counts[c as usize] += 1;
+                }
+            }
+            counts
+        })
+        .collect();
     let mut offsets = vec![0usize; customers + 1];
-    for &c in customer {
-        if c != ANONYMOUS {
-            offsets[c as usize + 1] += 1;
+    let mut next = 0usize;
+    for c in 0..customers {
+        offsets[c] = next;
+        for chunk in cursors.iter_mut() {
+            let count = chunk[c] as usize;
+            // Row positions fit u32 (rows are u32 throughout).
+            chunk[c] = next as u32;
+            next += count;
         }
     }
-    for i in 0..customers {
-        offsets[i + 1] += offsets[i];
-    }
-    let mut fill = offsets.clone();
-    let mut entries = vec![T::default(); offsets[customers]];
-    for (row, &c) in customer.iter().enumerate() {
-        if c != ANONYMOUS {
-            entries[fill[c as usize]] = entry(row);
-            fill[c as usize] += 1;
-        }
-    }
-    (entries, offsets)
-}
-
-impl Default for ContactEntry {
-    fn default() -> Self {
-        ContactEntry {
-            time: 0,
-            resolved: NULL_TS,
-            row: 0,
-            key: NULL_CODE,
-        }
-    }
-}
-
-impl Default for OrderEntry {
-    fn default() -> Self {
-        OrderEntry {
-            time: 0,
-            revenue: 0.0,
-            row: 0,
-        }
-    }
+    offsets[customers] = next;
+    let mut rows = vec![0u32; next];
+    let slots = DisjointSlots::new(&mut rows);
+    customer
+        .par_chunks(chunk_len)
+        .zip(cursors.par_iter_mut())
+        .enumerate()
+        .for_each(|(k, (chunk, cursor))| {
+            let first_row = k * chunk_len;
+            for (i, &c) in chunk.iter().enumerate() {
+                if c != ANONYMOUS {
+                    let at = &mut cursor[c as usize];
+                    // SAFETY: the cursors of different chunks and customers cover
+                    // disjoint ranges, and each cursor moves forward by one per write.
+                    unsafe { slots.write(*at as usize, (first_row + i) as u32) };
+                    *at += 1;
+                }
+            }
+        });
+    (rows, offsets)
 }
 
 /// Sorts each customer's slice of `entries` with `sort`, customers in parallel blocks.
@@ -179,63 +170,65 @@ fn sort_within_customers<T: Send>(
         });
 }
 
+/// `values[row]` for each of `rows`, in parallel.
+fn gather<T: Copy + Send + Sync>(values: &[T], rows: &[u32]) -> Vec<T> {
+    rows.par_iter().map(|&row| values[row as usize]).collect()
+}
+
 impl CustomerIndex {
     /// Builds the index: contacts sorted by (created_at, contact_id) so that the last of a
     /// tie is the greatest id (SPEC §3.3, §8.6); orders by created_at.
-    pub fn build(contacts: &Contacts, orders: &Orders, customers: usize) -> Self {
-        let keys = contacts.intent.as_ref().map(|intent| &intent.codes);
-        let resolved = contacts.resolved_at.as_deref();
-        let ((mut contact_entries, contact_offsets), (mut order_entries, order_offsets)) =
-            rayon::join(
-                || {
-                    scatter_by_customer(&contacts.customer, customers, |row| ContactEntry {
-                        time: contacts.created_at[row],
-                        resolved: resolved.map_or(NULL_TS, |r| r[row]),
-                        row: row as u32,
-                        // Without an intent column every contact shares one issue key.
-                        key: keys.map_or(0, |k| k[row]),
-                    })
-                },
-                || {
-                    scatter_by_customer(&orders.customer, customers, |row| OrderEntry {
-                        time: orders.created_at[row],
-                        revenue: orders.revenue[row],
-                        row: row as u32,
-                    })
-                },
-            );
+    pub fn build(contacts: &Contacts, orders: &Orders, customers: usize) -> (Self, JoinColumns) {
+        // Laps for SUPPORTKPI_TRACE only: an interrupt is seen at the caller's next lap.
+        let mut timer = crate::trace::PhaseTimer::from_env("index");
+        let ((mut contact_rows, contact_offsets), (mut order_rows, order_offsets)) = rayon::join(
+            || rows_by_customer(&contacts.customer, customers),
+            || rows_by_customer(&orders.customer, customers),
+        );
         // Input in time order (the usual export) is already sorted here; the sorts then
-        // only confirm it. Ties on time compare ids, the only random access left.
-        sort_within_customers(&mut contact_entries, &contact_offsets, |rows| {
-            rows.sort_unstable_by(|a, b| {
-                a.time
-                    .cmp(&b.time)
-                    .then_with(|| contacts.contact_id.cmp_rows(a.row as usize, b.row as usize))
+        // only confirm it, in one pass over each customer's rows.
+        let _ = timer.lap("scatter");
+        let created = &contacts.created_at;
+        sort_within_customers(&mut contact_rows, &contact_offsets, |rows| {
+            rows.sort_unstable_by(|&a, &b| {
+                let (a, b) = (a as usize, b as usize);
+                created[a]
+                    .cmp(&created[b])
+                    .then_with(|| contacts.contact_id.cmp_rows(a, b))
             })
         });
-        sort_within_customers(&mut order_entries, &order_offsets, |rows| {
-            rows.sort_unstable_by_key(|o| (o.time, o.row))
+        let ordered = &orders.created_at;
+        sort_within_customers(&mut order_rows, &order_offsets, |rows| {
+            rows.sort_unstable_by_key(|&row| (ordered[row as usize], row))
         });
-        let contact_rows = contact_entries.par_iter().map(|e| e.row).collect();
-        let contact_times = contact_entries.par_iter().map(|e| e.time).collect();
-        let contact_keys = contact_entries.par_iter().map(|e| e.key).collect();
-        let contact_resolved = contact_entries.par_iter().map(|e| e.resolved).collect();
-        drop(contact_entries);
-        let order_rows = order_entries.par_iter().map(|e| e.row).collect();
-        let order_times = order_entries.par_iter().map(|e| e.time).collect();
-        let order_revenue = order_entries.par_iter().map(|e| e.revenue).collect();
-        drop(order_entries);
-        CustomerIndex {
+        let _ = timer.lap("sort");
+        let contact_times = gather(created, &contact_rows);
+        let contact_keys = match &contacts.intent {
+            Some(intent) => gather(&intent.codes, &contact_rows),
+            // Without an intent column every contact shares one issue key.
+            None => vec![0; contact_rows.len()],
+        };
+        let contact_resolved = match &contacts.resolved_at {
+            Some(resolved) => gather(resolved, &contact_rows),
+            None => vec![NULL_TS; contact_rows.len()],
+        };
+        let order_times = gather(ordered, &order_rows);
+        let order_revenue = gather(&orders.revenue, &order_rows);
+        let _ = timer.lap("gather");
+        let index = CustomerIndex {
             contact_rows,
             contact_offsets,
-            order_rows,
             order_offsets,
             contact_times,
             order_times,
+        };
+        let columns = JoinColumns {
             contact_keys,
             contact_resolved,
+            order_rows,
             order_revenue,
-        }
+        };
+        (index, columns)
     }
 
     /// Customer c's contact times, in order.
@@ -256,11 +249,6 @@ impl CustomerIndex {
     /// Customer c's contact rows, in time order.
     pub fn contacts_of(&self, c: usize) -> &[u32] {
         &self.contact_rows[self.contact_offsets[c]..self.contact_offsets[c + 1]]
-    }
-
-    /// Customer c's order rows, in time order.
-    pub fn orders_of(&self, c: usize) -> &[u32] {
-        &self.order_rows[self.order_offsets[c]..self.order_offsets[c + 1]]
     }
 }
 
@@ -295,70 +283,134 @@ pub fn join_contacts(
     contacts: &Contacts,
     orders: &Orders,
     index: &CustomerIndex,
+    columns: &JoinColumns,
     windows: Windows,
 ) -> ContactJoins {
-    let n_sorted = index.contact_rows.len();
-    let mut sorted_rows = vec![JoinRow::default(); n_sorted];
-    let blocks = customer_blocks(&index.contact_offsets, 1 << 14);
-    let block_offsets: Vec<usize> = blocks.iter().map(|&c| index.contact_offsets[c]).collect();
-    split_at_offsets(&mut sorted_rows, &block_offsets)
-        .into_par_iter()
-        .zip(blocks.par_windows(2))
-        .for_each(|(piece, w)| {
-            let base = index.contact_offsets[w[0]];
-            let mut scratch = Vec::new();
-            for c in w[0]..w[1] {
-                let out = &mut piece
-                    [index.contact_offsets[c] - base..index.contact_offsets[c + 1] - base];
-                join_one_customer(
-                    contacts,
-                    orders,
-                    {
-                        let (c0, c1) = (index.contact_offsets[c], index.contact_offsets[c + 1]);
-                        let (o0, o1) = (index.order_offsets[c], index.order_offsets[c + 1]);
-                        CustomerRows {
-                            contact_times: &index.contact_times[c0..c1],
-                            contact_keys: &index.contact_keys[c0..c1],
-                            contact_resolved: &index.contact_resolved[c0..c1],
-                            orders: &index.order_rows[o0..o1],
-                            order_times: &index.order_times[o0..o1],
-                            order_revenue: &index.order_revenue[o0..o1],
-                        }
-                    },
-                    windows,
-                    out,
-                    &mut scratch,
-                );
-            }
-        });
-
-    // Scatter back to input order; anonymous contacts keep the defaults (SPEC §8.9), with
-    // recontact false rather than null when they are resolved (§8.10 makes null mean
-    // "unresolved").
+    // Anonymous contacts keep the defaults (SPEC §8.9), with recontact false rather than
+    // null when they are resolved (§8.10 makes null mean "unresolved").
     let n = contacts.len;
+    let mut recontact = vec![-1i8; n];
+    if let Some(resolved) = &contacts.resolved_at {
+        recontact
+            .par_iter_mut()
+            .zip(resolved.par_iter())
+            .for_each(|(r, &t)| *r = if t != NULL_TS { 0 } else { -1 });
+    }
     let mut joins = ContactJoins {
         recovered: vec![false; n],
         next_order_delay: vec![NULL_TS; n],
         attributed_orders: vec![0; n],
         attributed_revenue: vec![0.0; n],
-        attributed_deductions: vec![0.0; n],
+        attributed_deductions: orders.deductions.as_ref().map(|_| vec![0.0; n]),
         repeat: vec![false; n],
-        recontact: (0..n)
-            .map(|i| if contacts.is_resolved(i) { 0 } else { -1 })
-            .collect(),
+        recontact,
     };
-    for (pos, &row) in index.contact_rows.iter().enumerate() {
-        let r = sorted_rows[pos];
-        let i = row as usize;
-        joins.recovered[i] = r.recovered;
-        joins.next_order_delay[i] = r.next_order_delay;
-        joins.attributed_orders[i] = r.attributed_orders;
-        joins.attributed_revenue[i] = r.attributed_revenue;
-        joins.attributed_deductions[i] = r.attributed_deductions;
-        joins.repeat[i] = r.repeat;
-        joins.recontact[i] = r.recontact;
-    }
+    // Each customer's results go straight to their input rows: `contact_rows` holds every
+    // non-anonymous row exactly once, so the writes of different customers never meet.
+    let out = JoinSlots {
+        recovered: DisjointSlots::new(&mut joins.recovered),
+        next_order_delay: DisjointSlots::new(&mut joins.next_order_delay),
+        attributed_orders: DisjointSlots::new(&mut joins.attributed_orders),
+        attributed_revenue: DisjointSlots::new(&mut joins.attributed_revenue),
+        attributed_deductions: joins
+            .attributed_deductions
+            .as_mut()
+            .map(|d| DisjointSlots::new(d)),
+        repeat: DisjointSlots::new(&mut joins.repeat),
+        recontact: DisjointSlots::new(&mut joins.recontact),
+    };
+    let blocks = customer_blocks(&index.contact_offsets, 1 << 14);
+    blocks.par_windows(2).for_each(|w| {
+        let mut scratch = Vec::new();
+        let mut results: Vec<JoinRow> = Vec::new();
+        for c in w[0]..w[1] {
+            let (c0, c1) = (index.contact_offsets[c], index.contact_offsets[c + 1]);
+            let (o0, o1) = (index.order_offsets[c], index.order_offsets[c + 1]);
+            results.clear();
+            results.resize(c1 - c0, JoinRow::default());
+            join_one_customer(
+                contacts,
+                orders,
+                CustomerRows {
+                    contact_times: &index.contact_times[c0..c1],
+                    contact_keys: &columns.contact_keys[c0..c1],
+                    contact_resolved: &columns.contact_resolved[c0..c1],
+                    orders: &columns.order_rows[o0..o1],
+                    order_times: &index.order_times[o0..o1],
+                    order_revenue: &columns.order_revenue[o0..o1],
+                },
+                windows,
+                &mut results,
+                &mut scratch,
+            );
+            for (r, &row) in results.iter().zip(&index.contact_rows[c0..c1]) {
+                // SAFETY: `row` belongs to customer c only (see above).
+                unsafe { out.write(row as usize, r) };
+            }
+        }
+    });
     joins
+}
+
+/// Writes to distinct positions of one slice from several threads.
+struct DisjointSlots<'a, T> {
+    ptr: *mut T,
+    len: usize,
+    _slice: std::marker::PhantomData<&'a mut [T]>,
+}
+
+// SAFETY: the slots only hand out writes, and callers promise distinct positions.
+unsafe impl<T: Send> Sync for DisjointSlots<'_, T> {}
+
+impl<'a, T> DisjointSlots<'a, T> {
+    fn new(slice: &'a mut [T]) -> Self {
+        DisjointSlots {
+            ptr: slice.as_mut_ptr(),
+            len: slice.len(),
+            _slice: std::marker::PhantomData,
+        }
+    }
+
+    /// Writes `value` at `i` (bounds-checked).
+    ///
+    /// # Safety
+    /// No other write to `i` may happen concurrently, and `T` must not need dropping
+    /// (the old value is overwritten, not dropped).
+    unsafe fn write(&self, i: usize, value: T) {
+        assert!(i < self.len, "slot {i} out of {}", self.len);
+        // SAFETY: in bounds (checked above); exclusive per the caller's promise.
+        unsafe { self.ptr.add(i).write(value) }
+    }
+}
+
+/// The output columns of [`join_contacts`], written in input row order.
+struct JoinSlots<'a> {
+    recovered: DisjointSlots<'a, bool>,
+    next_order_delay: DisjointSlots<'a, i64>,
+    attributed_orders: DisjointSlots<'a, u32>,
+    attributed_revenue: DisjointSlots<'a, f64>,
+    attributed_deductions: Option<DisjointSlots<'a, f64>>,
+    repeat: DisjointSlots<'a, bool>,
+    recontact: DisjointSlots<'a, i8>,
+}
+
+impl JoinSlots<'_> {
+    /// # Safety
+    /// As [`DisjointSlots::write`]: each row is written by one thread only.
+    unsafe fn write(&self, row: usize, r: &JoinRow) {
+        // SAFETY: forwarded from the caller.
+        unsafe {
+            self.recovered.write(row, r.recovered);
+            self.next_order_delay.write(row, r.next_order_delay);
+            self.attributed_orders.write(row, r.attributed_orders);
+            self.attributed_revenue.write(row, r.attributed_revenue);
+            if let Some(d) = &self.attributed_deductions {
+                d.write(row, r.attributed_deductions);
+            }
+            self.repeat.write(row, r.repeat);
+            self.recontact.write(row, r.recontact);
+        }
+    }
 }
 
 /// One customer's rows, in time order, with what the walks read laid out contiguously.
@@ -460,5 +512,34 @@ fn join_one_customer(
                 out[k].recontact = 0;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_by_customer_is_a_stable_grouping_without_anonymous_rows() {
+        // Enough rows for several chunks on any thread count.
+        let customers = 37usize;
+        let customer: Vec<u32> = (0..10_007u32)
+            .map(|i| {
+                if i % 11 == 0 {
+                    ANONYMOUS
+                } else {
+                    (i.wrapping_mul(2_654_435_761) >> 7) % customers as u32
+                }
+            })
+            .collect();
+        let (rows, offsets) = rows_by_customer(&customer, customers);
+        let mut expected_rows = Vec::new();
+        let mut expected_offsets = vec![0usize];
+        for c in 0..customers as u32 {
+            expected_rows.extend((0..customer.len() as u32).filter(|&r| customer[r as usize] == c));
+            expected_offsets.push(expected_rows.len());
+        }
+        assert_eq!(offsets, expected_offsets);
+        assert_eq!(rows, expected_rows);
     }
 }

@@ -259,9 +259,16 @@ fn join_inputs(
     )?;
     timer.lap("ingest")?;
     let as_of = options.as_of.or_else(|| max_created(&data));
-    let index = CustomerIndex::build(&data.contacts, &data.orders, data.customers);
+    let (index, columns) = CustomerIndex::build(&data.contacts, &data.orders, data.customers);
     timer.lap("index")?;
-    let joins = join_contacts(&data.contacts, &data.orders, &index, settings.windows);
+    let joins = join_contacts(
+        &data.contacts,
+        &data.orders,
+        &index,
+        &columns,
+        settings.windows,
+    );
+    drop(columns);
     timer.lap("joins")?;
     Ok(Joined {
         data,
@@ -291,7 +298,7 @@ pub fn enrich(
     contacts: &TableInput,
     orders: &TableInput,
     options: &Options,
-) -> Result<RecordBatch> {
+) -> Result<Vec<RecordBatch>> {
     prepare(
         contacts.clone(),
         orders.clone(),
@@ -372,7 +379,7 @@ impl Prepared {
     }
 
     /// The per-contact view (see [`enrich`]).
-    pub fn enrich(&self) -> Result<RecordBatch> {
+    pub fn enrich(&self) -> Result<Vec<RecordBatch>> {
         let contacts = &self.contacts;
         let options = &self.options;
         let settings = &self.settings;
@@ -413,18 +420,68 @@ impl Prepared {
     }
 }
 
+/// Rows per batch of the per-contact view: fixed, so the batches do not depend on the
+/// thread count; each batch is built on its own thread.
+const ENRICH_BATCH_ROWS: usize = 1 << 20;
+
 fn enrich_prepared(
     contacts: &TableInput,
     options: &Options,
     settings: &Settings,
     joined: &Joined,
-) -> Result<RecordBatch> {
+) -> Result<Vec<RecordBatch>> {
+    let c = &joined.data.contacts;
+    let flags = IntentFlags::new(c, &settings.config);
+    if options.on_invalid == OnInvalid::Raise {
+        // Input rows are the kept rows: the batches go out as they are, one chunk each.
+        return (0..c.len.div_ceil(ENRICH_BATCH_ROWS).max(1))
+            .into_par_iter()
+            .map(|b| {
+                let rows = b * ENRICH_BATCH_ROWS..((b + 1) * ENRICH_BATCH_ROWS).min(c.len);
+                batch(
+                    enrich_columns(settings, joined, &flags, rows),
+                    "enrich_contacts",
+                )
+            })
+            .collect();
+    }
+    let columns = enrich_columns(settings, joined, &flags, 0..c.len);
+    // One row per input contact: dropped rows get nulls and their reason.
+    let reasons = &joined.data.contact_drop_reasons;
+    let input_rows = contacts.num_rows();
+    let mut kept_index: Vec<Option<u32>> = vec![None; input_rows];
+    for i in 0..c.len {
+        kept_index[c.source_row(i)] = Some(i as u32);
+    }
+    let take = UInt32Array::from(kept_index);
+    let mut expanded = Vec::with_capacity(columns.len() + 1);
+    for (name, array) in columns {
+        let taken =
+            arrow_select::take::take(array.as_ref(), &take, None).map_err(|e| Error::Arrow {
+                table: "enrich_contacts".to_owned(),
+                message: e.to_string(),
+            })?;
+        expanded.push((name, taken));
+    }
+    let reason: StringArray = (0..input_rows)
+        .map(|row| reasons.get(row).and_then(|r| r.as_deref()))
+        .collect();
+    expanded.push(("dropped_reason".into(), Arc::new(reason)));
+    Ok(vec![batch(expanded, "enrich_contacts")?])
+}
+
+/// The per-contact view's columns for `rows` of the kept contacts.
+fn enrich_columns(
+    settings: &Settings,
+    joined: &Joined,
+    flags: &IntentFlags,
+    rows: std::ops::Range<usize>,
+) -> Vec<(String, ArrayRef)> {
     let c = &joined.data.contacts;
     let j = &joined.joins;
     let w = settings.windows;
     let as_of = joined.as_of.unwrap_or(i64::MIN);
-    let flags = IntentFlags::new(c, &settings.config);
-    let n = c.len;
+    let n = rows.len();
     let mut path = StringBuilder::with_capacity(n, n * 5);
     let mut without_human = BooleanBuilder::with_capacity(n);
     let mut recovered = BooleanBuilder::with_capacity(n);
@@ -437,7 +494,7 @@ fn enrich_prepared(
     let mut recontact = BooleanBuilder::with_capacity(n);
     let mut recontact_mature = BooleanBuilder::with_capacity(n);
     let mut preventable = BooleanBuilder::with_capacity(n);
-    for i in 0..n {
+    for i in rows {
         let p = c.path(i);
         path.append_option(p.name());
         without_human.append_value(resolved_without_human(c, i, p));
@@ -460,7 +517,7 @@ fn enrich_prepared(
             .append_value(resolved_at != NULL_TS && matures(resolved_at, w.recontact, as_of));
         preventable.append_value(flags.is_preventable(c, i));
     }
-    let columns: Vec<(String, ArrayRef)> = vec![
+    vec![
         ("path".into(), Arc::new(path.finish())),
         (
             "resolved_without_human".into(),
@@ -485,32 +542,7 @@ fn enrich_prepared(
             Arc::new(recontact_mature.finish()),
         ),
         ("preventable".into(), Arc::new(preventable.finish())),
-    ];
-    if options.on_invalid == OnInvalid::Raise {
-        return batch(columns, "enrich_contacts");
-    }
-    // One row per input contact: dropped rows get nulls and their reason.
-    let reasons = &joined.data.contact_drop_reasons;
-    let input_rows = contacts.num_rows();
-    let mut kept_index: Vec<Option<u32>> = vec![None; input_rows];
-    for i in 0..c.len {
-        kept_index[c.source_row(i)] = Some(i as u32);
-    }
-    let take = UInt32Array::from(kept_index);
-    let mut expanded = Vec::with_capacity(columns.len() + 1);
-    for (name, array) in columns {
-        let taken =
-            arrow_select::take::take(array.as_ref(), &take, None).map_err(|e| Error::Arrow {
-                table: "enrich_contacts".to_owned(),
-                message: e.to_string(),
-            })?;
-        expanded.push((name, taken));
-    }
-    let reason: StringArray = (0..input_rows)
-        .map(|row| reasons.get(row).and_then(|r| r.as_deref()))
-        .collect();
-    expanded.push(("dropped_reason".into(), Arc::new(reason)));
-    batch(expanded, "enrich_contacts")
+    ]
 }
 
 /// Group codes of the contacts over the `group_by` columns, and each group's key values
@@ -792,15 +824,15 @@ fn sum_days(
     observed: &std::ops::RangeInclusive<usize>,
 ) -> (ContactState, CellValues, DayTotals, u64, Option<(u64, u64)>) {
     let n_groups = daily.n_groups;
+    let days: Vec<usize> = days.collect();
     let mut state = ContactState::default();
-    let mut values = CellValues::default();
+    let values = CellValues::concat(days.iter().map(|&d| &daily.values[d * n_groups + g]));
     let mut totals = DayTotals::default();
     let mut all_groups = 0u64;
     let mut peak_trough: Option<(u64, u64)> = None;
     for d in days {
         let k = d * n_groups + g;
         state.add(&daily.states[k]);
-        values.extend(&daily.values[k]);
         totals.add(&daily.totals[d]);
         all_groups += (0..n_groups)
             .map(|h| daily.states[d * n_groups + h].contacts)
@@ -1644,13 +1676,15 @@ mod tests {
             &[T0 + HOUR + 7 * DAY, T0 + 3 * HOUR],
             &[50.0, 9.0],
         );
-        let out = enrich(&c, &o, &Options::default()).expect("enrich works");
-        let revenue = column(&out, "attributed_revenue").as_primitive::<Float64Type>();
+        let batches = enrich(&c, &o, &Options::default()).expect("enrich works");
+        assert_eq!(batches.len(), 1, "three rows make one batch");
+        let out = &batches[0];
+        let revenue = column(out, "attributed_revenue").as_primitive::<Float64Type>();
         assert_eq!(revenue.values().to_vec(), vec![0.0, 50.0, 0.0]);
-        let hours = column(&out, "hours_to_next_order").as_primitive::<Float64Type>();
+        let hours = column(out, "hours_to_next_order").as_primitive::<Float64Type>();
         assert_eq!(hours.value(0), 168.0);
         assert!(hours.is_null(2), "anonymous contacts never join");
-        let recovered = column(&out, "recovered_7d").as_boolean();
+        let recovered = column(out, "recovered_7d").as_boolean();
         assert!(recovered.value(0) && recovered.value(1) && !recovered.value(2));
     }
 

@@ -186,7 +186,8 @@ impl Context<'_> {
                 HandledBy::SelfService => s.recovered_revenue_self_service += revenue,
                 HandledBy::Unknown => {}
             }
-            s.recovered_net_revenue += revenue - j.attributed_deductions[i];
+            s.recovered_net_revenue +=
+                revenue - j.attributed_deductions.as_ref().map_or(0.0, |d| d[i]);
             s.recovery_mature_cost += cost;
         }
         if known_customer && matures(created, self.repeat_window, self.as_of) {
@@ -356,11 +357,10 @@ fn fold_in_row_order(
         .into_par_iter()
         .map(|k| {
             let mut state = ContactState::default();
-            let mut cell_values = CellValues::default();
-            for (states, values) in &blocks {
+            for (states, _) in &blocks {
                 state.add(&states[k]);
-                cell_values.extend(&values[k]);
             }
+            let cell_values = CellValues::concat(blocks.iter().map(|(_, values)| &values[k]));
             (state, cell_values)
         })
         .unzip()

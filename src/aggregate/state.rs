@@ -249,6 +249,24 @@ impl Sample {
         }
     }
 
+    /// The values of all `parts`, in order; exact lists are allocated once at their final
+    /// size (these lists hold a value per contact, so growing them by doubling would
+    /// copy and fault in far more memory than they keep).
+    pub fn concat<'a>(parts: impl Iterator<Item = &'a Sample> + Clone) -> Sample {
+        let exact_len = parts
+            .clone()
+            .map(|p| match p {
+                Sample::Exact(values) => values.len(),
+                Sample::Sketched(_) => 0,
+            })
+            .sum();
+        let mut out = Sample::Exact(Vec::with_capacity(exact_len));
+        for part in parts {
+            out.extend(part);
+        }
+        out
+    }
+
     /// Adds another sample's values (a sketch absorbs exact values).
     pub fn extend(&mut self, other: &Sample) {
         match (&mut *self, other) {
@@ -337,6 +355,17 @@ impl CellValues {
         self.frt_human_minutes.extend(&other.frt_human_minutes);
         self.resolution_hours.extend(&other.resolution_hours);
         self.recovery_hours.extend(&other.recovery_hours);
+    }
+
+    /// The values of all `parts`, in order (see [`Sample::concat`]).
+    pub fn concat<'a>(parts: impl Iterator<Item = &'a CellValues> + Clone) -> CellValues {
+        CellValues {
+            frt_minutes: Sample::concat(parts.clone().map(|p| &p.frt_minutes)),
+            frt_ai_minutes: Sample::concat(parts.clone().map(|p| &p.frt_ai_minutes)),
+            frt_human_minutes: Sample::concat(parts.clone().map(|p| &p.frt_human_minutes)),
+            resolution_hours: Sample::concat(parts.clone().map(|p| &p.resolution_hours)),
+            recovery_hours: Sample::concat(parts.map(|p| &p.recovery_hours)),
+        }
     }
 
     /// The same values as sketches.

@@ -2,9 +2,11 @@
 //! interned into dense codes shared by contacts and orders.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::SchemaRef;
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use super::columns::{
@@ -581,17 +583,64 @@ pub enum SessionTime {
     LocalDate(Vec<i64>),
 }
 
-/// Interns customer ids of both tables into one dense code space, numbered in order of
-/// first appearance (contacts, then orders).
+/// Interns customer ids of both tables into one dense code space.
 enum CustomerInterner<'a> {
-    /// Integer ids in a compact range (the common case of sequential database ids): an
-    /// array lookup per row instead of a hash.
-    Dense {
-        min: i64,
-        codes: Vec<u32>,
-    },
+    /// Integer ids in a compact range (the common case of sequential database ids).
+    Dense(DenseIds),
+    /// Other integer ids, numbered in order of first appearance (contacts, then orders).
     Int(FxHashMap<i64, u32>),
+    /// Text ids, numbered in order of first appearance.
     Text(FxHashMap<&'a str, u32>),
+}
+
+/// Codes for integer ids in a compact range: a bitmap of the ids present and, per 64-id
+/// word, the number of ids present before it. An id's code is its rank among the ids
+/// present (codes follow id order). Marking and lookups run in parallel, and the tables
+/// (one bit per id in the range, 4 bytes per 64) stay small enough for the cache.
+struct DenseIds {
+    min: i64,
+    words: Vec<u64>,
+    ranks: Vec<u32>,
+}
+
+impl DenseIds {
+    fn new(columns: &[&IdColumn], min: i64, span: usize) -> Self {
+        let marks: Vec<AtomicU64> = (0..span.div_ceil(64)).map(|_| AtomicU64::new(0)).collect();
+        for column in columns {
+            let IdColumn::Int { values, valid } = column else {
+                continue;
+            };
+            values.par_iter().enumerate().for_each(|(i, &v)| {
+                if valid.as_ref().is_none_or(|valid| valid[i]) {
+                    let k = (v - min) as usize;
+                    marks[k / 64].fetch_or(1 << (k % 64), Ordering::Relaxed);
+                }
+            });
+        }
+        let words: Vec<u64> = marks.into_iter().map(AtomicU64::into_inner).collect();
+        let mut ranks = Vec::with_capacity(words.len());
+        let mut before = 0u32;
+        for w in &words {
+            ranks.push(before);
+            before += w.count_ones();
+        }
+        DenseIds { min, words, ranks }
+    }
+
+    /// Number of distinct ids.
+    fn len(&self) -> u32 {
+        match (self.ranks.last(), self.words.last()) {
+            (Some(r), Some(w)) => r + w.count_ones(),
+            _ => 0,
+        }
+    }
+
+    /// The code of an id that was marked.
+    fn code(&self, v: i64) -> u32 {
+        let k = (v - self.min) as usize;
+        let below = self.words[k / 64] & ((1u64 << (k % 64)) - 1);
+        self.ranks[k / 64] + below.count_ones()
+    }
 }
 
 /// The compact range [min, max] of several integer id columns, if it is small enough for
@@ -604,15 +653,16 @@ fn compact_id_range(columns: &[&IdColumn]) -> Option<(i64, usize)> {
             return None;
         };
         rows += values.len();
-        for (i, &v) in values.iter().enumerate() {
-            if valid.as_ref().is_some_and(|valid| !valid[i]) {
-                continue;
-            }
-            bounds = Some(match bounds {
-                None => (v, v),
-                Some((lo, hi)) => (lo.min(v), hi.max(v)),
-            });
-        }
+        let column_bounds = values
+            .par_iter()
+            .enumerate()
+            .filter(|&(i, _)| valid.as_ref().is_none_or(|valid| valid[i]))
+            .map(|(_, &v)| (v, v))
+            .reduce_with(|(lo1, hi1), (lo2, hi2)| (lo1.min(lo2), hi1.max(hi2)));
+        bounds = match (bounds, column_bounds) {
+            (Some((lo1, hi1)), Some((lo2, hi2))) => Some((lo1.min(lo2), hi1.max(hi2))),
+            (a, b) => a.or(b),
+        };
     }
     let (lo, hi) = bounds?;
     let span = (i128::from(hi) - i128::from(lo) + 1) as u128;
@@ -630,19 +680,19 @@ fn intern_customers<'a>(
     };
     let mut codes = Vec::with_capacity(n);
     match (interner, ids) {
-        (CustomerInterner::Dense { min, codes: table }, IdColumn::Int { values, valid }) => {
-            for (i, v) in values.iter().enumerate() {
-                if valid.as_ref().is_some_and(|valid| !valid[i]) {
-                    codes.push(ANONYMOUS);
-                    continue;
-                }
-                let slot = &mut table[(v - *min) as usize];
-                if *slot == u32::MAX {
-                    *slot = *next_code;
-                    *next_code += 1;
-                }
-                codes.push(*slot);
-            }
+        (CustomerInterner::Dense(dense), IdColumn::Int { values, valid }) => {
+            *next_code = dense.len();
+            values
+                .par_iter()
+                .enumerate()
+                .map(|(i, &v)| {
+                    if valid.as_ref().is_some_and(|valid| !valid[i]) {
+                        ANONYMOUS
+                    } else {
+                        dense.code(v)
+                    }
+                })
+                .collect_into_vec(&mut codes);
         }
         (CustomerInterner::Int(map), IdColumn::Int { values, valid }) => {
             for (i, v) in values.iter().enumerate() {
@@ -735,10 +785,11 @@ pub fn read_joinable(
         CustomerInterner::Text(FxHashMap::default())
     } else {
         match compact_id_range(&[&contact_customers, &order_customers]) {
-            Some((min, span)) => CustomerInterner::Dense {
+            Some((min, span)) => CustomerInterner::Dense(DenseIds::new(
+                &[&contact_customers, &order_customers],
                 min,
-                codes: vec![u32::MAX; span],
-            },
+                span,
+            )),
             None => CustomerInterner::Int(FxHashMap::default()),
         }
     };
@@ -755,6 +806,7 @@ pub fn read_joinable(
     };
     let customers = next_code as usize;
     drop(interner);
+    timer.lap("intern")?;
     // The two tables are independent: read them side by side. Errors still come in a
     // fixed order (contacts first), whatever finishes first.
     let (contact_result, order_result) = rayon::join(
@@ -780,6 +832,7 @@ pub fn read_joinable(
     );
     let (contacts, contact_audit, contact_drop_reasons) = contact_result?;
     let (orders, order_audit) = order_result?;
+    timer.lap("tables")?;
     Ok(Joinable {
         contacts,
         orders,
@@ -821,27 +874,52 @@ fn read_contacts(
         Some(coded) => Some(decode_handled_by(&mut issues, &coded)?),
     };
     timer.lap("handled_by")?;
-    let escalated = optional(table, "escalated", read_bools)?;
-    let first_response_at = optional(table, "first_response_at", |c| read_timestamps(c, false))?;
+    // The remaining columns are independent: read them side by side, then check them in a
+    // fixed order, so the first error reported does not depend on which read ends first.
+    let ((escalated, times), numbers) = rayon::join(
+        || {
+            rayon::join(
+                || optional(table, "escalated", read_bools),
+                || {
+                    ["first_response_at", "resolved_at"]
+                        .par_iter()
+                        .map(|&column| optional(table, column, |c| read_timestamps(c, false)))
+                        .collect::<Vec<_>>()
+                },
+            )
+        },
+        || {
+            CONTACT_NUMBERS
+                .par_iter()
+                .map(|&column| optional(table, column, read_numbers))
+                .collect::<Vec<_>>()
+        },
+    );
+    let escalated = escalated?;
+    let [first_response_at, resolved_at] = <[_; 2]>::try_from(times)
+        .unwrap_or_else(|_| unreachable!("two timestamp columns were read"));
+    let first_response_at = first_response_at?;
     if let Some(frt) = &first_response_at {
         issues.check_plausible("first_response_at", frt, time_range)?;
         issues.check_not_before("first_response_at", frt, &created_at)?;
     }
-    let resolved_at = optional(table, "resolved_at", |c| read_timestamps(c, false))?;
+    let resolved_at = resolved_at?;
     if let Some(resolved) = &resolved_at {
         issues.check_plausible("resolved_at", resolved, time_range)?;
         issues.check_not_before("resolved_at", resolved, &created_at)?;
     }
-    let handle_seconds = read_checked_numbers(table, &mut issues, "handle_seconds", |v| {
+    let [handle_seconds, touches, csat, nps, ces, cost] = <[_; 6]>::try_from(numbers)
+        .unwrap_or_else(|_| unreachable!("six numeric columns were read"));
+    let handle_seconds = check_numbers(&mut issues, "handle_seconds", handle_seconds?, |v| {
         (v < 0.0).then_some("handle_seconds must not be negative")
     })?;
-    let touches = read_checked_numbers(table, &mut issues, "touches", |v| {
+    let touches = check_numbers(&mut issues, "touches", touches?, |v| {
         (v < 0.0).then_some("touches must not be negative")
     })?;
-    let csat = read_scale(table, &mut issues, "csat", scales.csat.min, scales.csat.max)?;
-    let nps = read_scale(table, &mut issues, "nps", scales.nps.min, scales.nps.max)?;
-    let ces = read_scale(table, &mut issues, "ces", scales.ces.min, scales.ces.max)?;
-    let cost = read_checked_numbers(table, &mut issues, "cost", |_| None)?;
+    let csat = check_scale(&mut issues, "csat", csat?, scales.csat.min, scales.csat.max)?;
+    let nps = check_scale(&mut issues, "nps", nps?, scales.nps.min, scales.nps.max)?;
+    let ces = check_scale(&mut issues, "ces", ces?, scales.ces.min, scales.ces.max)?;
+    let cost = check_numbers(&mut issues, "cost", cost?, |_| None)?;
     timer.lap("numbers")?;
     let resolution_correct = optional(table, "resolution_correct", read_bools)?;
     let preventable = optional(table, "preventable", read_bools)?;
@@ -949,6 +1027,9 @@ fn decode_handled_by(issues: &mut RowIssues, coded: &CodedStrings) -> Result<Vec
     Ok(out)
 }
 
+/// The numeric contact columns, in the order their checks run.
+const CONTACT_NUMBERS: [&str; 6] = ["handle_seconds", "touches", "csat", "nps", "ces", "cost"];
+
 /// A numeric column that must be finite where non-null, with an extra per-value rule.
 fn read_checked_numbers(
     table: &TableInput,
@@ -956,7 +1037,17 @@ fn read_checked_numbers(
     column: &str,
     rule: impl Fn(f64) -> Option<&'static str>,
 ) -> Result<Option<Vec<f64>>> {
-    let Some((mut values, non_finite)) = optional(table, column, read_numbers)? else {
+    check_numbers(issues, column, optional(table, column, read_numbers)?, rule)
+}
+
+/// Checks a numeric column read with `read_numbers` (see [`read_checked_numbers`]).
+fn check_numbers(
+    issues: &mut RowIssues,
+    column: &str,
+    read: Option<(Vec<f64>, Vec<usize>)>,
+    rule: impl Fn(f64) -> Option<&'static str>,
+) -> Result<Option<Vec<f64>>> {
+    let Some((mut values, non_finite)) = read else {
         return Ok(None);
     };
     issues.check_finite(column, &values, &non_finite)?;
@@ -972,14 +1063,15 @@ fn read_checked_numbers(
     Ok(Some(values))
 }
 
-fn read_scale(
-    table: &TableInput,
+/// Checks a score column read with `read_numbers` against its scale.
+fn check_scale(
     issues: &mut RowIssues,
     column: &str,
+    read: Option<(Vec<f64>, Vec<usize>)>,
     lo: f64,
     hi: f64,
 ) -> Result<Option<Vec<f64>>> {
-    let Some((values, non_finite)) = optional(table, column, read_numbers)? else {
+    let Some((values, non_finite)) = read else {
         return Ok(None);
     };
     issues.check_scale(column, &values, &non_finite, lo, hi)?;
@@ -996,16 +1088,26 @@ fn read_orders(
     on_invalid: OnInvalid,
 ) -> Result<(Orders, TableAudit)> {
     let name = table.name;
-    let (order_id, id_overflow) = required(table, "order_id", read_ids)?;
+    // Independent columns, read side by side and checked in a fixed order.
+    let (order_id, (created_at, revenue)) = rayon::join(
+        || required(table, "order_id", read_ids),
+        || {
+            rayon::join(
+                || required(table, "created_at", |c| read_timestamps(c, false)),
+                || required(table, "revenue", read_numbers),
+            )
+        },
+    );
+    let (order_id, id_overflow) = order_id?;
     let len = order_id.len();
     let mut issues = RowIssues::new(name, Some(&order_id), len, on_invalid);
     issues.flag_unreadable_ids("order_id", ID_OVERFLOW, &id_overflow)?;
     issues.check_ids("order_id", &order_id)?;
     issues.flag_rows("customer_id", ID_OVERFLOW, customer_overflow)?;
-    let created_at = required(table, "created_at", |c| read_timestamps(c, false))?;
+    let created_at = created_at?;
     issues.check_not_null_ts("created_at", &created_at)?;
     issues.check_plausible("created_at", &created_at, time_range)?;
-    let (revenue, non_finite) = required(table, "revenue", read_numbers)?;
+    let (revenue, non_finite) = revenue?;
     issues.check_finite("revenue", &revenue, &non_finite)?;
     issues.check("revenue", "must not be null", revenue.len(), |i| {
         revenue[i].is_nan().then(String::new)
