@@ -4,19 +4,27 @@
 //! [`run_detached`], which releases the GIL and turns a panic into a Python exception.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::Duration;
 
-use arrow_array::RecordBatch;
+use arrow_array::{ArrayRef, RecordBatch};
 use pyo3::create_exception;
 use pyo3::exceptions::{PyKeyboardInterrupt, PyValueError};
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::PyBytes;
-use pyo3_arrow::{PyRecordBatchReader, PyTable};
+use pyo3_arrow::{PyRecordBatchReader, PySchema, PyTable};
+
+use crate::catalog::catalog_info;
+use crate::config::Config;
+use crate::error::Error;
+use crate::ingest::{ColumnLoader, TableInput};
+use crate::partial::{combine, merge, options_of, FORMAT_VERSION};
+use crate::scorecard::{enrich, prepare, scorecard, Options, Prepared, Scorecard};
+use crate::trace::interrupt_on;
 
 /// The extension's own allocator (Python's and pyarrow's are untouched). The engine's
 /// columns are tens to hundreds of MB each; the system allocator maps and unmaps every
@@ -25,14 +33,6 @@ use pyo3_arrow::{PyRecordBatchReader, PyTable};
 #[cfg(all(unix, not(target_os = "emscripten")))]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
-
-use crate::catalog::catalog_info;
-use crate::config::Config;
-use crate::error::Error;
-use crate::ingest::TableInput;
-use crate::partial::{combine, merge, options_of, FORMAT_VERSION};
-use crate::scorecard::{enrich, prepare, scorecard, Options, Prepared, Scorecard};
-use crate::trace::interrupt_on;
 
 // The exceptions live in the public `supportkpi` namespace (tracebacks read
 // `supportkpi.DataError`), with runnable examples in their docstrings.
@@ -217,6 +217,64 @@ fn batches_to_pyarrow(py: Python<'_>, batches: Vec<RecordBatch>) -> PyResult<Bou
     PyTable::try_new(batches, schema)?.into_pyarrow(py)
 }
 
+/// A table argument: an Arrow stream (read whole, here), or a file read one column at a
+/// time while the work runs: an object with `schema` (Arrow), `num_rows` and
+/// `read_column(name)` returning an Arrow stream of that one column, as
+/// `supportkpi._arrow.ParquetColumns` is.
+fn table_arg(
+    name: &'static str,
+    table: &Bound<'_, PyAny>,
+    options: &Options,
+) -> PyResult<TableInput> {
+    let py = table.py();
+    if !table.hasattr(intern!(py, "read_column"))? {
+        return read_table(name, table.extract()?, options);
+    }
+    let schema: PySchema = table.getattr(intern!(py, "schema"))?.extract()?;
+    let rows: usize = table.getattr(intern!(py, "num_rows"))?.extract()?;
+    let source = table.clone().unbind();
+    let load: ColumnLoader = Arc::new(move |column: &str| {
+        // Called from the engine's threads without the GIL: take it to ask for the column.
+        // The read itself (pyarrow) releases it again, so columns read side by side.
+        Python::attach(|py| {
+            let read = || -> PyResult<Vec<ArrayRef>> {
+                let stream: PyRecordBatchReader = source
+                    .bind(py)
+                    .call_method1(intern!(py, "read_column"), (column,))?
+                    .extract()?;
+                let mut chunks = Vec::new();
+                for batch in stream.into_reader()? {
+                    let batch = batch.map_err(|e| PyValueError::new_err(e.to_string()))?;
+                    if batch.num_columns() != 1 {
+                        return Err(PyValueError::new_err(format!(
+                            "read_column returned {} columns, expected 1",
+                            batch.num_columns()
+                        )));
+                    }
+                    chunks.push(batch.column(0).clone());
+                }
+                Ok(chunks)
+            };
+            read().map_err(|error| error.to_string())
+        })
+    });
+    Ok(TableInput::on_demand(
+        name,
+        schema.into_inner(),
+        rows,
+        load,
+        options.rename_for(name),
+    ))
+}
+
+fn optional_arg(
+    name: &'static str,
+    table: Option<&Bound<'_, PyAny>>,
+    options: &Options,
+) -> PyResult<Option<TableInput>> {
+    table.map(|t| table_arg(name, t, options)).transpose()
+}
+
 fn read_optional(
     name: &'static str,
     stream: Option<PyRecordBatchReader>,
@@ -310,17 +368,17 @@ impl PreparedInputs {
 #[pyo3(signature = (contacts, orders, sessions, events, options_json))]
 fn prepare_inputs(
     py: Python<'_>,
-    contacts: PyRecordBatchReader,
-    orders: PyRecordBatchReader,
-    sessions: Option<PyRecordBatchReader>,
-    events: Option<PyRecordBatchReader>,
+    contacts: &Bound<'_, PyAny>,
+    orders: &Bound<'_, PyAny>,
+    sessions: Option<&Bound<'_, PyAny>>,
+    events: Option<&Bound<'_, PyAny>>,
     options_json: &str,
 ) -> PyResult<PreparedInputs> {
     let options = parse_options(options_json)?;
-    let contacts = read_table("contacts", contacts, &options)?;
-    let orders = read_table("orders", orders, &options)?;
-    let sessions = read_optional("sessions", sessions, &options)?;
-    let events = read_optional("events", events, &options)?;
+    let contacts = table_arg("contacts", contacts, &options)?;
+    let orders = table_arg("orders", orders, &options)?;
+    let sessions = optional_arg("sessions", sessions, &options)?;
+    let events = optional_arg("events", events, &options)?;
     let prepared = run_detached(py, move || {
         prepare(contacts, orders, sessions, events, options)
     })?;

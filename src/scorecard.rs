@@ -564,8 +564,11 @@ fn group_contacts(contacts: &TableInput, group_by: &[String], rows: &Contacts) -
         });
     }
     let mut per_column = Vec::with_capacity(group_by.len());
+    // Each column is read once (an on-demand table reads it from its file) and kept until
+    // the groups' key values are taken out of it.
+    let mut values = Vec::with_capacity(group_by.len());
     for column in group_by {
-        let Some(chunks) = contacts.column(column) else {
+        let Some(chunks) = contacts.column(column)? else {
             return Err(Error::config(
                 "group_by",
                 format!("{column:?} is not a column of contacts"),
@@ -574,6 +577,7 @@ fn group_contacts(contacts: &TableInput, group_by: &[String], rows: &Contacts) -
         let coded = read_coded(&chunks, true)
             .map_err(|_| Error::schema("contacts", column, "cannot group by this column's type"))?;
         per_column.push(coded.codes);
+        values.push(contacts.concat_chunks(column, &chunks)?);
     }
     let mut index: FxHashMap<Vec<u32>, u32> = FxHashMap::default();
     let mut representative = Vec::new();
@@ -617,13 +621,7 @@ fn group_contacts(contacts: &TableInput, group_by: &[String], rows: &Contacts) -
     }
     let take_rows = UInt32Array::from(representative);
     let mut keys = Vec::with_capacity(group_by.len());
-    for column in group_by {
-        let Some(values) = contacts.concat_column(column)? else {
-            return Err(Error::config(
-                "group_by",
-                format!("{column:?} is not a column of contacts"),
-            ));
-        };
+    for (column, values) in group_by.iter().zip(values) {
         let taken = arrow_select::take::take(values.as_ref(), &take_rows, None)
             .map_err(|e| Error::schema("contacts", column, e.to_string()))?;
         keys.push((column.clone(), plain_key_column(taken, column)?));
@@ -1175,11 +1173,8 @@ pub(crate) fn build_view(
     };
     let breakdowns = rule_dimensions(&rules)
         .into_iter()
-        .map(|dim| {
-            let b = Breakdown::build(&dim, &inputs);
-            (dim, b)
-        })
-        .collect();
+        .map(|dim| Ok((dim.clone(), Breakdown::build(&dim, &inputs)?)))
+        .collect::<Result<_>>()?;
     timer.lap("breakdowns")?;
     view.grid = Some(Grid {
         calendar,
@@ -1244,7 +1239,7 @@ pub(crate) fn finish(
     if let Some((table, sessions)) = sessions {
         add_session_totals(&mut grid.daily.totals, calendar, sessions);
         for (dim, b) in grid.breakdowns.iter_mut() {
-            b.add_sessions(dim, Some(table), Some(sessions), calendar);
+            b.add_sessions(dim, table, sessions, calendar)?;
         }
     }
     let daily = &grid.daily;

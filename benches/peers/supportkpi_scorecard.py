@@ -3,9 +3,10 @@
     python benches/peers/supportkpi_scorecard.py --data benches/data/1m --out sk.parquet \
         [--joins-out sk_joins.parquet]
 
-The same work as the polars and DuckDB peers: read contacts.parquet and orders.parquet
-(pyarrow, only the columns the work needs, as the peers' scans do), the per-contact joins
-(``sk.enrich_contacts``), then the weekly scorecard in UTC without and with
+The same work as the polars and DuckDB peers: scan contacts.parquet and orders.parquet
+(``sk.scan_parquet``: the engine reads the columns the work needs, one at a time, as the
+peers' scans read only what they select), the per-contact joins (``sk.prepare`` and
+``enrich``), then the weekly scorecard in UTC without and with
 ``group_by=["channel"]`` (``sk.scorecard``), written in the same long format (period_start,
 channel, grouping, kpi, value) for the same KPI subset. Prints one JSON line with the phase
 timings and peak RSS.
@@ -14,7 +15,8 @@ Notes on fairness: ``sk.prepare`` validates and joins once (as the peers join on
 ``scorecard`` view then computes every KPI its inputs allow (backlog, peak-to-trough,
 repurchase cohorts, bands, diagnostics, ...), not only the subset compared here, which
 the peers compute exactly. The per-contact results come back as Arrow
-(``enrich(output="arrow")``), as the peers keep theirs in Arrow/DuckDB.
+(``enrich(output="arrow")``, with the contact's id), as the peers keep theirs in
+Arrow/DuckDB.
 """
 
 from __future__ import annotations
@@ -61,18 +63,17 @@ def main(argv: list[str] | None = None) -> None:
     clock = PhaseClock()
     phase = clock.phase
 
-    # The low-cardinality text columns stay dictionary-encoded, as Parquet stores them: the
-    # engine then codes each distinct value once instead of hashing every row.
-    contacts = pq.read_table(
-        args.data / "contacts.parquet",
-        columns=CONTACT_COLUMNS,
-        read_dictionary=["channel", "intent", "handled_by"],
-    )
-    orders = pq.read_table(args.data / "orders.parquet", columns=ORDER_COLUMNS)
+    # The files are scanned, not read: the engine reads the columns it uses one at a time
+    # (as the peers' scans read only what the work selects), text as dictionaries, and
+    # keeps only its own compact copy.
+    contacts = sk.scan_parquet(args.data / "contacts.parquet", columns=CONTACT_COLUMNS)
+    orders = sk.scan_parquet(args.data / "orders.parquet", columns=ORDER_COLUMNS)
     phase("read")
     # Validate and join once (as the peers join once), then take every view from it.
     data = sk.prepare(contacts, orders)
-    enriched = data.enrich(output="arrow")
+    # The compared join results with the contact's id (the peers' frames hold the read
+    # columns anyway; here they would be read again from the file).
+    enriched = data.enrich(output="arrow", contact_columns=["contact_id"])
     phase("joins")
     total = data.scorecard(by="week")
     by_channel = data.scorecard(by="week", group_by=["channel"])

@@ -22,6 +22,7 @@ from ._api import (
     prepare,
     scorecard,
 )
+from ._arrow import ParquetColumns, scan_parquet
 from ._config import Config, default_config
 from ._sample import load_sample
 from ._supportkpi import ConfigError, DataError, SchemaError, SupportKpiError, __version__
@@ -30,6 +31,7 @@ __all__ = [
     "Config",
     "ConfigError",
     "DataError",
+    "ParquetColumns",
     "Prepared",
     "SchemaError",
     "Scorecard",
@@ -43,5 +45,6 @@ __all__ = [
     "merge",
     "partial",
     "prepare",
+    "scan_parquet",
     "scorecard",
 ]

@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from . import _plot, _report
 from . import _supportkpi as _native
-from ._arrow import as_arrow_table, split_renaming
+from ._arrow import ID_COLUMNS, ParquetColumns, as_arrow_table, as_table_source, split_renaming
 from ._config import Config, config_document
 from ._supportkpi import ConfigError
 
@@ -465,12 +465,14 @@ class Prepared:
         state: bytes = self._native.partial(json.dumps(view))
         return state
 
-    def enrich(self, output: str = "pandas") -> Any:
+    def enrich(self, output: str = "pandas", contact_columns: Sequence[str] | None = None) -> Any:
         """The per-contact view (see :func:`supportkpi.enrich_contacts`).
 
         ``output="pandas"`` (default) gives a DataFrame (for a pandas input, with the input's
         index); ``output="arrow"`` a pyarrow Table sharing the input's columns without a
-        copy, which is much cheaper on large data.
+        copy, which is much cheaper on large data. ``contact_columns`` names the contacts'
+        own columns to return beside the results (default: all of them); for contacts read
+        from a Parquet path, only those are read from the file.
 
         Example:
             >>> import supportkpi as sk
@@ -483,25 +485,40 @@ class Prepared:
         """
         if output not in ("pandas", "arrow"):
             raise ConfigError(f'output: expected "pandas" or "arrow", got {output!r}')
-        joined: pa.Table = self._native.enrich()
         renaming = self._renaming.get("contacts", {})
         theirs_to_ours = {theirs: ours for ours, theirs in renaming.items()}
-        if output == "arrow":
-            own = self._tables["contacts"]
-            own = own.rename_columns([theirs_to_ours.get(n, n) for n in own.column_names])
-            own = own.drop_columns([n for n in joined.column_names if n in own.column_names])
-            columns = {name: own.column(name) for name in own.column_names}
-            columns.update({name: joined.column(name) for name in joined.column_names})
-            return pa.table(columns)
-        if self._contacts_frame is not None:
-            own = self._contacts_frame.rename(columns=theirs_to_ours)
-        else:
+        source = self._tables["contacts"]
+        wanted = None
+        if contact_columns is not None:
+            wanted = [str(c) for c in contact_columns]
+            present = [theirs_to_ours.get(n, n) for n in source.schema.names]
+            missing = [c for c in wanted if c not in present]
+            if missing:
+                raise ConfigError(
+                    f"contact_columns: {missing} not among the contacts' columns {present}"
+                )
+        joined: pa.Table = self._native.enrich()
+        own: pd.DataFrame
+        if output == "arrow" or self._contacts_frame is None:
+            theirs = None if wanted is None else [renaming.get(c, c) for c in wanted]
+            if isinstance(source, ParquetColumns):
+                table = source.read(theirs)
+            else:
+                table = source if theirs is None else source.select(theirs)
+            table = table.rename_columns([theirs_to_ours.get(n, n) for n in table.column_names])
+            if output == "arrow":
+                table = table.drop_columns(
+                    [n for n in joined.column_names if n in table.column_names]
+                )
+                columns = {name: table.column(name) for name in table.column_names}
+                columns.update({name: joined.column(name) for name in joined.column_names})
+                return pa.table(columns)
             # Integer columns keep exact values (a nullable int64 id would turn float).
-            own = (
-                self._tables["contacts"]
-                .to_pandas(types_mapper=_NULLABLE_INTEGERS.get)
-                .rename(columns=theirs_to_ours)
-            )
+            own = table.to_pandas(types_mapper=_NULLABLE_INTEGERS.get)
+        else:
+            own = self._contacts_frame.rename(columns=theirs_to_ours)
+            if wanted is not None:
+                own = own[wanted]
         result = joined.to_pandas()
         dropping = "dropped_reason" in result.columns
         for name in _NON_NULL_BOOL:
@@ -540,9 +557,9 @@ def prepare(
         >>> str(data.as_of)
         '2024-12-08 23:41:55.251999+00:00'
     """
-    tables = {
-        "contacts": as_arrow_table(contacts, "contacts"),
-        "orders": as_arrow_table(orders, "orders"),
+    tables: dict[str, pa.Table | ParquetColumns] = {
+        "contacts": as_table_source(contacts, "contacts"),
+        "orders": as_table_source(orders, "orders"),
     }
     if sessions is not None:
         tables["sessions"] = as_arrow_table(sessions, "sessions")
@@ -550,6 +567,10 @@ def prepare(
         tables["events"] = as_arrow_table(events, "events")
     document = config_document(config)
     renaming = split_renaming(columns, {k: t.schema for k, t in tables.items()})
+    for name, source in tables.items():
+        if isinstance(source, ParquetColumns):
+            mapped = renaming.get(name, {})
+            source.keep_plain([mapped.get(ours, ours) for ours in ID_COLUMNS])
     options: dict[str, Any] = {
         "columns": renaming,
         "as_of": None if as_of is None else _micros(as_of, "as_of"),
@@ -605,7 +626,9 @@ def scorecard(
 
     Args:
         contacts: support contacts (pandas/polars DataFrame, pyarrow Table or
-            RecordBatchReader, or any object with ``__arrow_c_stream__``).
+            RecordBatchReader, any object with ``__arrow_c_stream__``, or the path of a
+            Parquet or CSV file). A Parquet path is read one column at a time, only the
+            columns the work uses, which keeps peak memory low on large data.
         orders: orders, in any of the same forms.
         sessions: optional site sessions (one row per session, or pre-counted rows).
         events: optional calendar (name, kind = promo / launch / peak, start, end).
@@ -811,6 +834,7 @@ def enrich_contacts(
     repeat_window: WindowLike | None = None,
     recontact_window: WindowLike | None = None,
     on_invalid: str = "raise",
+    contact_columns: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """One row per contact, in input order: the contact's columns plus the join results.
 
@@ -818,7 +842,8 @@ def enrich_contacts(
     hours_to_next_order, attributed_orders, attributed_revenue, repeat_14d, repeat_mature,
     recontact_48h (nullable: null when unresolved), recontact_mature, preventable. With
     ``on_invalid="drop"``, invalid rows stay in place with null results and a
-    ``dropped_reason``.
+    ``dropped_reason``. ``contact_columns`` limits the contacts' own columns returned
+    (default: all).
 
     Example:
         >>> import pandas as pd, supportkpi as sk
@@ -843,4 +868,4 @@ def enrich_contacts(
         repeat_window=repeat_window,
         recontact_window=recontact_window,
         on_invalid=on_invalid,
-    ).enrich()
+    ).enrich(contact_columns=contact_columns)

@@ -2,12 +2,15 @@
 
 pandas frames are converted once (they are not Arrow); pyarrow, polars, DuckDB and any other
 object that speaks the Arrow PyCapsule interface (``__arrow_c_stream__``) are imported
-zero-copy.
+zero-copy. A path names a Parquet or CSV file; contacts and orders in Parquet are read one
+column at a time by the engine (:class:`ParquetColumns`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Collection, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -16,6 +19,165 @@ import pyarrow as pa
 from ._supportkpi import ConfigError, SchemaError
 
 TABLES = ("contacts", "orders", "sessions", "events")
+#: Our id columns: text ids stay plain text when a Parquet file is read (a dictionary of
+#: millions of distinct ids would only cost time).
+ID_COLUMNS = ("contact_id", "customer_id", "order_id")
+PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
+CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.zst", ".tsv", ".txt")
+
+
+class ParquetColumns:
+    """A Parquet file (or a directory of Parquet files) read one column at a time.
+
+    ``sk.prepare("contacts.parquet", "orders.parquet")`` hands the engine this instead of a
+    table: the engine reads only the columns the work uses, each when it needs it, and keeps
+    its own compact copy, so the file's Arrow data never sits in memory whole beside the
+    engine's. Text columns other than ids are read as dictionaries (each distinct value is
+    then coded once). A view grouping by a column reads that column again, so the file must
+    not change while a ``Prepared`` made from it is in use (a changed row count is an error).
+
+    Example:
+        >>> import pathlib, tempfile, pyarrow as pa, pyarrow.parquet as pq
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = pathlib.Path(tmp) / "orders.parquet"
+        ...     pq.write_table(pa.table({"order_id": [1, 2], "channel": ["web", "app"]}), path)
+        ...     orders = ParquetColumns(path, "orders")
+        ...     column = orders.read_column("channel").column(0)
+        >>> orders.num_rows, str(column.type)
+        (2, 'dictionary<values=string, indices=int32, ordered=0>')
+    """
+
+    def __init__(
+        self, path: str | os.PathLike[str], name: str, columns: Sequence[str] | None = None
+    ) -> None:
+        import pyarrow.dataset as ds
+
+        self.path = Path(path)
+        self.name = name
+        try:
+            plain = ds.dataset(self.path, format="parquet")
+        except (pa.ArrowException, OSError) as error:
+            raise SchemaError(f"{name}: cannot read {self.path} as Parquet: {error}") from error
+        self._plain = plain
+        names = plain.schema.names
+        if columns is not None:
+            missing = [c for c in columns if c not in names]
+            if missing:
+                raise SchemaError(f"{name}: {missing} not among the file's columns {names}")
+            names = list(dict.fromkeys(columns))
+        # The columns the engine sees (a projection, as a lazy scan's select).
+        self._names = names
+        self._text = {
+            name
+            for name in names
+            if pa.types.is_string(plain.schema.field(name).type)
+            or pa.types.is_large_string(plain.schema.field(name).type)
+        }
+        self._plain_text: set[str] = set()
+        options = ds.ParquetReadOptions(dictionary_columns=sorted(self._text))
+        self._coded = ds.dataset(self.path, format=ds.ParquetFileFormat(read_options=options))
+        self.num_rows: int = plain.count_rows()
+        self._stamp = self._file_stamp()
+
+    def _file_stamp(self) -> list[tuple[str, int, int]]:
+        stats = [(f, os.stat(f)) for f in self._plain.files]
+        return [(f, st.st_size, st.st_mtime_ns) for f, st in stats]
+
+    def _check_unchanged(self) -> None:
+        # The engine reads a column again for a later view; a rewritten file would no
+        # longer line up with the rows it already holds.
+        try:
+            unchanged = self._file_stamp() == self._stamp
+        except OSError:
+            unchanged = False
+        if not unchanged:
+            raise SchemaError(
+                f"{self.name}: {self.path} changed after it was opened; prepare the data again"
+            )
+
+    def keep_plain(self, columns: Collection[str]) -> None:
+        """Reads these text columns (the user's names of the ids) as plain text."""
+        self._plain_text = set(columns) & self._text
+
+    def _dataset_of(self, column: str) -> Any:
+        coded = column in self._text and column not in self._plain_text
+        return self._coded if coded else self._plain
+
+    @property
+    def schema(self) -> pa.Schema:
+        """The columns as :meth:`read_column` returns them."""
+        return pa.schema([self._dataset_of(name).schema.field(name) for name in self._names])
+
+    def read_column(self, column: str) -> pa.Table:
+        """One column, as a one-column table (pyarrow releases the GIL while it reads)."""
+        self._check_unchanged()
+        table: pa.Table = self._dataset_of(column).to_table(columns=[column])
+        return table
+
+    def read(self, columns: Sequence[str] | None = None) -> pa.Table:
+        """Whole columns (all those in view by default) as one table, text as plain text."""
+        self._check_unchanged()
+        table: pa.Table = self._plain.to_table(
+            columns=self._names if columns is None else list(columns)
+        )
+        return table
+
+
+def scan_parquet(
+    path: str | os.PathLike[str], columns: Sequence[str] | None = None
+) -> ParquetColumns:
+    """A Parquet file (or directory of files) for contacts or orders, read on demand.
+
+    Passing a path to ``sk.prepare`` does the same; ``scan_parquet`` also limits which
+    columns the engine may use (as ``polars.scan_parquet(...).select(...)`` would), e.g. to
+    leave out optional inputs such as ``nps``. Only the columns the work needs are read,
+    one at a time, so the file's data never sits in memory whole.
+
+    Example:
+        >>> import pathlib, tempfile, supportkpi as sk
+        >>> s = sk.load_sample()
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     for name in ("contacts", "orders"):
+        ...         s[name].to_parquet(pathlib.Path(tmp) / f"{name}.parquet")
+        ...     contacts = sk.scan_parquet(pathlib.Path(tmp) / "contacts.parquet",
+        ...         columns=["contact_id", "customer_id", "created_at", "channel"])
+        ...     card = sk.scorecard(contacts, pathlib.Path(tmp) / "orders.parquet")
+        >>> card.to_pandas().query("kpi == 'contacts'").value.sum() == len(s["contacts"])
+        True
+    """
+    return ParquetColumns(path, Path(path).name, columns)
+
+
+def read_path(path: str | os.PathLike[str], name: str, on_demand: bool) -> Any:
+    """A table from a Parquet or CSV file (the format from the suffix; a directory is read
+    as Parquet). With ``on_demand``, Parquet comes back as :class:`ParquetColumns`.
+
+    CSV: a header row; types are inferred by Arrow (ISO timestamps with an offset become
+    tz-aware timestamps, ``true``/``false`` booleans), and empty cells are null, also in
+    text columns.
+    """
+    import pyarrow.csv as pcsv
+
+    file = Path(path)
+    lower = file.name.lower()
+    if not file.exists():
+        raise FileNotFoundError(f"{name}: no such file: {file}")
+    if file.is_dir() or lower.endswith(PARQUET_SUFFIXES):
+        source = ParquetColumns(file, name)
+        return source if on_demand else source.read()
+    if lower.endswith(CSV_SUFFIXES):
+        delimiter = "\t" if lower.endswith(".tsv") else ","
+        try:
+            return pcsv.read_csv(
+                file,
+                parse_options=pcsv.ParseOptions(delimiter=delimiter),
+                convert_options=pcsv.ConvertOptions(strings_can_be_null=True),
+            )
+        except pa.ArrowException as error:
+            raise SchemaError(f"{name}: cannot read {file} as CSV: {error}") from error
+    raise SchemaError(
+        f"{name}: cannot tell the format of {file.name!r}: expected a .parquet or .csv file"
+    )
 
 
 def _from_stream(obj: Any) -> pa.Table:
@@ -28,7 +190,11 @@ def _from_stream(obj: Any) -> pa.Table:
 
 
 def as_arrow_table(obj: Any, name: str) -> pa.Table:
-    """Reads a pandas/polars/pyarrow/DuckDB table (or any ``__arrow_c_stream__`` object)."""
+    """Reads a pandas/polars/pyarrow/DuckDB table (or any ``__arrow_c_stream__`` object),
+    or a Parquet or CSV file named by a path."""
+    if isinstance(obj, (str, os.PathLike)):
+        table: pa.Table = read_path(obj, name, on_demand=False)
+        return table
     if isinstance(obj, pa.Table):
         return obj
     if isinstance(obj, pa.RecordBatch):
@@ -48,8 +214,19 @@ def as_arrow_table(obj: Any, name: str) -> pa.Table:
         return as_arrow_table(obj.arrow(), name)
     raise TypeError(
         f"{name}: expected a pandas or polars DataFrame, a pyarrow Table or RecordBatchReader, "
-        f"or an object with __arrow_c_stream__; got {type(obj).__name__}"
+        f"an object with __arrow_c_stream__, or a path to a Parquet or CSV file; "
+        f"got {type(obj).__name__}"
     )
+
+
+def as_table_source(obj: Any, name: str) -> pa.Table | ParquetColumns:
+    """Like :func:`as_arrow_table`, but a Parquet path is read on demand by the engine."""
+    if isinstance(obj, (str, os.PathLike)):
+        source: pa.Table | ParquetColumns = read_path(obj, name, on_demand=True)
+        return source
+    if isinstance(obj, ParquetColumns):
+        return obj
+    return as_arrow_table(obj, name)
 
 
 def split_renaming(

@@ -70,7 +70,8 @@ def merge_states(
 def prepare_inputs(
     contacts: Any, orders: Any, sessions: Any | None, events: Any | None, options_json: str
 ) -> PreparedInputs:
-    """Reads, validates and joins the inputs once."""
+    """Reads, validates and joins the inputs once (Arrow streams, or on-demand sources with
+    ``schema``, ``num_rows`` and ``read_column(name)``)."""
 
 def enrich_contacts(contacts: Any, orders: Any, options_json: str) -> Any:
     """Per-contact join results as a pyarrow.Table, in input order."""

@@ -301,16 +301,15 @@ class Progress:
 
 # --- reading --------------------------------------------------------------------------
 
-_PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
-_CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.zst", ".tsv", ".txt")
 
-
-def read_table(path: str | Path, name: str) -> Any:
+def read_table(path: str | Path, name: str, on_demand: bool = False) -> Any:
     """Reads a Parquet or CSV file as a pyarrow Table (the format from the suffix).
 
     CSV: a header row; types are inferred by Arrow (ISO timestamps with an offset become
     tz-aware timestamps, ``true``/``false`` booleans), and empty cells are null, also in
-    text columns. A file that cannot be read is an :class:`InputError`.
+    text columns. With ``on_demand``, Parquet comes back as a ``ParquetColumns`` that the
+    engine reads one column at a time (the scorecard reads contacts and orders that way).
+    A file that cannot be read is an :class:`InputError`.
 
     Example:
         >>> import pathlib, tempfile
@@ -323,30 +322,16 @@ def read_table(path: str | Path, name: str) -> Any:
         (TimestampType(timestamp[s, tz=UTC]), 1)
     """
     import pyarrow as pa
-    import pyarrow.csv as pcsv
-    import pyarrow.parquet as pq
 
-    file = Path(path)
-    lower = file.name.lower()
-    if not file.exists():
-        raise InputError(f"{name}: no such file: {file}")
-    if file.is_dir() and not lower.endswith(_PARQUET_SUFFIXES):
-        raise InputError(f"{name}: {file} is a directory")
+    from supportkpi._arrow import read_path
+
     try:
-        if lower.endswith(_PARQUET_SUFFIXES) or file.is_dir():
-            return pq.read_table(file)
-        if lower.endswith(_CSV_SUFFIXES):
-            delimiter = "\t" if lower.endswith(".tsv") else ","
-            return pcsv.read_csv(
-                file,
-                parse_options=pcsv.ParseOptions(delimiter=delimiter),
-                convert_options=pcsv.ConvertOptions(strings_can_be_null=True),
-            )
-    except (pa.ArrowException, OSError) as error:
-        raise InputError(f"{name}: cannot read {file}: {error}") from error
-    raise InputError(
-        f"{name}: cannot tell the format of {file.name!r}: expected a .parquet or .csv file"
-    )
+        return read_path(path, name, on_demand)
+    except (pa.ArrowException, OSError, ValueError) as error:
+        message = str(error)
+        if not message.startswith(f"{name}:"):
+            message = f"{name}: cannot read {path}: {message}"
+        raise InputError(message) from error
 
 
 def read_config(path: str | Path) -> dict[str, Any]:
@@ -379,12 +364,14 @@ def read_config(path: str | Path) -> dict[str, Any]:
 
 
 def _output_format(args: argparse.Namespace) -> str:
+    from supportkpi._arrow import PARQUET_SUFFIXES
+
     if args.format:
         return args.format
     if args.out and args.out != "-":
         lower = args.out.lower()
         for fmt, suffixes in (
-            ("parquet", _PARQUET_SUFFIXES),
+            ("parquet", PARQUET_SUFFIXES),
             ("csv", (".csv",)),
             ("json", (".json",)),
             ("html", (".html", ".htm")),
@@ -455,7 +442,8 @@ def _compute(args: argparse.Namespace, progress: Progress, sk: Any) -> Any:
         if path is None:
             continue
         progress.step(f"reading {path}")
-        tables[name] = read_table(path, name)
+        # Contacts and orders in Parquet are read by the engine one column at a time.
+        tables[name] = read_table(path, name, on_demand=name in ("contacts", "orders"))
     options: dict[str, Any] = {"by": args.by, "tz": args.tz, "group_by": args.group_by}
     if args.as_of is not None:
         options["as_of"] = args.as_of

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::daily::{day_in_grid, session_day, IntentFlags};
+use crate::error::Result;
 use crate::ingest::columns::read_coded;
 use crate::ingest::{Joinable, Sessions, TableInput, NULL_CODE};
 use crate::time::Calendar;
@@ -31,10 +32,13 @@ pub struct Breakdown {
 
 /// Value codes of one table's column by input row, in the table's own dictionary (None
 /// when the table lacks it or it cannot be read as text).
-fn coded_values(table: Option<&TableInput>, dim: &str) -> Option<(Vec<String>, Vec<u32>)> {
-    let chunks = table?.column(dim)?;
-    let coded = read_coded(&chunks, true).ok()?;
-    Some((coded.values, coded.codes))
+fn coded_values(table: &TableInput, dim: &str) -> Result<Option<(Vec<String>, Vec<u32>)>> {
+    let Some(chunks) = table.column(dim)? else {
+        return Ok(None);
+    };
+    Ok(read_coded(&chunks, true)
+        .ok()
+        .map(|coded| (coded.values, coded.codes)))
 }
 
 /// Inputs of a breakdown.
@@ -64,7 +68,7 @@ fn pad<T: Clone>(per_value: &mut Option<Vec<Vec<T>>>, n_values: usize, len: usiz
 
 impl Breakdown {
     /// Counts `dim` over contacts and orders (sessions come with [`Breakdown::add_sessions`]).
-    pub fn build(dim: &str, inputs: &BreakdownInputs) -> Breakdown {
+    pub fn build(dim: &str, inputs: &BreakdownInputs) -> Result<Breakdown> {
         let calendar = inputs.calendar;
         let mut b = Breakdown {
             n_groups: inputs.n_groups,
@@ -73,7 +77,7 @@ impl Breakdown {
         };
         let cells = b.n_periods * b.n_groups;
         let period_of = |t: i64| calendar.period_of_day[day_in_grid(calendar, t)] as usize;
-        if let Some((names, codes)) = coded_values(Some(inputs.contacts), dim) {
+        if let Some((names, codes)) = coded_values(inputs.contacts, dim)? {
             let global = b.codes_of(&names);
             let mut counts = vec![vec![0u64; cells]; b.values.len()];
             let mut prevent = vec![vec![0u64; cells]; b.values.len()];
@@ -91,7 +95,7 @@ impl Breakdown {
             b.contacts = Some(counts);
             b.preventable = Some(prevent);
         }
-        if let Some((names, codes)) = coded_values(Some(inputs.orders), dim) {
+        if let Some((names, codes)) = coded_values(inputs.orders, dim)? {
             let global = b.codes_of(&names);
             let mut counts = vec![vec![0u64; b.n_periods]; b.values.len()];
             let orders = &inputs.data.orders;
@@ -105,7 +109,7 @@ impl Breakdown {
             b.orders = Some(counts);
         }
         b.pad_values();
-        b
+        Ok(b)
     }
 
     /// Global codes of a table's values, adding the new ones.
@@ -138,12 +142,12 @@ impl Breakdown {
     pub fn add_sessions(
         &mut self,
         dim: &str,
-        table: Option<&TableInput>,
-        sessions: Option<&Sessions>,
+        table: &TableInput,
+        sessions: &Sessions,
         calendar: &Calendar,
-    ) {
-        let (Some((names, codes)), Some(sessions)) = (coded_values(table, dim), sessions) else {
-            return;
+    ) -> Result<()> {
+        let Some((names, codes)) = coded_values(table, dim)? else {
+            return Ok(());
         };
         let global = self.codes_of(&names);
         let mut counts = vec![vec![0f64; self.n_periods]; self.values.len()];
@@ -159,6 +163,7 @@ impl Breakdown {
         }
         self.sessions = Some(counts);
         self.pad_values();
+        Ok(())
     }
 
     /// Adds another slice's counts: its period `p` is `period_map[p]` here (None: past

@@ -5,6 +5,6 @@ pub mod tables;
 
 pub use columns::{IdColumn, NULL_CODE, NULL_TS};
 pub use tables::{
-    read_events, read_joinable, read_sessions, Contacts, Event, HandledBy, Joinable, OnInvalid,
-    Orders, Path, SessionTime, Sessions, TableAudit, TableInput, ANONYMOUS,
+    read_events, read_joinable, read_sessions, ColumnLoader, Contacts, Event, HandledBy, Joinable,
+    OnInvalid, Orders, Path, SessionTime, Sessions, TableAudit, TableInput, ANONYMOUS,
 };

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::SchemaRef;
@@ -10,8 +11,8 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use super::columns::{
-    compact, read_bools, read_coded, read_ids, read_numbers, read_timestamps, render_ts,
-    CodedStrings, IdColumn, ReadError, NULL_CODE, NULL_TS,
+    chunked_len, compact, read_bools, read_coded, read_ids, read_numbers, read_timestamps,
+    render_ts, CodedStrings, IdColumn, ReadError, NULL_CODE, NULL_TS,
 };
 use crate::config::Scales;
 use crate::error::{BadValue, Error, Result, RowRef};
@@ -19,16 +20,31 @@ use crate::error::{BadValue, Error, Result, RowRef};
 /// Customer code sentinel for anonymous rows (null customer_id).
 pub const ANONYMOUS: u32 = u32::MAX;
 
-/// One input table as Arrow batches, with the user's renaming (`ours -> theirs`). Cloning
-/// is cheap: the arrays are shared.
+/// Reads one column of a table that is read on demand: the column's chunks, or why the read
+/// failed. The binding implements it over a Parquet file (see [`TableInput::on_demand`]).
+pub type ColumnLoader =
+    Arc<dyn Fn(&str) -> std::result::Result<Vec<ArrayRef>, String> + Send + Sync>;
+
+/// Where a table's columns come from.
+#[derive(Clone)]
+enum Columns {
+    /// Batches in memory, in order.
+    Batches(Vec<RecordBatch>),
+    /// A file read one column at a time, when the column is needed. Nothing is kept: the
+    /// engine holds its own compact copy of what it read, so the file's Arrow data never
+    /// sits in memory whole next to it.
+    OnDemand { rows: usize, load: ColumnLoader },
+}
+
+/// One input table as Arrow batches (or a file read on demand), with the user's renaming
+/// (`ours -> theirs`). Cloning is cheap: the arrays are shared.
 #[derive(Clone)]
 pub struct TableInput {
     /// Table name for messages: contacts, orders or sessions.
     pub name: &'static str,
     /// The schema of the stream.
     pub schema: SchemaRef,
-    /// All batches, in order.
-    pub batches: Vec<RecordBatch>,
+    columns: Columns,
     /// Our column name -> the user's column name.
     pub rename: HashMap<String, String>,
 }
@@ -44,14 +60,34 @@ impl TableInput {
         TableInput {
             name,
             schema,
-            batches,
+            columns: Columns::Batches(batches),
+            rename,
+        }
+    }
+
+    /// A table of `rows` rows whose columns `load` reads when they are needed (each time
+    /// they are needed: a view grouping by a column reads it again).
+    pub fn on_demand(
+        name: &'static str,
+        schema: SchemaRef,
+        rows: usize,
+        load: ColumnLoader,
+        rename: HashMap<String, String>,
+    ) -> Self {
+        TableInput {
+            name,
+            schema,
+            columns: Columns::OnDemand { rows, load },
             rename,
         }
     }
 
     /// Number of rows over all batches.
     pub fn num_rows(&self) -> usize {
-        self.batches.iter().map(|b| b.num_rows()).sum()
+        match &self.columns {
+            Columns::Batches(batches) => batches.iter().map(|b| b.num_rows()).sum(),
+            Columns::OnDemand { rows, .. } => *rows,
+        }
     }
 
     /// The user's name for our column `ours`.
@@ -95,20 +131,38 @@ impl TableInput {
         names.join(", ")
     }
 
-    /// The chunks of a column if present.
-    pub fn column(&self, ours: &str) -> Option<Vec<ArrayRef>> {
-        let index = self.schema.index_of(self.source_name(ours)).ok()?;
-        Some(
-            self.batches
-                .iter()
-                .map(|b| b.column(index).clone())
-                .collect(),
-        )
+    /// The chunks of a column if present (read from the file for an on-demand table).
+    pub fn column(&self, ours: &str) -> Result<Option<Vec<ArrayRef>>> {
+        let theirs = self.source_name(ours);
+        let Ok(index) = self.schema.index_of(theirs) else {
+            return Ok(None);
+        };
+        match &self.columns {
+            Columns::Batches(batches) => Ok(Some(
+                batches.iter().map(|b| b.column(index).clone()).collect(),
+            )),
+            Columns::OnDemand { rows, load } => {
+                let failed = |message: String| Error::Arrow {
+                    table: self.name.to_owned(),
+                    message: format!("reading column {theirs:?}: {message}"),
+                };
+                let chunks = load(theirs).map_err(failed)?;
+                let read = chunked_len(&chunks);
+                if read != *rows {
+                    // The file changed after it was opened: its rows no longer line up with
+                    // the rows already read.
+                    return Err(failed(format!(
+                        "{read} rows where the table had {rows}; did the file change?"
+                    )));
+                }
+                Ok(Some(chunks))
+            }
+        }
     }
 
     /// The chunks of a required column, or a `SchemaError` listing what is there.
     pub fn require(&self, ours: &str) -> Result<Vec<ArrayRef>> {
-        self.column(ours).ok_or_else(|| {
+        self.column(ours)?.ok_or_else(|| {
             let mapped = match self.rename.get(ours) {
                 Some(theirs) => format!(" (mapped from {theirs:?})"),
                 None => String::new(),
@@ -125,26 +179,25 @@ impl TableInput {
         })
     }
 
-    /// The whole column concatenated into one array (for taking group values back out).
-    pub fn concat_column(&self, ours: &str) -> Result<Option<ArrayRef>> {
-        let Some(chunks) = self.column(ours) else {
-            return Ok(None);
-        };
-        if chunks.len() == 1 {
-            return Ok(Some(chunks[0].clone()));
+    /// A column's chunks (from [`TableInput::column`]) as one array, for taking values back
+    /// out by row.
+    pub fn concat_chunks(&self, ours: &str, chunks: &[ArrayRef]) -> Result<ArrayRef> {
+        match chunks {
+            [one] => Ok(one.clone()),
+            [] => {
+                let index = self
+                    .schema
+                    .index_of(self.source_name(ours))
+                    .map_err(|e| Error::schema(self.name, ours, e.to_string()))?;
+                let field = self.schema.field(index);
+                Ok(arrow_array::new_empty_array(field.data_type()))
+            }
+            _ => {
+                let refs: Vec<&dyn Array> = chunks.iter().map(|a| a.as_ref()).collect();
+                arrow_select::concat::concat(&refs)
+                    .map_err(|e| Error::schema(self.name, ours, e.to_string()))
+            }
         }
-        if chunks.is_empty() {
-            let index = self
-                .schema
-                .index_of(self.source_name(ours))
-                .map_err(|e| Error::schema(self.name, ours, e.to_string()))?;
-            let field = self.schema.field(index);
-            return Ok(Some(arrow_array::new_empty_array(field.data_type())));
-        }
-        let refs: Vec<&dyn Array> = chunks.iter().map(|a| a.as_ref()).collect();
-        arrow_select::concat::concat(&refs)
-            .map(Some)
-            .map_err(|e| Error::schema(self.name, ours, e.to_string()))
     }
 }
 
@@ -413,7 +466,7 @@ fn optional<T>(
     column: &str,
     read: impl FnOnce(&[ArrayRef]) -> std::result::Result<T, ReadError>,
 ) -> Result<Option<T>> {
-    match table.column(column) {
+    match table.column(column)? {
         None => Ok(None),
         Some(chunks) => read(&chunks)
             .map(Some)
