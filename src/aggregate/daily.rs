@@ -483,6 +483,11 @@ pub struct CohortRules {
     pub as_of: i64,
 }
 
+/// A contact's csat class in the cohort pass.
+const CSAT_UNRATED: u8 = 0;
+const CSAT_SATISFIED: u8 = 1;
+const CSAT_UNSATISFIED: u8 = 2;
+
 /// Customer-level cohorts: repurchase per period × group, retention/CLV/no-contact per
 /// period. Customers are independent, so they fold in parallel; each row's period is
 /// looked up once up front and nothing is allocated per customer.
@@ -513,6 +518,30 @@ pub fn customer_cohorts(
         .par_iter()
         .map(|&t| period_of(t))
         .collect();
+    // Each contact's group and csat class, gathered once into customer order. As a tight
+    // loop of independent loads this gather overlaps its cache misses; done inside the fold
+    // below, each miss would stall the loop (two random reads per contact over 10M rows).
+    let csat = c.csat.as_deref();
+    let csat_class = |row: u32| -> u8 {
+        match csat.map_or(f64::NAN, |x| x[row as usize]) {
+            v if v.is_nan() => CSAT_UNRATED,
+            v if v >= csat_satisfied_min => CSAT_SATISFIED,
+            _ => CSAT_UNSATISFIED,
+        }
+    };
+    let contact_csat: Vec<u8> = index
+        .contact_rows
+        .par_iter()
+        .map(|&r| csat_class(r))
+        .collect();
+    // One group: every contact's group is 0, nothing to gather.
+    let contact_group: Option<Vec<u32>> = (n_groups > 1).then(|| {
+        index
+            .contact_rows
+            .par_iter()
+            .map(|&row| group[row as usize])
+            .collect()
+    });
     struct Fold {
         repurchase: Vec<RepurchaseState>,
         per_period: Vec<PeriodCustomerState>,
@@ -526,14 +555,16 @@ pub fn customer_cohorts(
     let folded = (0..index.customers())
         .into_par_iter()
         .fold(empty, |mut acc, customer| {
-            let contact_rows = index.contacts_of(customer);
             let (c0, o0) = (
                 index.contact_offsets[customer],
                 index.order_offsets[customer],
             );
             let contact_times = index.contact_times_of(customer);
             let order_times = index.order_times_of(customer);
-            let contact_periods = &contact_period[c0..c0 + contact_rows.len()];
+            let contact_periods = &contact_period[c0..c0 + contact_times.len()];
+            let n_contacts = contact_times.len();
+            let csat_classes = &contact_csat[c0..c0 + n_contacts];
+            let groups = contact_group.as_ref().map(|g| &g[c0..c0 + n_contacts]);
             let order_periods = &order_period[o0..o0 + order_times.len()];
             // Another order in (t0, t0 + window].
             let ordered_within = |t0: i64| {
@@ -543,14 +574,13 @@ pub fn customer_cohorts(
             let mut current_period = u32::MAX;
             // Contacts are in (created_at, contact_id) order, so the first of a cell is
             // the earliest, ties going to the smallest id.
-            for (k, &row) in contact_rows.iter().enumerate() {
-                let row = row as usize;
+            for (k, &csat_class) in csat_classes.iter().enumerate() {
                 let p = contact_periods[k];
                 if p != current_period {
                     current_period = p;
                     acc.seen_groups.clear();
                 }
-                let g = group[row];
+                let g = groups.map_or(0, |g| g[k]);
                 if acc.seen_groups.contains(&g) {
                     continue;
                 }
@@ -563,16 +593,19 @@ pub fn customer_cohorts(
                 let state = &mut acc.repurchase[p as usize * n_groups + g as usize];
                 state.mature += 1;
                 state.repurchased += hit;
-                let csat = c.csat.as_ref().map_or(f64::NAN, |x| x[row]);
-                if csat.is_nan() {
-                    state.unrated_mature += 1;
-                    state.unrated_repurchased += hit;
-                } else if csat >= csat_satisfied_min {
-                    state.satisfied_mature += 1;
-                    state.satisfied_repurchased += hit;
-                } else {
-                    state.unsatisfied_mature += 1;
-                    state.unsatisfied_repurchased += hit;
+                match csat_class {
+                    CSAT_UNRATED => {
+                        state.unrated_mature += 1;
+                        state.unrated_repurchased += hit;
+                    }
+                    CSAT_SATISFIED => {
+                        state.satisfied_mature += 1;
+                        state.satisfied_repurchased += hit;
+                    }
+                    _ => {
+                        state.unsatisfied_mature += 1;
+                        state.unsatisfied_repurchased += hit;
+                    }
                 }
             }
             // Orders: one pass over the customer's periods with orders (periods are
