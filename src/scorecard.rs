@@ -769,7 +769,7 @@ struct CellResult {
 /// The rows and states a cell is evaluated from.
 struct CellInputs<'a> {
     state: ContactState,
-    values: CellValues,
+    values: &'a mut CellValues,
     totals: DayTotals,
     period_contacts: u64,
     customers: &'a PeriodCustomerState,
@@ -788,7 +788,7 @@ impl CellInputs<'_> {
     ) -> Vec<Measure> {
         let mut cell = Cell {
             state: &self.state,
-            values: &mut self.values,
+            values: self.values,
             totals: &self.totals,
             period_contacts: self.period_contacts,
             customers: self.customers,
@@ -814,17 +814,18 @@ impl CellInputs<'_> {
     }
 }
 
-/// Sums the daily states of `days` for group `g`.
+/// Sums the daily states of `days` for group `g`; their quantile inputs go into `values`.
 fn sum_days(
     daily: &Daily,
     days: impl Iterator<Item = usize>,
     g: usize,
     observed: &std::ops::RangeInclusive<usize>,
-) -> (ContactState, CellValues, DayTotals, u64, Option<(u64, u64)>) {
+    values: &mut CellValues,
+) -> (ContactState, DayTotals, u64, Option<(u64, u64)>) {
     let n_groups = daily.n_groups;
     let days: Vec<usize> = days.collect();
     let mut state = ContactState::default();
-    let values = CellValues::concat(days.iter().map(|&d| &daily.values[d * n_groups + g]));
+    values.refill(days.iter().map(|&d| &daily.values[d * n_groups + g]));
     let mut totals = DayTotals::default();
     let mut all_groups = 0u64;
     let mut peak_trough: Option<(u64, u64)> = None;
@@ -843,7 +844,7 @@ fn sum_days(
             });
         }
     }
-    (state, values, totals, all_groups, peak_trough)
+    (state, totals, all_groups, peak_trough)
 }
 
 /// Reads a pass-through of the diagnostics' view of the computed cells.
@@ -1263,59 +1264,65 @@ pub(crate) fn finish(
     let empty_customers = PeriodCustomerState::default();
     let empty_repurchase = RepurchaseState::default();
     let lifespan = options.clv_lifespan_days;
+    // Each worker refills two scratch lists per cell (the period's and the baseline's
+    // quantile inputs) instead of allocating them: a baseline window copies a month of
+    // values for every period.
     let results: Vec<CellResult> = cells
         .par_iter()
-        .map(|&(p, g)| {
-            let days = calendar.period_days(p);
-            let (state, values, totals, period_contacts, peak_trough) =
-                sum_days(daily, days.clone(), g, &observed);
-            let window = baseline_days[p].clone();
-            let (b_state, b_values, b_totals, b_contacts, b_peak) =
-                sum_days(daily, window.clone(), g, &observed);
-            let mut base = CellInputs {
-                state: b_state,
-                values: b_values,
-                totals: b_totals,
-                period_contacts: b_contacts,
-                customers: &empty_customers,
-                repurchase: &empty_repurchase,
-                backlog: grid.baseline_backlog[p * n_groups + g],
-                peak_trough: b_peak,
-                days: window.len() as f64,
-            };
-            let baseline_values = if window.is_empty() {
-                vec![None; CATALOG.len()]
-            } else {
-                // The window's own baseline is the equally long window before it, so
-                // KPIs measured against a baseline have one too.
-                let before = window.start.saturating_sub(window.len())..window.start;
-                let mut before_state = ContactState::default();
-                for d in before.clone() {
-                    before_state.add(&daily.states[d * n_groups + g]);
+        .map_init(
+            || (CellValues::default(), CellValues::default()),
+            |(period_values, baseline_values), &(p, g)| {
+                let days = calendar.period_days(p);
+                let (state, totals, period_contacts, peak_trough) =
+                    sum_days(daily, days.clone(), g, &observed, period_values);
+                let window = baseline_days[p].clone();
+                let (b_state, b_totals, b_contacts, b_peak) =
+                    sum_days(daily, window.clone(), g, &observed, baseline_values);
+                let mut base = CellInputs {
+                    state: b_state,
+                    values: baseline_values,
+                    totals: b_totals,
+                    period_contacts: b_contacts,
+                    customers: &empty_customers,
+                    repurchase: &empty_repurchase,
+                    backlog: grid.baseline_backlog[p * n_groups + g],
+                    peak_trough: b_peak,
+                    days: window.len() as f64,
+                };
+                let baseline_measures = if window.is_empty() {
+                    vec![None; CATALOG.len()]
+                } else {
+                    // The window's own baseline is the equally long window before it, so
+                    // KPIs measured against a baseline have one too.
+                    let before = window.start.saturating_sub(window.len())..window.start;
+                    let mut before_state = ContactState::default();
+                    for d in before.clone() {
+                        before_state.add(&daily.states[d * n_groups + g]);
+                    }
+                    let before_state = (!before.is_empty()).then_some(&before_state);
+                    base.evaluate(&active, before_state, lifespan)
+                        .iter()
+                        .map(|m| m.value)
+                        .collect()
+                };
+                let mut current = CellInputs {
+                    state,
+                    values: period_values,
+                    totals,
+                    period_contacts,
+                    customers: &grid.per_period[p],
+                    repurchase: &grid.repurchase[p * n_groups + g],
+                    backlog: backlog[p * n_groups + g],
+                    peak_trough,
+                    days: days.len() as f64,
+                };
+                let baseline_state = (!window.is_empty()).then_some(&base.state);
+                CellResult {
+                    current: current.evaluate(&active, baseline_state, lifespan),
+                    baseline: baseline_measures,
                 }
-                let before_state = (!before.is_empty()).then_some(&before_state);
-                base.evaluate(&active, before_state, lifespan)
-                    .iter()
-                    .map(|m| m.value)
-                    .collect()
-            };
-            let mut current = CellInputs {
-                state,
-                values,
-                totals,
-                period_contacts,
-                customers: &grid.per_period[p],
-                repurchase: &grid.repurchase[p * n_groups + g],
-                backlog: backlog[p * n_groups + g],
-                peak_trough,
-                days: days.len() as f64,
-            };
-            let baseline_state = (!window.is_empty()).then_some(&base.state);
-            CellResult {
-                current: current.evaluate(&active, baseline_state, lifespan),
-                baseline: baseline_values,
-            }
-        })
+            },
+        )
         .collect();
 
     timer.lap("periods")?;

@@ -339,29 +339,52 @@ fn fold_in_row_order(
 ) -> (Vec<ContactState>, Vec<CellValues>) {
     let c = ctx.contacts;
     let n_cells = calendar.n_days() * n_groups;
-    let blocks: Vec<(Vec<ContactState>, Vec<CellValues>)> = row_blocks(c.len)
-        .into_par_iter()
-        .map(|rows| {
-            let mut states = vec![ContactState::default(); n_cells];
-            let mut values = vec![CellValues::default(); n_cells];
-            for i in rows {
-                let g = group[i] as usize;
-                let k = day_in_grid(calendar, c.created_at[i]) * n_groups + g;
-                ctx.accumulate(&mut states[k], &mut values[k], i);
-                book_closed(&mut states, calendar, c, i, g, n_groups);
-            }
-            (states, values)
-        })
+    let (block_states, block_values): (Vec<Vec<ContactState>>, Vec<Vec<CellValues>>) =
+        row_blocks(c.len)
+            .into_par_iter()
+            .map(|rows| {
+                let start = rows.start;
+                let cells: Vec<usize> = rows
+                    .map(|i| day_in_grid(calendar, c.created_at[i]) * n_groups + group[i] as usize)
+                    .collect();
+                // Each contact adds at most one value to each list of its cell, so a cell's
+                // contact count bounds its lists: sized once, they never grow.
+                let mut counts = vec![0usize; n_cells];
+                for &k in &cells {
+                    counts[k] += 1;
+                }
+                let mut states = vec![ContactState::default(); n_cells];
+                let mut values: Vec<CellValues> = counts
+                    .iter()
+                    .map(|&n| CellValues::with_capacity(n))
+                    .collect();
+                for (offset, &k) in cells.iter().enumerate() {
+                    let i = start + offset;
+                    ctx.accumulate(&mut states[k], &mut values[k], i);
+                    book_closed(&mut states, calendar, c, i, group[i] as usize, n_groups);
+                }
+                (states, values)
+            })
+            .unzip();
+    // Cell by cell, the blocks' lists in block order; a day inside one block (most days)
+    // keeps that block's list as it is.
+    let mut per_cell: Vec<Vec<CellValues>> = (0..n_cells)
+        .map(|_| Vec::with_capacity(block_values.len()))
         .collect();
-    (0..n_cells)
+    for values in block_values {
+        for (cell, v) in per_cell.iter_mut().zip(values) {
+            cell.push(v);
+        }
+    }
+    per_cell
         .into_par_iter()
-        .map(|k| {
+        .enumerate()
+        .map(|(k, parts)| {
             let mut state = ContactState::default();
-            for (states, _) in &blocks {
+            for states in &block_states {
                 state.add(&states[k]);
             }
-            let cell_values = CellValues::concat(blocks.iter().map(|(_, values)| &values[k]));
-            (state, cell_values)
+            (state, CellValues::concat_owned(parts))
         })
         .unzip()
 }

@@ -267,6 +267,54 @@ impl Sample {
         out
     }
 
+    /// An empty exact list with room for `n` values. Room never used costs address space
+    /// only (untouched pages are not resident), while growing by doubling would copy the
+    /// values and fault in fresh pages at every step.
+    pub fn with_capacity(n: usize) -> Sample {
+        Sample::Exact(Vec::with_capacity(n))
+    }
+
+    /// The values of all `parts`, in order, reusing the first non-empty part's list (it
+    /// grows once to the final size) instead of copying every part into a new list.
+    pub fn concat_owned(parts: impl Iterator<Item = Sample>) -> Sample {
+        let mut parts = parts.filter(|p| !p.is_empty());
+        let Some(mut out) = parts.next() else {
+            return Sample::default();
+        };
+        let rest: Vec<Sample> = parts.collect();
+        if let Sample::Exact(values) = &mut out {
+            let more: usize = rest
+                .iter()
+                .map(|p| match p {
+                    Sample::Exact(v) => v.len(),
+                    Sample::Sketched(_) => 0,
+                })
+                .sum();
+            values.reserve_exact(more);
+        }
+        for part in &rest {
+            out.extend(part);
+        }
+        out
+    }
+
+    /// Replaces the values with those of all `parts`, in order, reusing this list's
+    /// memory (a scratch list refilled per cell allocates and faults in nothing new).
+    pub fn refill<'a>(&mut self, parts: impl Iterator<Item = &'a Sample> + Clone) {
+        let all_exact = parts.clone().all(|p| matches!(p, Sample::Exact(_)));
+        match self {
+            Sample::Exact(values) if all_exact => {
+                values.clear();
+                for part in parts {
+                    if let Sample::Exact(part) = part {
+                        values.extend_from_slice(part);
+                    }
+                }
+            }
+            _ => *self = Sample::concat(parts),
+        }
+    }
+
     /// Adds another sample's values (a sketch absorbs exact values).
     pub fn extend(&mut self, other: &Sample) {
         match (&mut *self, other) {
@@ -365,6 +413,45 @@ impl CellValues {
             frt_human_minutes: Sample::concat(parts.clone().map(|p| &p.frt_human_minutes)),
             resolution_hours: Sample::concat(parts.clone().map(|p| &p.resolution_hours)),
             recovery_hours: Sample::concat(parts.map(|p| &p.recovery_hours)),
+        }
+    }
+
+    /// Replaces the values with those of all `parts` (see [`Sample::refill`]).
+    pub fn refill<'a>(&mut self, parts: impl Iterator<Item = &'a CellValues> + Clone) {
+        self.frt_minutes
+            .refill(parts.clone().map(|p| &p.frt_minutes));
+        self.frt_ai_minutes
+            .refill(parts.clone().map(|p| &p.frt_ai_minutes));
+        self.frt_human_minutes
+            .refill(parts.clone().map(|p| &p.frt_human_minutes));
+        self.resolution_hours
+            .refill(parts.clone().map(|p| &p.resolution_hours));
+        self.recovery_hours.refill(parts.map(|p| &p.recovery_hours));
+    }
+
+    /// Empty exact lists with room for `n` values each (see [`Sample::with_capacity`]).
+    pub fn with_capacity(n: usize) -> CellValues {
+        CellValues {
+            frt_minutes: Sample::with_capacity(n),
+            frt_ai_minutes: Sample::with_capacity(n),
+            frt_human_minutes: Sample::with_capacity(n),
+            resolution_hours: Sample::with_capacity(n),
+            recovery_hours: Sample::with_capacity(n),
+        }
+    }
+
+    /// The values of all `parts`, in order, moving lists rather than copying them (see
+    /// [`Sample::concat_owned`]).
+    pub fn concat_owned(mut parts: Vec<CellValues>) -> CellValues {
+        let mut field = |pick: fn(&mut CellValues) -> &mut Sample| {
+            Sample::concat_owned(parts.iter_mut().map(|p| std::mem::take(pick(p))))
+        };
+        CellValues {
+            frt_minutes: field(|p| &mut p.frt_minutes),
+            frt_ai_minutes: field(|p| &mut p.frt_ai_minutes),
+            frt_human_minutes: field(|p| &mut p.frt_human_minutes),
+            resolution_hours: field(|p| &mut p.resolution_hours),
+            recovery_hours: field(|p| &mut p.recovery_hours),
         }
     }
 
