@@ -289,18 +289,29 @@ impl<'a> RowIssues<'a> {
         }
     }
 
-    /// Checks every row with `is_bad` (which returns the offending value, rendered).
+    /// Checks every row with `is_bad` (which returns the offending value, rendered). The
+    /// rows are scanned in parallel; the bad ones are flagged in row order, so the error
+    /// raised names the first bad row, as a serial scan would.
     fn check(
         &mut self,
         column: &str,
         message: &str,
         rows: usize,
-        is_bad: impl Fn(usize) -> Option<String>,
+        is_bad: impl Fn(usize) -> Option<String> + Sync,
     ) -> Result<()> {
-        for row in 0..rows {
-            if let Some(detail) = is_bad(row) {
-                self.flag(column, message, row, || detail)?;
-            }
+        let bad: Vec<(usize, String)> = match self.mode {
+            OnInvalid::Raise => (0..rows)
+                .into_par_iter()
+                .find_map_first(|row| is_bad(row).map(|detail| (row, detail)))
+                .into_iter()
+                .collect(),
+            OnInvalid::Drop => (0..rows)
+                .into_par_iter()
+                .filter_map(|row| is_bad(row).map(|detail| (row, detail)))
+                .collect(),
+        };
+        for (row, detail) in bad {
+            self.flag(column, message, row, || detail)?;
         }
         Ok(())
     }
@@ -1061,23 +1072,19 @@ fn decode_handled_by(issues: &mut RowIssues, coded: &CodedStrings) -> Result<Vec
         "handled_by must be one of {} or null",
         HANDLED_BY_VALUES.join(", ")
     );
-    let mut out = Vec::with_capacity(coded.codes.len());
-    for (row, &c) in coded.codes.iter().enumerate() {
-        if c == NULL_CODE {
-            out.push(HandledBy::Unknown);
-            continue;
-        }
-        match by_code[c as usize] {
-            Some(h) => out.push(h),
-            None => {
-                issues.flag("handled_by", &message, row, || {
-                    format!("handled_by={:?}", coded.values[c as usize])
-                })?;
-                out.push(HandledBy::Unknown);
-            }
-        }
-    }
-    Ok(out)
+    let codes = &coded.codes;
+    issues.check("handled_by", &message, codes.len(), |row| {
+        let c = codes[row];
+        (c != NULL_CODE && by_code[c as usize].is_none())
+            .then(|| format!("handled_by={:?}", coded.values[c as usize]))
+    })?;
+    Ok(codes
+        .par_iter()
+        .map(|&c| match c {
+            NULL_CODE => HandledBy::Unknown,
+            c => by_code[c as usize].unwrap_or(HandledBy::Unknown),
+        })
+        .collect())
 }
 
 /// The numeric contact columns, in the order their checks run.
@@ -1088,7 +1095,7 @@ fn read_checked_numbers(
     table: &TableInput,
     issues: &mut RowIssues,
     column: &str,
-    rule: impl Fn(f64) -> Option<&'static str>,
+    rule: impl Fn(f64) -> Option<&'static str> + Sync,
 ) -> Result<Option<Vec<f64>>> {
     check_numbers(issues, column, optional(table, column, read_numbers)?, rule)
 }
@@ -1098,16 +1105,30 @@ fn check_numbers(
     issues: &mut RowIssues,
     column: &str,
     read: Option<(Vec<f64>, Vec<usize>)>,
-    rule: impl Fn(f64) -> Option<&'static str>,
+    rule: impl Fn(f64) -> Option<&'static str> + Sync,
 ) -> Result<Option<Vec<f64>>> {
     let Some((mut values, non_finite)) = read else {
         return Ok(None);
     };
     issues.check_finite(column, &values, &non_finite)?;
-    for (row, &v) in values.iter().enumerate() {
-        if let Some(message) = rule(v) {
-            issues.flag(column, message, row, || format!("{column}={v}"))?;
-        }
+    // Checked in parallel, flagged in row order: the error names the first broken row
+    // (see `RowIssues::check`).
+    let broken: Vec<(usize, &'static str)> = match issues.mode {
+        OnInvalid::Raise => values
+            .par_iter()
+            .enumerate()
+            .find_map_first(|(row, &v)| rule(v).map(|m| (row, m)))
+            .into_iter()
+            .collect(),
+        OnInvalid::Drop => values
+            .par_iter()
+            .enumerate()
+            .filter_map(|(row, &v)| rule(v).map(|m| (row, m)))
+            .collect(),
+    };
+    for (row, message) in broken {
+        let v = values[row];
+        issues.flag(column, message, row, || format!("{column}={v}"))?;
     }
     // Dropped rows go away; in raise mode there are none left to null out.
     for row in non_finite {
