@@ -2,6 +2,8 @@
 //! Arrow streams come in through the PyCapsule interface (`__arrow_c_stream__`), are read
 //! while holding the GIL (the producer may be Python code), and all heavy work then runs in
 //! [`run_detached`], which releases the GIL and turns a panic into a Python exception.
+//! Parquet sources are the exception to reading up front: the engine's threads ask for
+//! one column at a time while they work (see [`table_arg`]).
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
