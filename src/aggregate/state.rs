@@ -405,17 +405,6 @@ impl CellValues {
         self.recovery_hours.extend(&other.recovery_hours);
     }
 
-    /// The values of all `parts`, in order (see [`Sample::concat`]).
-    pub fn concat<'a>(parts: impl Iterator<Item = &'a CellValues> + Clone) -> CellValues {
-        CellValues {
-            frt_minutes: Sample::concat(parts.clone().map(|p| &p.frt_minutes)),
-            frt_ai_minutes: Sample::concat(parts.clone().map(|p| &p.frt_ai_minutes)),
-            frt_human_minutes: Sample::concat(parts.clone().map(|p| &p.frt_human_minutes)),
-            resolution_hours: Sample::concat(parts.clone().map(|p| &p.resolution_hours)),
-            recovery_hours: Sample::concat(parts.map(|p| &p.recovery_hours)),
-        }
-    }
-
     /// Replaces the values with those of all `parts` (see [`Sample::refill`]).
     pub fn refill<'a>(&mut self, parts: impl Iterator<Item = &'a CellValues> + Clone) {
         self.frt_minutes
