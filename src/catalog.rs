@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use crate::aggregate::state::{
-    CellValues, ContactState, DayTotals, PeriodCustomerState, RepurchaseState, Sample,
+    CellValues, ContactState, DayTotals, PeriodCustomerState, Quantiled, RepurchaseState, Sample,
 };
 
 /// Unit of a KPI value.
@@ -165,12 +165,50 @@ pub fn quantile_of(values: &mut Sample, q: f64) -> Measure {
     }
 }
 
+/// A cell's quantile inputs, gathered from its days' lists into scratch lists the first
+/// time a KPI asks for them. A list no evaluated KPI reads is never copied: a baseline
+/// window holds a month of values per period, and only the banded KPIs and the rules
+/// read baselines.
+pub struct CellSamples<'a> {
+    scratch: &'a mut CellValues,
+    parts: &'a [&'a CellValues],
+    gathered: [bool; Quantiled::ALL.len()],
+}
+
+impl<'a> CellSamples<'a> {
+    /// The values of `parts` (the cell's days), to be gathered into `scratch` on demand.
+    pub fn new(scratch: &'a mut CellValues, parts: &'a [&'a CellValues]) -> Self {
+        CellSamples {
+            scratch,
+            parts,
+            gathered: [false; Quantiled::ALL.len()],
+        }
+    }
+
+    /// The cell's list `which` (reordered by quantile computations).
+    pub fn get(&mut self, which: Quantiled) -> &mut Sample {
+        let k = which as usize;
+        if !self.gathered[k] {
+            self.gathered[k] = true;
+            self.scratch
+                .sample_mut(which)
+                .refill(self.parts.iter().map(|p| p.sample(which)));
+        }
+        self.scratch.sample_mut(which)
+    }
+
+    /// The q-quantile of list `which` (see [`quantile_of`]).
+    pub fn quantile(&mut self, which: Quantiled, q: f64) -> Measure {
+        quantile_of(self.get(which), q)
+    }
+}
+
 /// Everything known about one period × group cell, merged from the daily states.
 pub struct Cell<'a> {
     /// Contact counts and sums of the cell.
     pub state: &'a ContactState,
-    /// Quantile inputs of the cell (reordered by quantile computations).
-    pub values: &'a mut CellValues,
+    /// Quantile inputs of the cell, gathered on first use.
+    pub values: CellSamples<'a>,
     /// Order and traffic totals of the period (all groups).
     pub totals: &'a DayTotals,
     /// Contacts of the period over all groups.
@@ -473,7 +511,7 @@ pub static CATALOG: &[KpiDef] = &[
         band: None,
         owner: None,
         source: "seed 000",
-        compute: |c| quantile_of(&mut c.values.recovery_hours, 0.5),
+        compute: |c| c.values.quantile(Quantiled::RecoveryHours, 0.5),
     },
     KpiDef {
         id: "recovered_revenue",
@@ -564,7 +602,7 @@ pub static CATALOG: &[KpiDef] = &[
         band: None,
         owner: None,
         source: "seed 002",
-        compute: |c| quantile_of(&mut c.values.frt_minutes, 0.5),
+        compute: |c| c.values.quantile(Quantiled::FrtMinutes, 0.5),
     },
     KpiDef {
         id: "frt_p90",
@@ -577,7 +615,7 @@ pub static CATALOG: &[KpiDef] = &[
         band: None,
         owner: None,
         source: "seed 003",
-        compute: |c| quantile_of(&mut c.values.frt_minutes, 0.9),
+        compute: |c| c.values.quantile(Quantiled::FrtMinutes, 0.9),
     },
     KpiDef {
         id: "frt_median_ai",
@@ -590,7 +628,7 @@ pub static CATALOG: &[KpiDef] = &[
         band: Some(BandRule::LowerIsBetter { healthy_max: 5.0, watch_max: 15.0 }),
         owner: Some("support enablement"),
         source: "seed 001",
-        compute: |c| quantile_of(&mut c.values.frt_ai_minutes, 0.5),
+        compute: |c| c.values.quantile(Quantiled::FrtAiMinutes, 0.5),
     },
     KpiDef {
         id: "frt_median_human",
@@ -603,7 +641,7 @@ pub static CATALOG: &[KpiDef] = &[
         band: Some(BandRule::LowerIsBetter { healthy_max: 240.0, watch_max: 480.0 }),
         owner: Some("support lead"),
         source: "seed 001",
-        compute: |c| quantile_of(&mut c.values.frt_human_minutes, 0.5),
+        compute: |c| c.values.quantile(Quantiled::FrtHumanMinutes, 0.5),
     },
     KpiDef {
         id: "resolution_time_median",
@@ -616,7 +654,7 @@ pub static CATALOG: &[KpiDef] = &[
         band: None,
         owner: None,
         source: "seed 002",
-        compute: |c| quantile_of(&mut c.values.resolution_hours, 0.5),
+        compute: |c| c.values.quantile(Quantiled::ResolutionHours, 0.5),
     },
     KpiDef {
         id: "resolution_time_p90",
@@ -629,7 +667,7 @@ pub static CATALOG: &[KpiDef] = &[
         band: None,
         owner: None,
         source: "seed 003",
-        compute: |c| quantile_of(&mut c.values.resolution_hours, 0.9),
+        compute: |c| c.values.quantile(Quantiled::ResolutionHours, 0.9),
     },
     KpiDef {
         id: "aht_minutes",

@@ -25,7 +25,7 @@ use crate::aggregate::state::{
     CellValues, ContactState, DayTotals, PeriodCustomerState, RepurchaseState,
 };
 use crate::bands::band_of;
-use crate::catalog::{Cell, KpiDef, Measure, Need, CATALOG};
+use crate::catalog::{Cell, CellSamples, KpiDef, Measure, Need, CATALOG};
 use crate::config::{parse_duration, parse_instant, Config, RuleKind};
 use crate::diagnostics::{fire, parse_condition, Condition, Evidence, Expr, Facts, When};
 use crate::error::{Error, Result};
@@ -769,7 +769,10 @@ struct CellResult {
 /// The rows and states a cell is evaluated from.
 struct CellInputs<'a> {
     state: ContactState,
+    /// Scratch lists the quantile inputs are gathered into, on demand.
     values: &'a mut CellValues,
+    /// The quantile inputs of the cell's days.
+    parts: Vec<&'a CellValues>,
     totals: DayTotals,
     period_contacts: u64,
     customers: &'a PeriodCustomerState,
@@ -788,7 +791,7 @@ impl CellInputs<'_> {
     ) -> Vec<Measure> {
         let mut cell = Cell {
             state: &self.state,
-            values: self.values,
+            values: CellSamples::new(self.values, &self.parts),
             totals: &self.totals,
             period_contacts: self.period_contacts,
             customers: self.customers,
@@ -814,18 +817,32 @@ impl CellInputs<'_> {
     }
 }
 
-/// Sums the daily states of `days` for group `g`; their quantile inputs go into `values`.
-fn sum_days(
-    daily: &Daily,
+/// The daily states of some days of one group, summed.
+struct DaysSum<'a> {
+    state: ContactState,
+    totals: DayTotals,
+    /// Contacts of the days over all groups.
+    all_groups: u64,
+    /// (max, min) daily contacts over the observed days.
+    peak_trough: Option<(u64, u64)>,
+    /// The days' quantile inputs (gathered only when a KPI reads them).
+    parts: Vec<&'a CellValues>,
+}
+
+/// Sums the daily states of `days` for group `g`.
+fn sum_days<'a>(
+    daily: &'a Daily,
     days: impl Iterator<Item = usize>,
     g: usize,
     observed: &std::ops::RangeInclusive<usize>,
-    values: &mut CellValues,
-) -> (ContactState, DayTotals, u64, Option<(u64, u64)>) {
+) -> DaysSum<'a> {
     let n_groups = daily.n_groups;
     let days: Vec<usize> = days.collect();
     let mut state = ContactState::default();
-    values.refill(days.iter().map(|&d| &daily.values[d * n_groups + g]));
+    let parts = days
+        .iter()
+        .map(|&d| &daily.values[d * n_groups + g])
+        .collect();
     let mut totals = DayTotals::default();
     let mut all_groups = 0u64;
     let mut peak_trough: Option<(u64, u64)> = None;
@@ -844,7 +861,13 @@ fn sum_days(
             });
         }
     }
-    (state, totals, all_groups, peak_trough)
+    DaysSum {
+        state,
+        totals,
+        all_groups,
+        peak_trough,
+        parts,
+    }
 }
 
 /// Reads a pass-through of the diagnostics' view of the computed cells.
@@ -925,6 +948,34 @@ fn prepare_rules(config: &Config) -> Result<Vec<PreparedRule>> {
                 spec: r.clone(),
             })
         })
+        .collect()
+}
+
+/// Which active KPIs anything reads at the baseline: those with a band (the bands table
+/// shows their baseline) and those inside a rule's `ratio_to_baseline(...)`.
+fn baseline_reads(active: &[bool], config: &Config, rules: &[PreparedRule]) -> Vec<bool> {
+    fn walk<'e>(expr: &'e Expr, at_baseline: bool, out: &mut Vec<&'e str>) {
+        match expr {
+            Expr::Kpi(ids) if at_baseline => out.extend(ids.iter().map(String::as_str)),
+            Expr::RatioToBaseline(e) => walk(e, true, out),
+            Expr::Delta(e) | Expr::PctChange(e) | Expr::Abs(e) => walk(e, at_baseline, out),
+            Expr::Ratio(a, b) => {
+                walk(a, at_baseline, out);
+                walk(b, at_baseline, out);
+            }
+            Expr::Kpi(_) | Expr::By { .. } | Expr::EventEndedWithin { .. } => {}
+        }
+    }
+    let mut read = Vec::new();
+    for rule in rules {
+        for c in &rule.conditions {
+            walk(&c.expr, false, &mut read);
+        }
+    }
+    CATALOG
+        .iter()
+        .zip(active)
+        .map(|(kpi, &on)| on && (config.bands.contains_key(kpi.id) || read.contains(&kpi.id)))
         .collect()
 }
 
@@ -1264,6 +1315,9 @@ pub(crate) fn finish(
     let empty_customers = PeriodCustomerState::default();
     let empty_repurchase = RepurchaseState::default();
     let lifespan = options.clv_lifespan_days;
+    // Baselines are read by the bands and by rules comparing with the baseline; only those
+    // KPIs are computed over the baseline window (the others' baselines are never output).
+    let baseline_active = baseline_reads(&active, config, &rules);
     // Each worker refills two scratch lists per cell (the period's and the baseline's
     // quantile inputs) instead of allocating them: a baseline window copies a month of
     // values for every period.
@@ -1273,14 +1327,25 @@ pub(crate) fn finish(
             || (CellValues::default(), CellValues::default()),
             |(period_values, baseline_values), &(p, g)| {
                 let days = calendar.period_days(p);
-                let (state, totals, period_contacts, peak_trough) =
-                    sum_days(daily, days.clone(), g, &observed, period_values);
+                let DaysSum {
+                    state,
+                    totals,
+                    all_groups: period_contacts,
+                    peak_trough,
+                    parts,
+                } = sum_days(daily, days.clone(), g, &observed);
                 let window = baseline_days[p].clone();
-                let (b_state, b_totals, b_contacts, b_peak) =
-                    sum_days(daily, window.clone(), g, &observed, baseline_values);
+                let DaysSum {
+                    state: b_state,
+                    totals: b_totals,
+                    all_groups: b_contacts,
+                    peak_trough: b_peak,
+                    parts: b_parts,
+                } = sum_days(daily, window.clone(), g, &observed);
                 let mut base = CellInputs {
                     state: b_state,
                     values: baseline_values,
+                    parts: b_parts,
                     totals: b_totals,
                     period_contacts: b_contacts,
                     customers: &empty_customers,
@@ -1300,7 +1365,7 @@ pub(crate) fn finish(
                         before_state.add(&daily.states[d * n_groups + g]);
                     }
                     let before_state = (!before.is_empty()).then_some(&before_state);
-                    base.evaluate(&active, before_state, lifespan)
+                    base.evaluate(&baseline_active, before_state, lifespan)
                         .iter()
                         .map(|m| m.value)
                         .collect()
@@ -1308,6 +1373,7 @@ pub(crate) fn finish(
                 let mut current = CellInputs {
                     state,
                     values: period_values,
+                    parts,
                     totals,
                     period_contacts,
                     customers: &grid.per_period[p],

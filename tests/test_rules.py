@@ -1061,6 +1061,39 @@ def test_custom_rule_with_several_conditions_and_functions():
     )
 
 
+def test_custom_rule_reads_the_baseline_of_an_unbanded_quantile_kpi():
+    # Baselines are computed only for what reads them (bands and ratio_to_baseline);
+    # resolution_time_p90 has no band, so only this rule asks for its baseline.
+    # W0 resolves in 1..5 h: p90 = 4 + 0.6 * (5 - 4) = 4.6 (numpy's linear rule);
+    # W1 resolves in 10 h each: p90 = 10. W1's 30-day baseline is W0: ratio 10 / 4.6.
+    rows = []
+    for week, hours in ((0, (1, 2, 3, 4, 5)), (1, (10, 10, 10, 10, 10))):
+        for i, h in enumerate(hours):
+            created = at(week, days=1, hours=1 + i)
+            rows.append({"created_at": created, "resolved_at": created + pd.Timedelta(hours=h)})
+    rule = "ratio_to_baseline(resolution_time_p90) >= 2"
+    config = {
+        "rules": {
+            "slow_tail": {
+                "when": [rule],
+                "symptom": "s",
+                "likely_cause": "c",
+                "action": "a",
+                "validation_metric": "resolution_time_p90",
+                "owner": "o",
+            }
+        }
+    }
+    card = card_of(contacts(rows), orders([{"created_at": at(0, days=1)}]), config=config)
+    assert_fires_only(card, "slow_tail", 1, {rule: 10 / 4.6})
+    # The same threshold just above the ratio stays silent.
+    config["rules"]["slow_tail"]["when"] = ["ratio_to_baseline(resolution_time_p90) >= 2.18"]
+    assert_silent(
+        card_of(contacts(rows), orders([{"created_at": at(0, days=1)}]), config=config),
+        "slow_tail",
+    )
+
+
 def test_disable_a_default_rule():
     tables = _csat_tables([5, 4, 4, 5], [4, 4, 3, 4])
     assert fired(card_of(*tables), "csat_below_floor")  # fires by default

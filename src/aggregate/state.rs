@@ -305,6 +305,8 @@ impl Sample {
         match self {
             Sample::Exact(values) if all_exact => {
                 values.clear();
+                // Grown once to the final size, not by doubling (each step would copy).
+                values.reserve(parts.clone().map(Sample::len).sum());
                 for part in parts {
                     if let Sample::Exact(part) = part {
                         values.extend_from_slice(part);
@@ -379,6 +381,32 @@ fn merge_sketch(mine: &mut DDSketch, theirs: &DDSketch) {
     let _ = mine.merge(theirs);
 }
 
+/// One of a cell's quantile input lists (a field of [`CellValues`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quantiled {
+    /// [`CellValues::frt_minutes`].
+    FrtMinutes,
+    /// [`CellValues::frt_ai_minutes`].
+    FrtAiMinutes,
+    /// [`CellValues::frt_human_minutes`].
+    FrtHumanMinutes,
+    /// [`CellValues::resolution_hours`].
+    ResolutionHours,
+    /// [`CellValues::recovery_hours`].
+    RecoveryHours,
+}
+
+impl Quantiled {
+    /// Every list, in field order.
+    pub const ALL: [Quantiled; 5] = [
+        Quantiled::FrtMinutes,
+        Quantiled::FrtAiMinutes,
+        Quantiled::FrtHumanMinutes,
+        Quantiled::ResolutionHours,
+        Quantiled::RecoveryHours,
+    ];
+}
+
 /// Quantile inputs of a cell: exact lists while computing locally, sketches in partial
 /// states.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -405,17 +433,26 @@ impl CellValues {
         self.recovery_hours.extend(&other.recovery_hours);
     }
 
-    /// Replaces the values with those of all `parts` (see [`Sample::refill`]).
-    pub fn refill<'a>(&mut self, parts: impl Iterator<Item = &'a CellValues> + Clone) {
-        self.frt_minutes
-            .refill(parts.clone().map(|p| &p.frt_minutes));
-        self.frt_ai_minutes
-            .refill(parts.clone().map(|p| &p.frt_ai_minutes));
-        self.frt_human_minutes
-            .refill(parts.clone().map(|p| &p.frt_human_minutes));
-        self.resolution_hours
-            .refill(parts.clone().map(|p| &p.resolution_hours));
-        self.recovery_hours.refill(parts.map(|p| &p.recovery_hours));
+    /// One of the lists.
+    pub fn sample(&self, which: Quantiled) -> &Sample {
+        match which {
+            Quantiled::FrtMinutes => &self.frt_minutes,
+            Quantiled::FrtAiMinutes => &self.frt_ai_minutes,
+            Quantiled::FrtHumanMinutes => &self.frt_human_minutes,
+            Quantiled::ResolutionHours => &self.resolution_hours,
+            Quantiled::RecoveryHours => &self.recovery_hours,
+        }
+    }
+
+    /// One of the lists, to reorder or refill.
+    pub fn sample_mut(&mut self, which: Quantiled) -> &mut Sample {
+        match which {
+            Quantiled::FrtMinutes => &mut self.frt_minutes,
+            Quantiled::FrtAiMinutes => &mut self.frt_ai_minutes,
+            Quantiled::FrtHumanMinutes => &mut self.frt_human_minutes,
+            Quantiled::ResolutionHours => &mut self.resolution_hours,
+            Quantiled::RecoveryHours => &mut self.recovery_hours,
+        }
     }
 
     /// Empty exact lists with room for `n` values each (see [`Sample::with_capacity`]).

@@ -495,6 +495,9 @@ pub fn compact<T: Copy>(values: Vec<T>, keep: &[bool]) -> Vec<T> {
         .collect()
 }
 
+/// Appends one chunk of integer ids. `valid` stays empty while every id so far is valid
+/// (the common case: no list of 10M `true`s to build and fault in); the first null or
+/// overflow fills it in for the rows before.
 fn push_ints<T>(
     array: &dyn Array,
     values: &mut Vec<i64>,
@@ -505,6 +508,25 @@ fn push_ints<T>(
     T::Native: TryInto<i64> + std::fmt::Display,
 {
     let ints: &PrimitiveArray<T> = array.as_primitive();
+    if ints.null_count() == 0 && valid.is_empty() {
+        // Every id of the chunk must convert for the fast path; a UInt64 above i64::MAX
+        // falls through to the row-by-row path, which reports it.
+        let start = values.len();
+        let converted = ints.values().iter().try_for_each(|&v| match v.try_into() {
+            Ok(v) => {
+                values.push(v);
+                Ok(())
+            }
+            Err(_) => Err(()),
+        });
+        if converted.is_ok() {
+            return;
+        }
+        values.truncate(start);
+    }
+    if valid.is_empty() {
+        valid.resize(values.len(), true);
+    }
     for v in ints.iter() {
         match v.map(|v| (v, v.try_into())) {
             Some((_, Ok(v))) => {
@@ -565,7 +587,8 @@ pub fn read_ids(chunks: &[ArrayRef]) -> ReadResult<(IdColumn, Vec<(usize, String
         return Ok((ids, Vec::new()));
     }
     let mut values = Vec::with_capacity(chunked_len(chunks));
-    let mut valid = Vec::with_capacity(chunked_len(chunks));
+    // Filled only once a null or overflow shows up (see `push_ints`).
+    let mut valid: Vec<bool> = Vec::new();
     let mut overflow = Vec::new();
     for chunk in chunks {
         let (v, ok, over) = (&mut values, &mut valid, &mut overflow);
@@ -579,6 +602,9 @@ pub fn read_ids(chunks: &[ArrayRef]) -> ReadResult<(IdColumn, Vec<(usize, String
             DataType::UInt32 => push_ints::<UInt32Type>(chunk, v, ok, over),
             DataType::UInt64 => push_ints::<UInt64Type>(chunk, v, ok, over),
             DataType::Null => {
+                if ok.is_empty() {
+                    ok.resize(v.len(), true);
+                }
                 v.extend(std::iter::repeat_n(0, chunk.len()));
                 ok.extend(std::iter::repeat_n(false, chunk.len()));
             }
@@ -640,5 +666,37 @@ mod tests {
         let coded = read_coded(&[all_null, zero_rows], false).unwrap();
         assert_eq!(coded.codes, vec![NULL_CODE, NULL_CODE]);
         assert!(coded.values.is_empty());
+    }
+
+    #[test]
+    fn integer_ids_keep_nulls_and_overflow_across_chunks() {
+        // A clean first chunk takes the copy path with no validity list; the null of the
+        // second, the overflow of the third and the all-null fourth must still mark the
+        // right rows (and leave the first chunk's rows valid).
+        use arrow_array::{Int64Array, NullArray, UInt64Array};
+        let chunks: Vec<ArrayRef> = vec![
+            Arc::new(Int64Array::from(vec![5, 7])),
+            Arc::new(Int64Array::from(vec![Some(9), None])),
+            Arc::new(UInt64Array::from(vec![3, u64::MAX])),
+            Arc::new(NullArray::new(1)),
+        ];
+        let (ids, overflow) = read_ids(&chunks).unwrap();
+        let IdColumn::Int { values, valid } = &ids else {
+            panic!("integer ids expected");
+        };
+        assert_eq!(values, &vec![5, 7, 9, 0, 3, 0, 0]);
+        assert_eq!(
+            valid.as_deref(),
+            Some(&[true, true, true, false, true, false, false][..])
+        );
+        assert_eq!(overflow, vec![(5, u64::MAX.to_string())]);
+        // All clean: no validity list at all.
+        let clean: Vec<ArrayRef> = vec![
+            Arc::new(Int64Array::from(vec![1, 2])),
+            Arc::new(UInt64Array::from(vec![3])),
+        ];
+        let (ids, overflow) = read_ids(&clean).unwrap();
+        assert!(overflow.is_empty());
+        assert!(matches!(ids, IdColumn::Int { ref values, valid: None } if values == &[1, 2, 3]));
     }
 }
