@@ -66,18 +66,6 @@ pub struct JoinColumns {
     pub order_revenue: Vec<f64>,
 }
 
-/// Splits `data` into consecutive mutable pieces at the given offsets (which must be
-/// non-decreasing and end at `data.len()`).
-fn split_at_offsets<'a, T>(mut data: &'a mut [T], offsets: &[usize]) -> Vec<&'a mut [T]> {
-    let mut pieces = Vec::with_capacity(offsets.len().saturating_sub(1));
-    for w in offsets.windows(2) {
-        let (head, tail) = data.split_at_mut(w[1] - w[0]);
-        pieces.push(head);
-        data = tail;
-    }
-    pieces
-}
-
 /// Customer blocks for parallel work: about `target` rows each, on customer boundaries.
 fn customer_blocks(offsets: &[usize], target: usize) -> Vec<usize> {
     let customers = offsets.len() - 1;
@@ -95,84 +83,201 @@ fn customer_blocks(offsets: &[usize], target: usize) -> Vec<usize> {
     blocks
 }
 
-/// Rows grouped by customer code, input order kept within a customer, anonymous rows left
-/// out: a parallel counting sort. Each of a few row chunks counts its customers, the
-/// counts become per-chunk write cursors, and every chunk then writes its rows to their
-/// final places without locks.
-fn rows_by_customer(customer: &[u32], customers: usize) -> (Vec<u32>, Vec<usize>) {
-    // Few chunks: each holds one cursor per customer.
-    let n_chunks = rayon::current_num_threads().clamp(1, 8);
-    let chunk_len = customer.len().div_ceil(n_chunks).max(1);
-    let mut cursors: Vec<Vec<u32>> = customer
-        .par_chunks(chunk_len)
-        .map(|chunk| {
-            let mut counts = vec![0u32; customers];
-            for &c in chunk {
-                if c != ANONYMOUS {
-                    counts[c as usize] += 1;
-                }
-            }
-            counts
-        })
-        .collect();
-    let mut offsets = vec![0usize; customers + 1];
-    let mut next = 0usize;
-    for c in 0..customers {
-        offsets[c] = next;
-        for chunk in cursors.iter_mut() {
-            let count = chunk[c] as usize;
-            // Row positions fit u32 (rows are u32 throughout).
-            chunk[c] = next as u32;
-            next += count;
-        }
-    }
-    offsets[customers] = next;
-    let mut rows = vec![0u32; next];
-    let slots = DisjointSlots::new(&mut rows);
-    customer
-        .par_chunks(chunk_len)
-        .zip(cursors.par_iter_mut())
-        .enumerate()
-        .for_each(|(k, (chunk, cursor))| {
-            let first_row = k * chunk_len;
-            for (i, &c) in chunk.iter().enumerate() {
-                if c != ANONYMOUS {
-                    let at = &mut cursor[c as usize];
-                    // SAFETY: the cursors of different chunks and customers cover
-                    // disjoint ranges, and each cursor moves forward by one per write.
-                    unsafe { slots.write(*at as usize, (first_row + i) as u32) };
-                    *at += 1;
-                }
-            }
-        });
-    (rows, offsets)
+/// Where each row goes when rows are grouped by customer code, input order kept within a
+/// customer and anonymous rows left out: a parallel counting sort. Each of a few row
+/// chunks counts its customers, and the counts become per-chunk write cursors, so every
+/// chunk can then place its rows without locks.
+struct CustomerPlacement {
+    /// Per chunk, per customer: the next slot for that chunk's rows of the customer.
+    cursors: Vec<Vec<u32>>,
+    /// `offsets[c]..offsets[c + 1]` are customer c's slots.
+    offsets: Vec<usize>,
+    chunk_len: usize,
 }
 
-/// Sorts each customer's slice of `entries` with `sort`, customers in parallel blocks.
-fn sort_within_customers<T: Send>(
-    entries: &mut [T],
-    offsets: &[usize],
-    sort: impl Fn(&mut [T]) + Sync,
-) {
-    let blocks = customer_blocks(offsets, 1 << 16);
-    let block_offsets: Vec<usize> = blocks.iter().map(|&c| offsets[c]).collect();
-    split_at_offsets(entries, &block_offsets)
-        .into_par_iter()
-        .zip(blocks.par_windows(2))
-        .for_each(|(piece, w)| {
-            let base = offsets[w[0]];
-            for c in w[0]..w[1] {
-                let rows = &mut piece[offsets[c] - base..offsets[c + 1] - base];
-                if rows.len() > 1 {
-                    sort(rows);
+impl CustomerPlacement {
+    fn plan(customer: &[u32], customers: usize) -> Self {
+        // Few chunks: each holds one cursor per customer.
+        let n_chunks = rayon::current_num_threads().clamp(1, 8);
+        let chunk_len = customer.len().div_ceil(n_chunks).max(1);
+        let mut cursors: Vec<Vec<u32>> = customer
+            .par_chunks(chunk_len)
+            .map(|chunk| {
+                let mut counts = vec![0u32; customers];
+                for &c in chunk {
+                    if c != ANONYMOUS {
+                        counts[c as usize] += 1;
+                    }
                 }
+                counts
+            })
+            .collect();
+        let mut offsets = vec![0usize; customers + 1];
+        let mut next = 0usize;
+        for c in 0..customers {
+            offsets[c] = next;
+            for chunk in cursors.iter_mut() {
+                let count = chunk[c] as usize;
+                // Row positions fit u32 (rows are u32 throughout).
+                chunk[c] = next as u32;
+                next += count;
             }
-        });
+        }
+        offsets[customers] = next;
+        CustomerPlacement {
+            cursors,
+            offsets,
+            chunk_len,
+        }
+    }
+
+    /// Number of slots (non-anonymous rows).
+    fn len(&self) -> usize {
+        self.offsets.last().copied().unwrap_or(0)
+    }
+
+    /// The rows in their slots: each customer's rows together, in input order.
+    fn rows(mut self, customer: &[u32]) -> Vec<u32> {
+        let mut rows = vec![0u32; self.len()];
+        let slots = DisjointSlots::new(&mut rows);
+        let chunk_len = self.chunk_len;
+        customer
+            .par_chunks(chunk_len)
+            .zip(self.cursors.par_iter_mut())
+            .enumerate()
+            .for_each(|(k, (chunk, cursor))| {
+                let first_row = k * chunk_len;
+                for (i, &c) in chunk.iter().enumerate() {
+                    if c != ANONYMOUS {
+                        let at = &mut cursor[c as usize];
+                        // SAFETY: the cursors of different chunks and customers cover
+                        // disjoint ranges, and each cursor moves forward by one per write.
+                        unsafe { slots.write(*at as usize, (first_row + i) as u32) };
+                        *at += 1;
+                    }
+                }
+            });
+        rows
+    }
+}
+
+/// Rows grouped by customer code (see [`CustomerPlacement`]), and each customer's offsets.
+#[cfg(test)]
+fn rows_by_customer(customer: &[u32], customers: usize) -> (Vec<u32>, Vec<usize>) {
+    let plan = CustomerPlacement::plan(customer, customers);
+    let offsets = plan.offsets.clone();
+    (plan.rows(customer), offsets)
 }
 
 /// `values[row]` for each of `rows`, in parallel.
 fn gather<T: Copy + Send + Sync>(values: &[T], rows: &[u32]) -> Vec<T> {
     rows.par_iter().map(|&row| values[row as usize]).collect()
+}
+
+/// Columns laid out in customer order, sorted by time within each customer: the rows'
+/// ids, their times, and what else the joins read, moved together.
+struct CustomerRuns<'a> {
+    rows: &'a mut [u32],
+    times: &'a mut [i64],
+    /// Further per-row columns that follow the same order.
+    extra: Vec<RunColumn<'a>>,
+}
+
+/// A column that moves with its rows when a customer's run is sorted.
+enum RunColumn<'a> {
+    U32(&'a mut [u32]),
+    I64(&'a mut [i64]),
+    F64(&'a mut [f64]),
+}
+
+impl RunColumn<'_> {
+    fn split_off_front(&mut self, n: usize) -> Self {
+        fn cut<'b, T>(values: &mut &'b mut [T], n: usize) -> &'b mut [T] {
+            let (head, tail) = std::mem::take(values).split_at_mut(n);
+            *values = tail;
+            head
+        }
+        match self {
+            RunColumn::U32(v) => RunColumn::U32(cut(v, n)),
+            RunColumn::I64(v) => RunColumn::I64(cut(v, n)),
+            RunColumn::F64(v) => RunColumn::F64(cut(v, n)),
+        }
+    }
+
+    /// Reorders `range` so that position k takes the value at `range.start + order[k]`.
+    fn permute(&mut self, range: std::ops::Range<usize>, order: &[u32]) {
+        fn apply<T: Copy>(values: &mut [T], order: &[u32]) {
+            let old: Vec<T> = values.to_vec();
+            for (v, &k) in values.iter_mut().zip(order) {
+                *v = old[k as usize];
+            }
+        }
+        match self {
+            RunColumn::U32(v) => apply(&mut v[range], order),
+            RunColumn::I64(v) => apply(&mut v[range], order),
+            RunColumn::F64(v) => apply(&mut v[range], order),
+        }
+    }
+}
+
+impl<'a> CustomerRuns<'a> {
+    /// Splits into consecutive pieces at the given offsets (non-decreasing, from 0).
+    fn split(mut self, offsets: &[usize]) -> Vec<CustomerRuns<'a>> {
+        let mut pieces = Vec::with_capacity(offsets.len().saturating_sub(1));
+        for w in offsets.windows(2) {
+            let n = w[1] - w[0];
+            let (rows, rest) = std::mem::take(&mut self.rows).split_at_mut(n);
+            self.rows = rest;
+            let (times, rest) = std::mem::take(&mut self.times).split_at_mut(n);
+            self.times = rest;
+            let extra = self
+                .extra
+                .iter_mut()
+                .map(|c| c.split_off_front(n))
+                .collect();
+            pieces.push(CustomerRuns { rows, times, extra });
+        }
+        pieces
+    }
+
+    /// Sorts each customer's run by (time, `tie` of the rows), customers in parallel
+    /// blocks. Input in time order (the usual export) is already sorted: then a run is
+    /// only read, in order, to confirm it.
+    fn sort(self, offsets: &[usize], tie: impl Fn(u32, u32) -> std::cmp::Ordering + Sync) {
+        let blocks = customer_blocks(offsets, 1 << 16);
+        let block_offsets: Vec<usize> = blocks.iter().map(|&c| offsets[c]).collect();
+        self.split(&block_offsets)
+            .into_par_iter()
+            .zip(blocks.par_windows(2))
+            .for_each(|(mut piece, w)| {
+                let base = offsets[w[0]];
+                let mut order: Vec<u32> = Vec::new();
+                for c in w[0]..w[1] {
+                    let range = offsets[c] - base..offsets[c + 1] - base;
+                    let key = |k: usize| (piece.times[k], piece.rows[k]);
+                    let before =
+                        |a: (i64, u32), b: (i64, u32)| a.0.cmp(&b.0).then_with(|| tie(a.1, b.1));
+                    let sorted = range
+                        .clone()
+                        .skip(1)
+                        .all(|k| before(key(k - 1), key(k)).is_le());
+                    if sorted {
+                        continue;
+                    }
+                    order.clear();
+                    order.extend(0..range.len() as u32);
+                    let start = range.start;
+                    order.sort_unstable_by(|&a, &b| {
+                        before(key(start + a as usize), key(start + b as usize))
+                    });
+                    RunColumn::U32(&mut *piece.rows).permute(range.clone(), &order);
+                    RunColumn::I64(&mut *piece.times).permute(range.clone(), &order);
+                    for column in &mut piece.extra {
+                        column.permute(range.clone(), &order);
+                    }
+                }
+            });
+    }
 }
 
 impl CustomerIndex {
@@ -181,40 +286,62 @@ impl CustomerIndex {
     pub fn build(contacts: &Contacts, orders: &Orders, customers: usize) -> (Self, JoinColumns) {
         // Laps for SUPPORTKPI_TRACE only: an interrupt is seen at the caller's next lap.
         let mut timer = crate::trace::PhaseTimer::from_env("index");
-        let ((mut contact_rows, contact_offsets), (mut order_rows, order_offsets)) = rayon::join(
-            || rows_by_customer(&contacts.customer, customers),
-            || rows_by_customer(&orders.customer, customers),
+        let (contact_plan, order_plan) = rayon::join(
+            || CustomerPlacement::plan(&contacts.customer, customers),
+            || CustomerPlacement::plan(&orders.customer, customers),
         );
-        // Input in time order (the usual export) is already sorted here; the sorts then
-        // only confirm it, in one pass over each customer's rows.
+        let _ = timer.lap("plan");
+        let (contact_offsets, order_offsets) =
+            (contact_plan.offsets.clone(), order_plan.offsets.clone());
+        let (mut contact_rows, mut order_rows) = rayon::join(
+            || contact_plan.rows(&contacts.customer),
+            || order_plan.rows(&orders.customer),
+        );
         let _ = timer.lap("scatter");
-        let created = &contacts.created_at;
-        sort_within_customers(&mut contact_rows, &contact_offsets, |rows| {
-            rows.sort_unstable_by(|&a, &b| {
-                let (a, b) = (a as usize, b as usize);
-                created[a]
-                    .cmp(&created[b])
-                    .then_with(|| contacts.contact_id.cmp_rows(a, b))
-            })
-        });
-        let ordered = &orders.created_at;
-        sort_within_customers(&mut order_rows, &order_offsets, |rows| {
-            rows.sort_unstable_by_key(|&row| (ordered[row as usize], row))
-        });
-        let _ = timer.lap("sort");
-        let contact_times = gather(created, &contact_rows);
-        let contact_keys = match &contacts.intent {
+        // The columns the joins read, gathered into customer order, then sorted with their
+        // rows. Writing them while placing the rows was measured slower (random writes to
+        // fresh pages); a gather writes in order, and its loads are independent, so the
+        // CPU overlaps their cache misses. Sorting the gathered times reads them in order,
+        // where sorting row ids would read created_at at random.
+        let mut contact_times = gather(&contacts.created_at, &contact_rows);
+        let mut contact_keys = match &contacts.intent {
             Some(intent) => gather(&intent.codes, &contact_rows),
             // Without an intent column every contact shares one issue key.
             None => vec![0; contact_rows.len()],
         };
-        let contact_resolved = match &contacts.resolved_at {
+        let mut contact_resolved = match &contacts.resolved_at {
             Some(resolved) => gather(resolved, &contact_rows),
             None => vec![NULL_TS; contact_rows.len()],
         };
-        let order_times = gather(ordered, &order_rows);
-        let order_revenue = gather(&orders.revenue, &order_rows);
+        let mut order_times = gather(&orders.created_at, &order_rows);
+        let mut order_revenue = gather(&orders.revenue, &order_rows);
         let _ = timer.lap("gather");
+        // Contacts by (created_at, contact_id), so that the last of a tie is the greatest
+        // id (SPEC §3.3, §8.6); orders by (created_at, row).
+        rayon::join(
+            || {
+                CustomerRuns {
+                    rows: &mut contact_rows,
+                    times: &mut contact_times,
+                    extra: vec![
+                        RunColumn::U32(&mut contact_keys),
+                        RunColumn::I64(&mut contact_resolved),
+                    ],
+                }
+                .sort(&contact_offsets, |a, b| {
+                    contacts.contact_id.cmp_rows(a as usize, b as usize)
+                })
+            },
+            || {
+                CustomerRuns {
+                    rows: &mut order_rows,
+                    times: &mut order_times,
+                    extra: vec![RunColumn::F64(&mut order_revenue)],
+                }
+                .sort(&order_offsets, |a, b| a.cmp(&b))
+            },
+        );
+        let _ = timer.lap("sort");
         let index = CustomerIndex {
             contact_rows,
             contact_offsets,
@@ -541,5 +668,143 @@ mod tests {
         }
         assert_eq!(offsets, expected_offsets);
         assert_eq!(rows, expected_rows);
+    }
+
+    #[test]
+    fn index_groups_and_sorts_rows_with_their_columns() {
+        // Shuffled rows, time ties broken by contact_id (ids not in row order), anonymous
+        // rows, null intents and resolutions: every column must follow its row.
+        use crate::config::Config;
+        use crate::ingest::{read_joinable, OnInvalid, TableInput};
+        use arrow_array::{
+            ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
+        };
+        use std::collections::HashMap;
+        use std::sync::Arc;
+        const T0: i64 = 1_704_067_200_000_000; // 2024-01-01
+        const HOUR: i64 = 3_600_000_000;
+        let n = 20_011usize;
+        let mix = |i: usize, k: u64| (i as u64 + 1).wrapping_mul(k) >> 17;
+        let customer = |i: usize, k: u64| (mix(i, k) % 13 != 0).then_some((mix(i, k) % 97) as i64);
+        let batch = |columns: Vec<(&str, ArrayRef)>| RecordBatch::try_from_iter(columns).unwrap();
+        let contacts = batch(vec![
+            (
+                "contact_id",
+                Arc::new(Int64Array::from_iter_values((0..n).map(|i| {
+                    (mix(i, 11) % 1_000_000_007) as i64 * 20_011 + i as i64
+                }))),
+            ),
+            (
+                "customer_id",
+                Arc::new(Int64Array::from_iter(
+                    (0..n).map(|i| customer(i, 2_654_435_761)),
+                )),
+            ),
+            // Few distinct times: many ties within a customer.
+            (
+                "created_at",
+                Arc::new(
+                    TimestampMicrosecondArray::from_iter_values(
+                        (0..n).map(|i| T0 + (mix(i, 40_503) % 50) as i64 * HOUR),
+                    )
+                    .with_timezone("UTC"),
+                ),
+            ),
+            (
+                "intent",
+                Arc::new(StringArray::from_iter((0..n).map(|i| {
+                    ["returns", "wismo", "other"]
+                        .get((mix(i, 7) % 4) as usize)
+                        .copied()
+                }))),
+            ),
+            (
+                "resolved_at",
+                Arc::new(
+                    TimestampMicrosecondArray::from_iter(
+                        (0..n).map(|i| (mix(i, 5) % 3 != 0).then_some(T0 + 60 * HOUR + i as i64)),
+                    )
+                    .with_timezone("UTC"),
+                ),
+            ),
+        ]);
+        let m = 2 * n;
+        let orders = batch(vec![
+            (
+                "order_id",
+                Arc::new(Int64Array::from_iter_values(0..m as i64)),
+            ),
+            (
+                "customer_id",
+                Arc::new(Int64Array::from_iter((0..m).map(|i| customer(i, 40_503)))),
+            ),
+            (
+                "created_at",
+                Arc::new(
+                    TimestampMicrosecondArray::from_iter_values(
+                        (0..m).map(|i| T0 + (mix(i, 2_654_435_761) % 70) as i64 * HOUR),
+                    )
+                    .with_timezone("UTC"),
+                ),
+            ),
+            (
+                "revenue",
+                Arc::new(Float64Array::from_iter_values((0..m).map(|i| i as f64))),
+            ),
+        ]);
+        let input =
+            |name, b: RecordBatch| TableInput::new(name, b.schema(), vec![b], HashMap::new());
+        let config = Config::default();
+        let data = read_joinable(
+            &input("contacts", contacts),
+            &input("orders", orders),
+            &config.scales,
+            config.timestamps.bounds().unwrap(),
+            OnInvalid::Raise,
+        )
+        .unwrap();
+        let (c, o) = (&data.contacts, &data.orders);
+        let (index, columns) = CustomerIndex::build(c, o, data.customers);
+        for code in 0..data.customers {
+            let mut want: Vec<usize> = (0..c.len)
+                .filter(|&r| c.customer[r] == code as u32)
+                .collect();
+            want.sort_by(|&a, &b| {
+                c.created_at[a]
+                    .cmp(&c.created_at[b])
+                    .then_with(|| c.contact_id.cmp_rows(a, b))
+            });
+            let range = index.contact_offsets[code]..index.contact_offsets[code + 1];
+            let rows: Vec<usize> = index.contact_rows[range.clone()]
+                .iter()
+                .map(|&r| r as usize)
+                .collect();
+            assert_eq!(rows, want, "contacts of customer {code}");
+            for (k, &r) in range.zip(&want) {
+                assert_eq!(index.contact_times[k], c.created_at[r]);
+                assert_eq!(columns.contact_keys[k], c.intent.as_ref().unwrap().codes[r]);
+                assert_eq!(
+                    columns.contact_resolved[k],
+                    c.resolved_at.as_ref().unwrap()[r]
+                );
+            }
+            let mut want: Vec<usize> = (0..o.created_at.len())
+                .filter(|&r| o.customer[r] == code as u32)
+                .collect();
+            want.sort_by_key(|&r| (o.created_at[r], r));
+            let range = index.order_offsets[code]..index.order_offsets[code + 1];
+            let rows: Vec<usize> = columns.order_rows[range.clone()]
+                .iter()
+                .map(|&r| r as usize)
+                .collect();
+            assert_eq!(rows, want, "orders of customer {code}");
+            for (k, &r) in range.zip(&want) {
+                assert_eq!(index.order_times[k], o.created_at[r]);
+                assert_eq!(columns.order_revenue[k], o.revenue[r]);
+            }
+        }
+        let anonymous = c.customer.iter().filter(|&&x| x == ANONYMOUS).count();
+        assert!(anonymous > 0);
+        assert_eq!(index.contact_rows.len(), c.len - anonymous);
     }
 }

@@ -5,11 +5,11 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
-use arrow_array::builder::{BooleanBuilder, Float64Builder, Int64Builder, StringBuilder};
 use arrow_array::{
-    ArrayRef, BooleanArray, Float64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
-    UInt32Array,
+    ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray,
+    TimestampMicrosecondArray, UInt32Array,
 };
+use arrow_buffer::{BooleanBuffer, NullBuffer};
 use arrow_row::{RowConverter, SortField};
 use arrow_schema::{DataType, Field, Schema, SortOptions};
 use rayon::prelude::*;
@@ -31,8 +31,8 @@ use crate::diagnostics::{fire, parse_condition, Condition, Evidence, Expr, Facts
 use crate::error::{Error, Result};
 use crate::ingest::columns::read_coded;
 use crate::ingest::{
-    read_events, read_joinable, read_sessions, Contacts, Event, Joinable, OnInvalid, Sessions,
-    TableAudit, TableInput, NULL_CODE, NULL_TS,
+    read_events, read_joinable, read_sessions, Contacts, Event, HandledBy, Joinable, OnInvalid,
+    Sessions, TableAudit, TableInput, NULL_CODE, NULL_TS,
 };
 use crate::joins::{join_contacts, ContactJoins, CustomerIndex, Windows};
 use crate::time::{local_midnight_utc, parse_tz, Calendar, PeriodKind};
@@ -482,66 +482,56 @@ fn enrich_columns(
     let w = settings.windows;
     let as_of = joined.as_of.unwrap_or(i64::MIN);
     let n = rows.len();
-    let mut path = StringBuilder::with_capacity(n, n * 5);
-    let mut without_human = BooleanBuilder::with_capacity(n);
-    let mut recovered = BooleanBuilder::with_capacity(n);
-    let mut recovery_mature = BooleanBuilder::with_capacity(n);
-    let mut hours = Float64Builder::with_capacity(n);
-    let mut attributed_orders = Int64Builder::with_capacity(n);
-    let mut attributed_revenue = Float64Builder::with_capacity(n);
-    let mut repeat = BooleanBuilder::with_capacity(n);
-    let mut repeat_mature = BooleanBuilder::with_capacity(n);
-    let mut recontact = BooleanBuilder::with_capacity(n);
-    let mut recontact_mature = BooleanBuilder::with_capacity(n);
-    let mut preventable = BooleanBuilder::with_capacity(n);
-    for i in rows {
-        let p = c.path(i);
-        path.append_option(p.name());
-        without_human.append_value(resolved_without_human(c, i, p));
-        recovered.append_value(j.recovered[i]);
-        recovery_mature.append_value(matures(c.created_at[i], w.recovery, as_of));
-        hours.append_option(
-            (j.next_order_delay[i] != NULL_TS)
-                .then(|| j.next_order_delay[i] as f64 / MICROS_PER_HOUR),
-        );
-        attributed_orders.append_value(i64::from(j.attributed_orders[i]));
-        attributed_revenue.append_value(j.attributed_revenue[i]);
-        repeat.append_value(j.repeat[i]);
-        repeat_mature.append_value(matures(c.created_at[i], w.repeat, as_of));
-        recontact.append_option(match j.recontact[i] {
-            -1 => None,
-            v => Some(v == 1),
-        });
+    let first = rows.start;
+    // Whole columns at once, not row by row through builders: flags are packed 64 rows
+    // per word and numbers written straight into their buffers.
+    let flags_of = |f: &dyn Fn(usize) -> bool| {
+        BooleanArray::new(BooleanBuffer::collect_bool(n, |k| f(first + k)), None)
+    };
+    let paths: Vec<HandledBy> = rows.clone().map(|i| c.path(i)).collect();
+    let path: StringArray = paths.iter().map(|p| p.name()).collect();
+    let without_human = flags_of(&|i| resolved_without_human(c, i, paths[i - first]));
+    let recovered = flags_of(&|i| j.recovered[i]);
+    let recovery_mature = flags_of(&|i| matures(c.created_at[i], w.recovery, as_of));
+    let delays = &j.next_order_delay[rows.clone()];
+    let hours = Float64Array::new(
+        delays.iter().map(|&d| d as f64 / MICROS_PER_HOUR).collect(),
+        Some(NullBuffer::new(BooleanBuffer::collect_bool(n, |k| {
+            delays[k] != NULL_TS
+        }))),
+    );
+    let attributed_orders: Int64Array = j.attributed_orders[rows.clone()]
+        .iter()
+        .map(|&v| i64::from(v))
+        .collect();
+    let attributed_revenue = Float64Array::from(j.attributed_revenue[rows.clone()].to_vec());
+    let repeat = flags_of(&|i| j.repeat[i]);
+    let repeat_mature = flags_of(&|i| matures(c.created_at[i], w.repeat, as_of));
+    let recontacts = &j.recontact[rows.clone()];
+    let recontact = BooleanArray::new(
+        BooleanBuffer::collect_bool(n, |k| recontacts[k] == 1),
+        Some(NullBuffer::new(BooleanBuffer::collect_bool(n, |k| {
+            recontacts[k] != -1
+        }))),
+    );
+    let recontact_mature = flags_of(&|i| {
         let resolved_at = c.resolved_at.as_ref().map_or(NULL_TS, |r| r[i]);
-        recontact_mature
-            .append_value(resolved_at != NULL_TS && matures(resolved_at, w.recontact, as_of));
-        preventable.append_value(flags.is_preventable(c, i));
-    }
+        resolved_at != NULL_TS && matures(resolved_at, w.recontact, as_of)
+    });
+    let preventable = flags_of(&|i| flags.is_preventable(c, i));
     vec![
-        ("path".into(), Arc::new(path.finish())),
-        (
-            "resolved_without_human".into(),
-            Arc::new(without_human.finish()),
-        ),
-        ("recovered_7d".into(), Arc::new(recovered.finish())),
-        ("recovery_mature".into(), Arc::new(recovery_mature.finish())),
-        ("hours_to_next_order".into(), Arc::new(hours.finish())),
-        (
-            "attributed_orders".into(),
-            Arc::new(attributed_orders.finish()),
-        ),
-        (
-            "attributed_revenue".into(),
-            Arc::new(attributed_revenue.finish()),
-        ),
-        ("repeat_14d".into(), Arc::new(repeat.finish())),
-        ("repeat_mature".into(), Arc::new(repeat_mature.finish())),
-        ("recontact_48h".into(), Arc::new(recontact.finish())),
-        (
-            "recontact_mature".into(),
-            Arc::new(recontact_mature.finish()),
-        ),
-        ("preventable".into(), Arc::new(preventable.finish())),
+        ("path".into(), Arc::new(path)),
+        ("resolved_without_human".into(), Arc::new(without_human)),
+        ("recovered_7d".into(), Arc::new(recovered)),
+        ("recovery_mature".into(), Arc::new(recovery_mature)),
+        ("hours_to_next_order".into(), Arc::new(hours)),
+        ("attributed_orders".into(), Arc::new(attributed_orders)),
+        ("attributed_revenue".into(), Arc::new(attributed_revenue)),
+        ("repeat_14d".into(), Arc::new(repeat)),
+        ("repeat_mature".into(), Arc::new(repeat_mature)),
+        ("recontact_48h".into(), Arc::new(recontact)),
+        ("recontact_mature".into(), Arc::new(recontact_mature)),
+        ("preventable".into(), Arc::new(preventable)),
     ]
 }
 
