@@ -567,7 +567,7 @@ fn group_contacts(contacts: &TableInput, group_by: &[String], rows: &Contacts) -
         let coded = read_coded(&chunks, true)
             .map_err(|_| Error::schema("contacts", column, "cannot group by this column's type"))?;
         per_column.push(coded.codes);
-        values.push(contacts.concat_chunks(column, &chunks)?);
+        values.push(chunks);
     }
     let mut index: FxHashMap<Vec<u32>, u32> = FxHashMap::default();
     let mut representative = Vec::new();
@@ -609,11 +609,9 @@ fn group_contacts(contacts: &TableInput, group_by: &[String], rows: &Contacts) -
             code.push(g);
         }
     }
-    let take_rows = UInt32Array::from(representative);
     let mut keys = Vec::with_capacity(group_by.len());
-    for (column, values) in group_by.iter().zip(values) {
-        let taken = arrow_select::take::take(values.as_ref(), &take_rows, None)
-            .map_err(|e| Error::schema("contacts", column, e.to_string()))?;
+    for (column, chunks) in group_by.iter().zip(values) {
+        let taken = contacts.take_chunk_rows(column, &chunks, &representative)?;
         keys.push((column.clone(), plain_key_column(taken, column)?));
     }
     let (sorted_code, keys) = distinct_sorted_keys(&keys)?;

@@ -179,6 +179,46 @@ impl TableInput {
         })
     }
 
+    /// The values of a column read as `chunks` at input positions `rows`, as one array of
+    /// the column's type. Only the taken rows are copied (the chunks are not joined first).
+    pub fn take_chunk_rows(
+        &self,
+        ours: &str,
+        chunks: &[ArrayRef],
+        rows: &[u32],
+    ) -> Result<ArrayRef> {
+        let starts: Vec<usize> = chunks
+            .iter()
+            .scan(0usize, |next, chunk| {
+                let start = *next;
+                *next += chunk.len();
+                Some(start)
+            })
+            .collect();
+        let mut pieces = Vec::with_capacity(rows.len());
+        for &row in rows {
+            let row = row as usize;
+            // The last chunk starting at or before the row holds it (empty chunks before
+            // it share its start).
+            let k = starts.partition_point(|&start| start <= row);
+            let Some(k) = k
+                .checked_sub(1)
+                .filter(|&k| row < starts[k] + chunks[k].len())
+            else {
+                return Err(Error::schema(
+                    self.name,
+                    ours,
+                    format!(
+                        "row {row} is beyond the column's {} rows",
+                        chunked_len(chunks)
+                    ),
+                ));
+            };
+            pieces.push(chunks[k].slice(row - starts[k], 1));
+        }
+        self.concat_chunks(ours, &pieces)
+    }
+
     /// A column's chunks (from [`TableInput::column`]) as one array, for taking values back
     /// out by row.
     pub fn concat_chunks(&self, ours: &str, chunks: &[ArrayRef]) -> Result<ArrayRef> {
@@ -1357,4 +1397,51 @@ pub fn read_events(table: &TableInput, on_invalid: OnInvalid) -> Result<(Vec<Eve
         })
         .collect();
     Ok((events, audit))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::{Int64Array, StringArray};
+    use arrow_schema::{DataType, Field, Schema};
+
+    #[test]
+    fn chunk_rows_are_taken_across_empty_and_full_chunks() {
+        let schema = Arc::new(Schema::new(vec![Field::new(
+            "channel",
+            DataType::Utf8,
+            true,
+        )]));
+        let chunk =
+            |values: &[Option<&str>]| -> ArrayRef { Arc::new(StringArray::from(values.to_vec())) };
+        let chunks = vec![
+            chunk(&[]),
+            chunk(&[Some("a"), Some("b")]),
+            chunk(&[]),
+            chunk(&[None, Some("d")]),
+            chunk(&[Some("e")]),
+        ];
+        let table = TableInput::new("contacts", schema, Vec::new(), HashMap::new());
+        let taken = table
+            .take_chunk_rows("channel", &chunks, &[4, 0, 2, 3, 1])
+            .unwrap();
+        let taken = taken.as_any().downcast_ref::<StringArray>().unwrap();
+        let got: Vec<Option<&str>> = taken.iter().collect();
+        assert_eq!(got, vec![Some("e"), Some("a"), None, Some("d"), Some("b")]);
+        // No rows: an empty array of the column's type.
+        let none = table.take_chunk_rows("channel", &chunks, &[]).unwrap();
+        assert_eq!((none.len(), none.data_type()), (0, &DataType::Utf8));
+        // A row past the end is an error, not a panic.
+        assert!(table.take_chunk_rows("channel", &chunks, &[5]).is_err());
+        let ints: Vec<ArrayRef> = vec![Arc::new(Int64Array::from(vec![7, 8]))];
+        let taken = table.take_chunk_rows("channel", &ints, &[1]).unwrap();
+        assert_eq!(
+            taken
+                .as_any()
+                .downcast_ref::<Int64Array>()
+                .unwrap()
+                .value(0),
+            8
+        );
+    }
 }
