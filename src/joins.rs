@@ -204,18 +204,26 @@ impl RunColumn<'_> {
         }
     }
 
-    /// Reorders `range` so that position k takes the value at `range.start + order[k]`.
-    fn permute(&mut self, range: std::ops::Range<usize>, order: &[u32]) {
-        fn apply<T: Copy>(values: &mut [T], order: &[u32]) {
-            let old: Vec<T> = values.to_vec();
+    /// Reorders `range` so that position k takes the value at `range.start + order[k]`,
+    /// copying the old values through `scratch` (reused from run to run).
+    fn permute(&mut self, range: std::ops::Range<usize>, order: &[u32], scratch: &mut Vec<u64>) {
+        fn apply<T: Copy>(
+            values: &mut [T],
+            order: &[u32],
+            scratch: &mut Vec<u64>,
+            bits: fn(T) -> u64,
+            back: fn(u64) -> T,
+        ) {
+            scratch.clear();
+            scratch.extend(values.iter().map(|&v| bits(v)));
             for (v, &k) in values.iter_mut().zip(order) {
-                *v = old[k as usize];
+                *v = back(scratch[k as usize]);
             }
         }
         match self {
-            RunColumn::U32(v) => apply(&mut v[range], order),
-            RunColumn::I64(v) => apply(&mut v[range], order),
-            RunColumn::F64(v) => apply(&mut v[range], order),
+            RunColumn::U32(v) => apply(&mut v[range], order, scratch, u64::from, |b| b as u32),
+            RunColumn::I64(v) => apply(&mut v[range], order, scratch, |x| x as u64, |b| b as i64),
+            RunColumn::F64(v) => apply(&mut v[range], order, scratch, f64::to_bits, f64::from_bits),
         }
     }
 }
@@ -251,7 +259,7 @@ impl<'a> CustomerRuns<'a> {
             .zip(blocks.par_windows(2))
             .for_each(|(mut piece, w)| {
                 let base = offsets[w[0]];
-                let mut order: Vec<u32> = Vec::new();
+                let (mut order, mut scratch): (Vec<u32>, Vec<u64>) = (Vec::new(), Vec::new());
                 for c in w[0]..w[1] {
                     let range = offsets[c] - base..offsets[c + 1] - base;
                     let key = |k: usize| (piece.times[k], piece.rows[k]);
@@ -270,10 +278,10 @@ impl<'a> CustomerRuns<'a> {
                     order.sort_unstable_by(|&a, &b| {
                         before(key(start + a as usize), key(start + b as usize))
                     });
-                    RunColumn::U32(&mut *piece.rows).permute(range.clone(), &order);
-                    RunColumn::I64(&mut *piece.times).permute(range.clone(), &order);
+                    RunColumn::U32(&mut *piece.rows).permute(range.clone(), &order, &mut scratch);
+                    RunColumn::I64(&mut *piece.times).permute(range.clone(), &order, &mut scratch);
                     for column in &mut piece.extra {
-                        column.permute(range.clone(), &order);
+                        column.permute(range.clone(), &order, &mut scratch);
                     }
                 }
             });

@@ -556,7 +556,7 @@ fn group_contacts(contacts: &TableInput, group_by: &[String], rows: &Contacts) -
     let mut per_column = Vec::with_capacity(group_by.len());
     // Each column is read once (an on-demand table reads it from its file) and kept until
     // the groups' key values are taken out of it.
-    let mut values = Vec::with_capacity(group_by.len());
+    let mut column_chunks = Vec::with_capacity(group_by.len());
     for column in group_by {
         let Some(chunks) = contacts.column(column)? else {
             return Err(Error::config(
@@ -567,7 +567,7 @@ fn group_contacts(contacts: &TableInput, group_by: &[String], rows: &Contacts) -
         let coded = read_coded(&chunks, true)
             .map_err(|_| Error::schema("contacts", column, "cannot group by this column's type"))?;
         per_column.push(coded.codes);
-        values.push(chunks);
+        column_chunks.push(chunks);
     }
     let mut index: FxHashMap<Vec<u32>, u32> = FxHashMap::default();
     let mut representative = Vec::new();
@@ -610,7 +610,7 @@ fn group_contacts(contacts: &TableInput, group_by: &[String], rows: &Contacts) -
         }
     }
     let mut keys = Vec::with_capacity(group_by.len());
-    for (column, chunks) in group_by.iter().zip(values) {
+    for (column, chunks) in group_by.iter().zip(column_chunks) {
         let taken = contacts.take_chunk_rows(column, &chunks, &representative)?;
         keys.push((column.clone(), plain_key_column(taken, column)?));
     }
