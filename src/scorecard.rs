@@ -535,6 +535,10 @@ fn enrich_columns(
     ]
 }
 
+/// Up to this many distinct values of a one-column `group_by`, each thread keeps its own
+/// table of first rows while numbering the groups in parallel.
+const PARALLEL_GROUP_SLOTS: usize = 1 << 16;
+
 /// Group codes of the contacts over the `group_by` columns, and each group's key values
 /// (one row per group). Groups are numbered in the sort order of their keys (nulls last),
 /// so the output order depends neither on row order nor on how customers were partitioned.
@@ -579,18 +583,18 @@ fn group_contacts(contacts: &TableInput, group_by: &[String], rows: &Contacts) -
             .iter()
             .filter(|&&c| c != NULL_CODE)
             .max()
-            .map_or(0, |&c| c + 1);
-        let mut group_of_code = vec![u32::MAX; n_values as usize + 1];
-        for i in 0..n {
-            let row = rows.source_row(i);
-            let c = codes[row];
-            let slot = if c == NULL_CODE { n_values } else { c } as usize;
-            if group_of_code[slot] == u32::MAX {
-                group_of_code[slot] = representative.len() as u32;
-                representative.push(row as u32);
+            .map_or(0, |&c| c + 1) as usize;
+        // Null keys take the slot after the values.
+        let slot_of = |i: usize| -> usize {
+            match codes[rows.source_row(i)] {
+                NULL_CODE => n_values,
+                c => c as usize,
             }
-            code.push(group_of_code[slot]);
-        }
+        };
+        let (groups, first_rows) =
+            number_by_first_appearance(n, n_values + 1, slot_of, PARALLEL_GROUP_SLOTS);
+        code = groups;
+        representative.extend(first_rows.into_iter().map(|i| rows.source_row(i) as u32));
     } else {
         for i in 0..n {
             // Group columns are read from the input, so index them by input position.
@@ -623,6 +627,66 @@ fn group_contacts(contacts: &TableInput, group_by: &[String], rows: &Contacts) -
         n_groups: keys.first().map_or(0, |(_, a)| a.len()),
         keys,
     })
+}
+
+/// Numbers the distinct slots of rows `0..n` (each row's slot in `0..n_slots`) in order of
+/// first appearance: each row's number, and the first row of each number. With at most
+/// `parallel_max_slots` slots, each thread finds first rows in a table of its own and the
+/// rows are numbered in parallel; with more, one pass does it without tables per thread.
+fn number_by_first_appearance(
+    n: usize,
+    n_slots: usize,
+    slot_of: impl Fn(usize) -> usize + Sync,
+    parallel_max_slots: usize,
+) -> (Vec<u32>, Vec<usize>) {
+    let first_of_slot = if n_slots <= parallel_max_slots {
+        (0..n)
+            .into_par_iter()
+            .with_min_len(1 << 16)
+            .fold(
+                || vec![usize::MAX; n_slots],
+                |mut first, i| {
+                    let slot = slot_of(i);
+                    first[slot] = first[slot].min(i);
+                    first
+                },
+            )
+            .reduce(
+                || vec![usize::MAX; n_slots],
+                |mut a, b| {
+                    for (x, y) in a.iter_mut().zip(b) {
+                        *x = (*x).min(y);
+                    }
+                    a
+                },
+            )
+    } else {
+        let mut first = vec![usize::MAX; n_slots];
+        for i in 0..n {
+            let slot = slot_of(i);
+            if first[slot] == usize::MAX {
+                first[slot] = i;
+            }
+        }
+        first
+    };
+    let mut seen: Vec<(usize, usize)> = first_of_slot
+        .iter()
+        .enumerate()
+        .filter(|(_, &first)| first != usize::MAX)
+        .map(|(slot, &first)| (first, slot))
+        .collect();
+    seen.sort_unstable();
+    let mut number_of_slot = vec![u32::MAX; n_slots];
+    for (number, &(_, slot)) in seen.iter().enumerate() {
+        number_of_slot[slot] = number as u32;
+    }
+    let mut numbers = Vec::with_capacity(n);
+    (0..n)
+        .into_par_iter()
+        .map(|i| number_of_slot[slot_of(i)])
+        .collect_into_vec(&mut numbers);
+    (numbers, seen.into_iter().map(|(first, _)| first).collect())
 }
 
 /// Named key columns, one row per group.
@@ -1661,6 +1725,41 @@ mod tests {
     const DAY: i64 = 24 * HOUR;
     // Monday 2024-01-01 00:00 UTC.
     const T0: i64 = 1_704_067_200_000_000;
+
+    #[test]
+    fn groups_are_numbered_by_first_appearance_in_parallel_and_in_one_pass() {
+        // 300k rows (several parallel pieces) over 7 slots, slot 5 first seen late and
+        // slot 6 never: every path must give the numbering of one ordered pass.
+        let n = 300_000;
+        let slot_of = |i: usize| match i {
+            250_001 => 5,
+            i => (i * 7919 % 1009) % 5,
+        };
+        let mut expected_first: Vec<usize> = Vec::new();
+        let mut number_of_slot = [u32::MAX; 7];
+        let expected: Vec<u32> = (0..n)
+            .map(|i| {
+                let slot = slot_of(i);
+                if number_of_slot[slot] == u32::MAX {
+                    number_of_slot[slot] = expected_first.len() as u32;
+                    expected_first.push(i);
+                }
+                number_of_slot[slot]
+            })
+            .collect();
+        assert_eq!(expected_first.len(), 6);
+        for parallel_max_slots in [0, 7] {
+            let (numbers, first) = number_by_first_appearance(n, 7, slot_of, parallel_max_slots);
+            assert_eq!(
+                numbers, expected,
+                "parallel up to {parallel_max_slots} slots"
+            );
+            assert_eq!(
+                first, expected_first,
+                "parallel up to {parallel_max_slots} slots"
+            );
+        }
+    }
 
     fn ts(values: &[i64]) -> ArrayRef {
         Arc::new(TimestampMicrosecondArray::from(values.to_vec()).with_timezone("UTC"))

@@ -44,7 +44,24 @@ pub struct PhaseTimer {
     what: &'static str,
     start: Instant,
     last: Instant,
-    laps: Option<Vec<(&'static str, f64)>>,
+    last_cpu: Option<f64>,
+    /// (phase, wall seconds, process CPU seconds when known).
+    laps: Option<Vec<(&'static str, f64, Option<f64>)>>,
+}
+
+/// CPU seconds (user + system) of the whole process so far, where `/proc` tells it.
+/// Traced phases print their CPU use over wall time: how many cores a phase kept busy
+/// (pyarrow's reader threads included) shows which phases leave a core idle.
+fn process_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which is in parentheses and may hold spaces):
+    // utime and stime are the 12th and 13th of them, in clock ticks (100 per second on
+    // Linux for the ABI's USER_HZ).
+    let after_name = &stat[stat.rfind(')')? + 2..];
+    let mut fields = after_name.split(' ').skip(11);
+    let user: f64 = fields.next()?.parse().ok()?;
+    let system: f64 = fields.next()?.parse().ok()?;
+    Some((user + system) / 100.0)
 }
 
 impl PhaseTimer {
@@ -56,6 +73,7 @@ impl PhaseTimer {
             what,
             start: now,
             last: now,
+            last_cpu: if enabled { process_cpu_seconds() } else { None },
             laps: enabled.then(Vec::new),
         }
     }
@@ -64,8 +82,11 @@ impl PhaseTimer {
     pub fn lap(&mut self, phase: &'static str) -> Result<()> {
         if let Some(laps) = &mut self.laps {
             let now = Instant::now();
-            laps.push((phase, (now - self.last).as_secs_f64()));
+            let cpu = process_cpu_seconds();
+            let used = cpu.zip(self.last_cpu).map(|(now, before)| now - before);
+            laps.push((phase, (now - self.last).as_secs_f64(), used));
             self.last = now;
+            self.last_cpu = cpu;
         }
         if interrupted() {
             return Err(Error::Interrupted);
@@ -80,7 +101,12 @@ impl Drop for PhaseTimer {
             let total = self.start.elapsed().as_secs_f64();
             let parts: Vec<String> = laps
                 .iter()
-                .map(|(phase, secs)| format!("{phase}={:.3}", secs))
+                .map(|(phase, secs, cpu)| match cpu {
+                    // Cores busy over the phase, when the phase is long enough for the
+                    // 10 ms CPU clock to say.
+                    Some(cpu) if *secs >= 0.05 => format!("{phase}={secs:.3}({:.1})", cpu / secs),
+                    _ => format!("{phase}={secs:.3}"),
+                })
                 .collect();
             eprintln!(
                 "supportkpi {}: total={total:.3}s {}",

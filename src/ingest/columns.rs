@@ -243,80 +243,144 @@ pub struct CodedStrings {
     pub values: Vec<String>,
 }
 
+/// Rows per piece when coding a string column in parallel: large enough that each piece's
+/// own small hash map and its merge cost nothing next to the rows, small enough that a
+/// single-chunk column still splits across the threads.
+const CODED_PIECE_ROWS: usize = 1 << 20;
+
 /// Reads a string column into codes. With `any_type`, non-string columns (integers,
 /// booleans, dates…) are grouped by their text rendering: used for `group_by` keys, whose
 /// output keeps the original values anyway.
+///
+/// Pieces of the column are coded in parallel, each into its own slice of the output with
+/// codes of its own; the pieces' distinct values are then merged in piece order (so codes
+/// keep the order of first appearance over the whole column) and each slice is recoded in
+/// place.
 pub fn read_coded(chunks: &[ArrayRef], any_type: bool) -> ReadResult<CodedStrings> {
-    let mut coded = CodedStrings {
-        codes: Vec::with_capacity(chunked_len(chunks)),
-        values: Vec::new(),
-    };
-    let mut index: FxHashMap<String, u32> = FxHashMap::default();
+    read_coded_in_pieces(chunks, any_type, CODED_PIECE_ROWS)
+}
+
+fn read_coded_in_pieces(
+    chunks: &[ArrayRef],
+    any_type: bool,
+    piece_rows: usize,
+) -> ReadResult<CodedStrings> {
+    use rayon::prelude::*;
     for chunk in chunks {
-        if matches!(chunk.data_type(), DataType::Null) {
-            coded
-                .codes
-                .extend(std::iter::repeat_n(NULL_CODE, chunk.len()));
-            continue;
-        }
-        if !any_type && !is_string_type(chunk.data_type()) {
-            return Err(type_error("text", chunk.data_type()));
-        }
-        let mut code_of = |text: &str| match index.get(text) {
-            Some(&code) => code,
-            None => {
-                let code = coded.values.len() as u32;
-                index.insert(text.to_owned(), code);
-                coded.values.push(text.to_owned());
-                code
-            }
-        };
-        if let Some(dictionary) = chunk.as_any_dictionary_opt() {
-            // Hash each dictionary value once, on its first use (so codes keep the order of
-            // first appearance, as for plain strings), not every row.
-            let values = as_large_strings(dictionary.values())?;
-            if values.is_empty() {
-                // No values: every key is null (arrow's normalized_keys would panic).
-                coded
-                    .codes
-                    .extend(std::iter::repeat_n(NULL_CODE, chunk.len()));
-                continue;
-            }
-            let keys = dictionary.normalized_keys();
-            let nulls = chunk.logical_nulls();
-            let mut code_of_key = vec![None::<u32>; values.len()];
-            for (row, &key) in keys.iter().enumerate() {
-                let code = if nulls.as_ref().is_some_and(|n| n.is_null(row)) || key >= values.len()
-                {
-                    NULL_CODE
-                } else {
-                    match code_of_key[key] {
-                        Some(code) => code,
-                        None => {
-                            let code = if values.is_null(key) {
-                                NULL_CODE
-                            } else {
-                                code_of(values.value(key))
-                            };
-                            code_of_key[key] = Some(code);
-                            code
-                        }
-                    }
-                };
-                coded.codes.push(code);
-            }
-            continue;
-        }
-        let strings = as_large_strings(chunk)?;
-        for value in strings.iter() {
-            let code = match value {
-                None => NULL_CODE,
-                Some(text) => code_of(text),
-            };
-            coded.codes.push(code);
+        let data_type = chunk.data_type();
+        if !any_type && !matches!(data_type, DataType::Null) && !is_string_type(data_type) {
+            return Err(type_error("text", data_type));
         }
     }
-    Ok(coded)
+    let pieces: Vec<ArrayRef> = chunks
+        .iter()
+        .flat_map(|chunk| {
+            (0..chunk.len().div_ceil(piece_rows)).map(move |p| {
+                let offset = p * piece_rows;
+                chunk.slice(offset, piece_rows.min(chunk.len() - offset))
+            })
+        })
+        .collect();
+    let mut codes = vec![NULL_CODE; chunked_len(chunks)];
+    let mut slices = Vec::with_capacity(pieces.len());
+    let mut rest = codes.as_mut_slice();
+    for piece in &pieces {
+        let (head, tail) = rest.split_at_mut(piece.len());
+        slices.push(head);
+        rest = tail;
+    }
+    let local_values: Vec<Vec<String>> = pieces
+        .par_iter()
+        .zip(slices.par_iter_mut())
+        .map(|(piece, out)| code_piece(piece, out))
+        .collect::<ReadResult<_>>()?;
+    let mut values = Vec::new();
+    let mut index: FxHashMap<&str, u32> = FxHashMap::default();
+    // Local code → column code, per piece; None where they are the same.
+    let recodes: Vec<Option<Vec<u32>>> = local_values
+        .iter()
+        .map(|local| {
+            let recode: Vec<u32> = local
+                .iter()
+                .map(|text| {
+                    *index.entry(text.as_str()).or_insert_with(|| {
+                        values.push(text.clone());
+                        values.len() as u32 - 1
+                    })
+                })
+                .collect();
+            let same = recode.iter().enumerate().all(|(i, &c)| c == i as u32);
+            (!same).then_some(recode)
+        })
+        .collect();
+    drop(index);
+    slices
+        .into_par_iter()
+        .zip(recodes.par_iter())
+        .for_each(|(out, recode)| {
+            if let Some(recode) = recode {
+                for code in out.iter_mut().filter(|c| **c != NULL_CODE) {
+                    *code = recode[*code as usize];
+                }
+            }
+        });
+    Ok(CodedStrings { codes, values })
+}
+
+/// Codes one piece of a column into `out` (left `NULL_CODE` where null), with codes of its
+/// own: the piece's distinct values in order of first appearance, which it returns.
+fn code_piece(piece: &ArrayRef, out: &mut [u32]) -> ReadResult<Vec<String>> {
+    let mut values: Vec<String> = Vec::new();
+    if matches!(piece.data_type(), DataType::Null) {
+        return Ok(values);
+    }
+    let mut index: FxHashMap<String, u32> = FxHashMap::default();
+    let mut code_of = |text: &str| match index.get(text) {
+        Some(&code) => code,
+        None => {
+            let code = values.len() as u32;
+            index.insert(text.to_owned(), code);
+            values.push(text.to_owned());
+            code
+        }
+    };
+    if let Some(dictionary) = piece.as_any_dictionary_opt() {
+        // Hash each dictionary value once, on its first use (so codes keep the order of
+        // first appearance, as for plain strings), not every row.
+        let dictionary_values = as_large_strings(dictionary.values())?;
+        if dictionary_values.is_empty() {
+            // No values: every key is null (arrow's normalized_keys would panic).
+            return Ok(values);
+        }
+        let keys = dictionary.normalized_keys();
+        let nulls = piece.logical_nulls();
+        let mut code_of_key = vec![None::<u32>; dictionary_values.len()];
+        for (row, (&key, slot)) in keys.iter().zip(out.iter_mut()).enumerate() {
+            if nulls.as_ref().is_some_and(|n| n.is_null(row)) || key >= dictionary_values.len() {
+                continue;
+            }
+            *slot = match code_of_key[key] {
+                Some(code) => code,
+                None => {
+                    let code = if dictionary_values.is_null(key) {
+                        NULL_CODE
+                    } else {
+                        code_of(dictionary_values.value(key))
+                    };
+                    code_of_key[key] = Some(code);
+                    code
+                }
+            };
+        }
+        return Ok(values);
+    }
+    let strings = as_large_strings(piece)?;
+    for (value, slot) in strings.iter().zip(out.iter_mut()) {
+        if let Some(text) = value {
+            *slot = code_of(text);
+        }
+    }
+    Ok(values)
 }
 
 /// An id column (contact_id, order_id, customer_id): integers or text, compared as given.
@@ -653,6 +717,46 @@ mod tests {
         assert_eq!(from_dictionary.codes, from_plain.codes);
         assert_eq!(from_dictionary.values, vec!["a", "b"]);
         assert_eq!(from_plain.values, vec!["a", "b"]);
+    }
+
+    #[test]
+    fn pieces_coded_apart_keep_the_codes_of_one_pass() {
+        // Pieces of 2 rows over chunks of 5: values first seen in later pieces, pieces
+        // whose local codes differ from the column's, dictionary and plain chunks mixed,
+        // nulls and an all-null chunk. Codes must be those of a single ordered pass.
+        let plain = |v: Vec<Option<&str>>| -> ArrayRef { Arc::new(StringArray::from(v)) };
+        let dictionary_values = StringArray::from(vec![Some("d"), Some("a"), Some("e")]);
+        let keys = Int32Array::from(vec![Some(2), None, Some(0), Some(1), Some(2)]);
+        let chunks: Vec<ArrayRef> = vec![
+            plain(vec![Some("b"), Some("a"), None, Some("c"), Some("b")]),
+            Arc::new(
+                DictionaryArray::<Int32Type>::try_new(keys, Arc::new(dictionary_values)).unwrap(),
+            ),
+            Arc::new(arrow_array::NullArray::new(3)),
+            plain(vec![Some("c"), Some("f"), Some("a")]),
+        ];
+        let texts = [
+            "b", "a", "", "c", "b", "e", "", "d", "a", "e", "", "", "", "c", "f", "a",
+        ];
+        let mut expected_values: Vec<&str> = Vec::new();
+        let expected_codes: Vec<u32> = texts
+            .iter()
+            .map(|&t| match t {
+                "" => NULL_CODE,
+                t => match expected_values.iter().position(|&v| v == t) {
+                    Some(code) => code as u32,
+                    None => {
+                        expected_values.push(t);
+                        expected_values.len() as u32 - 1
+                    }
+                },
+            })
+            .collect();
+        for piece_rows in [1, 2, 3, 100] {
+            let coded = read_coded_in_pieces(&chunks, false, piece_rows).unwrap();
+            assert_eq!(coded.codes, expected_codes, "pieces of {piece_rows}");
+            assert_eq!(coded.values, expected_values, "pieces of {piece_rows}");
+        }
     }
 
     #[test]

@@ -967,38 +967,53 @@ fn read_contacts(
     issues.check_ids("contact_id", ids)?;
     timer.lap("ids")?;
     issues.flag_rows("customer_id", ID_OVERFLOW, customer_overflow)?;
-    let created_at = required(table, "created_at", |c| read_timestamps(c, false))?;
-    issues.check_not_null_ts("created_at", &created_at)?;
-    issues.check_plausible("created_at", &created_at, time_range)?;
-    timer.lap("created")?;
-    let intent = optional(table, "intent", |c| read_coded(c, false))?;
-    timer.lap("intent")?;
-    let handled_by = match optional(table, "handled_by", |c| read_coded(c, false))? {
-        None => None,
-        Some(coded) => Some(decode_handled_by(&mut issues, &coded)?),
-    };
-    timer.lap("handled_by")?;
-    // The remaining columns are independent: read them side by side, then check them in a
+    // The other columns are independent: read them side by side, then check them in a
     // fixed order, so the first error reported does not depend on which read ends first.
-    let ((escalated, times), numbers) = rayon::join(
+    let ((created_at, (intent, handled_by)), ((escalated, times), numbers)) = rayon::join(
         || {
             rayon::join(
-                || optional(table, "escalated", read_bools),
+                || required(table, "created_at", |c| read_timestamps(c, false)),
                 || {
-                    ["first_response_at", "resolved_at"]
-                        .par_iter()
-                        .map(|&column| optional(table, column, |c| read_timestamps(c, false)))
-                        .collect::<Vec<_>>()
+                    rayon::join(
+                        || optional(table, "intent", |c| read_coded(c, false)),
+                        || optional(table, "handled_by", |c| read_coded(c, false)),
+                    )
                 },
             )
         },
         || {
-            CONTACT_NUMBERS
-                .par_iter()
-                .map(|&column| optional(table, column, read_numbers))
-                .collect::<Vec<_>>()
+            rayon::join(
+                || {
+                    rayon::join(
+                        || optional(table, "escalated", read_bools),
+                        || {
+                            ["first_response_at", "resolved_at"]
+                                .par_iter()
+                                .map(|&column| {
+                                    optional(table, column, |c| read_timestamps(c, false))
+                                })
+                                .collect::<Vec<_>>()
+                        },
+                    )
+                },
+                || {
+                    CONTACT_NUMBERS
+                        .par_iter()
+                        .map(|&column| optional(table, column, read_numbers))
+                        .collect::<Vec<_>>()
+                },
+            )
         },
     );
+    timer.lap("read")?;
+    let created_at = created_at?;
+    issues.check_not_null_ts("created_at", &created_at)?;
+    issues.check_plausible("created_at", &created_at, time_range)?;
+    let intent = intent?;
+    let handled_by = match handled_by? {
+        None => None,
+        Some(coded) => Some(decode_handled_by(&mut issues, &coded)?),
+    };
     let escalated = escalated?;
     let [first_response_at, resolved_at] = <[_; 2]>::try_from(times)
         .unwrap_or_else(|_| unreachable!("two timestamp columns were read"));
@@ -1024,7 +1039,7 @@ fn read_contacts(
     let nps = check_scale(&mut issues, "nps", nps?, scales.nps.min, scales.nps.max)?;
     let ces = check_scale(&mut issues, "ces", ces?, scales.ces.min, scales.ces.max)?;
     let cost = check_numbers(&mut issues, "cost", cost?, |_| None)?;
-    timer.lap("numbers")?;
+    timer.lap("checks")?;
     let resolution_correct = optional(table, "resolution_correct", read_bools)?;
     let preventable = optional(table, "preventable", read_bools)?;
     let (keep, audit, reasons) = issues.finish(len);
