@@ -1248,8 +1248,9 @@ pub(crate) fn build_view(
         as_of,
     };
     timer.lap("groups")?;
-    let daily = build_daily(&ctx, &calendar, &groups.code, n_groups, data);
-    timer.lap("daily")?;
+    // Cohorts first: their per-row period and group lists are freed before the daily
+    // pass allocates the quantile lists the view keeps, so the two never add up in the
+    // peak memory.
     let (repurchase, per_period) = customer_cohorts(
         data,
         &joined.index,
@@ -1263,6 +1264,8 @@ pub(crate) fn build_view(
         },
     );
     timer.lap("cohorts")?;
+    let daily = build_daily(&ctx, &calendar, &groups.code, n_groups, data);
+    timer.lap("daily")?;
     let windows = baseline_windows(&calendar, settings);
     let baseline_backlog = backlog_in_windows(&data.contacts, &groups.code, n_groups, &windows);
     timer.lap("backlog")?;
