@@ -250,7 +250,7 @@ fn join_inputs(
     settings: &Settings,
     timer: &mut PhaseTimer,
 ) -> Result<Joined> {
-    let data = read_joinable(
+    let mut data = read_joinable(
         contacts,
         orders,
         &settings.config.scales,
@@ -260,6 +260,7 @@ fn join_inputs(
     timer.lap("ingest")?;
     let as_of = options.as_of.or_else(|| max_created(&data));
     let (index, columns) = CustomerIndex::build(&data.contacts, &data.orders, data.customers);
+    data.release_index_keys();
     timer.lap("index")?;
     let joins = join_contacts(
         &data.contacts,
