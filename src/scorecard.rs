@@ -574,11 +574,8 @@ fn group_contacts(contacts: &TableInput, group_by: &[String], rows: &Contacts) -
         per_column.push(coded.codes);
         column_chunks.push(chunks);
     }
-    let mut index: FxHashMap<Vec<u32>, u32> = FxHashMap::default();
     let mut representative = Vec::new();
-    let mut code = Vec::with_capacity(n);
-    let mut key = Vec::with_capacity(group_by.len());
-    if let [codes] = per_column.as_slice() {
+    let mut code = if let [codes] = per_column.as_slice() {
         // One column (the common case): a table indexed by its value code, no hashing.
         let n_values = codes
             .iter()
@@ -594,9 +591,12 @@ fn group_contacts(contacts: &TableInput, group_by: &[String], rows: &Contacts) -
         };
         let (groups, first_rows) =
             number_by_first_appearance(n, n_values + 1, slot_of, PARALLEL_GROUP_SLOTS);
-        code = groups;
         representative.extend(first_rows.into_iter().map(|i| rows.source_row(i) as u32));
+        groups
     } else {
+        let mut index: FxHashMap<Vec<u32>, u32> = FxHashMap::default();
+        let mut key = Vec::with_capacity(group_by.len());
+        let mut code = Vec::with_capacity(n);
         for i in 0..n {
             // Group columns are read from the input, so index them by input position.
             let row = rows.source_row(i);
@@ -613,16 +613,16 @@ fn group_contacts(contacts: &TableInput, group_by: &[String], rows: &Contacts) -
             };
             code.push(g);
         }
-    }
+        code
+    };
     let mut keys = Vec::with_capacity(group_by.len());
     for (column, chunks) in group_by.iter().zip(column_chunks) {
         let taken = contacts.take_chunk_rows(column, &chunks, &representative)?;
         keys.push((column.clone(), plain_key_column(taken, column)?));
     }
     let (sorted_code, keys) = distinct_sorted_keys(&keys)?;
-    for c in &mut code {
-        *c = sorted_code[*c as usize];
-    }
+    code.par_iter_mut()
+        .for_each(|c| *c = sorted_code[*c as usize]);
     Ok(Groups {
         code,
         n_groups: keys.first().map_or(0, |(_, a)| a.len()),
