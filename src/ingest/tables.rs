@@ -266,6 +266,35 @@ pub struct TableAudit {
     pub dropped: std::collections::BTreeMap<String, u64>,
 }
 
+/// Rows per block of [`bad_rows`]: a block is scanned by a plain loop.
+const CHECK_BLOCK_ROWS: usize = 1 << 15;
+
+/// The rows where `is_bad` returns something, in row order (only the first with
+/// `first_only`). Fixed blocks of rows are scanned in parallel, each by a plain loop: a
+/// per-row parallel find costs several times the compare it guards, and a load of 10M
+/// rows runs a dozen checks.
+fn bad_rows<T: Send>(
+    rows: usize,
+    first_only: bool,
+    is_bad: impl Fn(usize) -> Option<T> + Sync,
+) -> Vec<(usize, T)> {
+    let block_rows = |b: usize| b * CHECK_BLOCK_ROWS..((b + 1) * CHECK_BLOCK_ROWS).min(rows);
+    let blocks = 0..rows.div_ceil(CHECK_BLOCK_ROWS);
+    let bad_in = |b: usize| block_rows(b).filter_map(|row| is_bad(row).map(|found| (row, found)));
+    if first_only {
+        blocks
+            .into_par_iter()
+            .find_map_first(|b| bad_in(b).next())
+            .into_iter()
+            .collect()
+    } else {
+        blocks
+            .into_par_iter()
+            .flat_map_iter(|b| bad_in(b).collect::<Vec<_>>())
+            .collect()
+    }
+}
+
 /// Collects bad rows of one table: the first one becomes a `DataError` (raise), or every one
 /// is marked for dropping with its reason (drop).
 struct RowIssues<'a> {
@@ -329,9 +358,9 @@ impl<'a> RowIssues<'a> {
         }
     }
 
-    /// Checks every row with `is_bad` (which returns the offending value, rendered). The
-    /// rows are scanned in parallel; the bad ones are flagged in row order, so the error
-    /// raised names the first bad row, as a serial scan would.
+    /// Checks every row with `is_bad` (which returns the offending value, rendered); the
+    /// bad ones are flagged in row order, so the error raised names the first bad row, as a
+    /// serial scan would.
     fn check(
         &mut self,
         column: &str,
@@ -339,18 +368,7 @@ impl<'a> RowIssues<'a> {
         rows: usize,
         is_bad: impl Fn(usize) -> Option<String> + Sync,
     ) -> Result<()> {
-        let bad: Vec<(usize, String)> = match self.mode {
-            OnInvalid::Raise => (0..rows)
-                .into_par_iter()
-                .find_map_first(|row| is_bad(row).map(|detail| (row, detail)))
-                .into_iter()
-                .collect(),
-            OnInvalid::Drop => (0..rows)
-                .into_par_iter()
-                .filter_map(|row| is_bad(row).map(|detail| (row, detail)))
-                .collect(),
-        };
-        for (row, detail) in bad {
+        for (row, detail) in bad_rows(rows, self.mode == OnInvalid::Raise, is_bad) {
             self.flag(column, message, row, || detail)?;
         }
         Ok(())
@@ -1183,19 +1201,9 @@ fn check_numbers(
     issues.check_finite(column, &values, &non_finite)?;
     // Checked in parallel, flagged in row order: the error names the first broken row
     // (see `RowIssues::check`).
-    let broken: Vec<(usize, &'static str)> = match issues.mode {
-        OnInvalid::Raise => values
-            .par_iter()
-            .enumerate()
-            .find_map_first(|(row, &v)| rule(v).map(|m| (row, m)))
-            .into_iter()
-            .collect(),
-        OnInvalid::Drop => values
-            .par_iter()
-            .enumerate()
-            .filter_map(|(row, &v)| rule(v).map(|m| (row, m)))
-            .collect(),
-    };
+    let broken = bad_rows(values.len(), issues.mode == OnInvalid::Raise, |row| {
+        rule(values[row])
+    });
     for (row, message) in broken {
         let v = values[row];
         issues.flag(column, message, row, || format!("{column}={v}"))?;
