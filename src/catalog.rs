@@ -92,6 +92,18 @@ impl Need {
     }
 }
 
+/// The pass of a scorecard view that a KPI's states come from. Every view builds the
+/// per-day states; the other passes run only when a KPI the view computes reads them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reads {
+    /// The per-day contact, order and traffic states (and the quantile lists).
+    Days,
+    /// The per-day states plus the open backlog at period ends and over baseline windows.
+    Backlog,
+    /// The per-customer cohort pass: repurchase cohorts, retention and CLV.
+    Customers,
+}
+
 /// Default band edges (SPEC §6). A value exactly on an edge takes the better band.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(tag = "shape", rename_all = "snake_case")]
@@ -247,6 +259,8 @@ pub struct KpiDef {
     pub direction: Direction,
     /// Optional inputs it needs.
     pub needs: &'static [Need],
+    /// The view pass its states come from (a view skips a pass no computed KPI reads).
+    pub reads: Reads,
     /// One of the four headline KPIs (seed 001).
     pub headline: bool,
     /// Default band edges (SPEC §6), if any.
@@ -261,6 +275,7 @@ pub struct KpiDef {
 
 use Direction::{HigherIsBetter, LowerIsBetter, Neutral};
 use Need::{Column, GroupBy, Sessions};
+use Reads::{Backlog, Customers, Days};
 
 const HANDLED: Need = Column("handled_by");
 const RESOLVED: Need = Column("resolved_at");
@@ -283,6 +298,7 @@ pub static CATALOG: &[KpiDef] = &[
         unit: Unit::Score,
         direction: HigherIsBetter,
         needs: &[CSAT],
+        reads: Days,
         headline: true,
         band: Some(BandRule::HigherIsBetter { healthy_min: 4.3, watch_min: 4.0 }),
         owner: Some("support lead"),
@@ -296,6 +312,7 @@ pub static CATALOG: &[KpiDef] = &[
         unit: Unit::Rate,
         direction: HigherIsBetter,
         needs: &[HANDLED, RESOLVED],
+        reads: Days,
         headline: true,
         band: Some(BandRule::HigherIsBetter { healthy_min: 0.50, watch_min: 0.35 }),
         owner: Some("support enablement"),
@@ -309,6 +326,7 @@ pub static CATALOG: &[KpiDef] = &[
         unit: Unit::Rate,
         direction: HigherIsBetter,
         needs: &[RESOLVED],
+        reads: Days,
         headline: true,
         band: Some(BandRule::HigherIsBetter { healthy_min: 0.75, watch_min: 0.65 }),
         owner: Some("support operations"),
@@ -322,6 +340,7 @@ pub static CATALOG: &[KpiDef] = &[
         unit: Unit::Ratio,
         direction: LowerIsBetter,
         needs: &[],
+        reads: Days,
         headline: true,
         band: Some(BandRule::LowerIsBetter { healthy_max: 0.10, watch_max: 0.15 }),
         owner: Some("CX + ecommerce ops"),
@@ -335,6 +354,7 @@ pub static CATALOG: &[KpiDef] = &[
         unit: Unit::Count,
         direction: Neutral,
         needs: &[],
+        reads: Days,
         headline: false,
         band: None,
         owner: None,
@@ -348,6 +368,7 @@ pub static CATALOG: &[KpiDef] = &[
         unit: Unit::Count,
         direction: Neutral,
         needs: &[],
+        reads: Days,
         headline: false,
         band: None,
         owner: None,
@@ -361,6 +382,7 @@ pub static CATALOG: &[KpiDef] = &[
         unit: Unit::Rate,
         direction: Neutral,
         needs: &[GroupBy],
+        reads: Days,
         headline: false,
         band: None,
         owner: None,
@@ -374,6 +396,7 @@ pub static CATALOG: &[KpiDef] = &[
         unit: Unit::Ratio,
         direction: LowerIsBetter,
         needs: &[],
+        reads: Days,
         headline: false,
         band: None,
         owner: None,
@@ -390,6 +413,7 @@ pub static CATALOG: &[KpiDef] = &[
         unit: Unit::Rate,
         direction: LowerIsBetter,
         needs: &[INTENT],
+        reads: Days,
         headline: false,
         band: None,
         owner: None,
@@ -403,6 +427,7 @@ pub static CATALOG: &[KpiDef] = &[
         unit: Unit::Rate,
         direction: LowerIsBetter,
         needs: &[INTENT],
+        reads: Days,
         headline: false,
         band: None,
         owner: None,
@@ -416,6 +441,7 @@ pub static CATALOG: &[KpiDef] = &[
         unit: Unit::Rate,
         direction: LowerIsBetter,
         needs: &[Sessions, Need::AnyColumn(&["intent", "preventable"])],
+        reads: Days,
         headline: false,
         band: Some(BandRule::LowerIsBetter { healthy_max: 0.018, watch_max: 0.028 }),
         owner: Some("CX + ecommerce ops"),
@@ -429,6 +455,7 @@ pub static CATALOG: &[KpiDef] = &[
         unit: Unit::Rate,
         direction: HigherIsBetter,
         needs: &[Sessions],
+        reads: Days,
         headline: false,
         band: None,
         owner: None,
@@ -442,6 +469,7 @@ pub static CATALOG: &[KpiDef] = &[
         unit: Unit::Rate,
         direction: HigherIsBetter,
         needs: &[HANDLED, RESOLVED],
+        reads: Days,
         headline: false,
         band: Some(BandRule::HigherIsBetter { healthy_min: 0.72, watch_min: 0.60 }),
         owner: Some("support enablement"),
@@ -455,6 +483,7 @@ pub static CATALOG: &[KpiDef] = &[
         unit: Unit::Rate,
         direction: HigherIsBetter,
         needs: &[HANDLED, RESOLVED],
+        reads: Days,
         headline: false,
         band: None,
         owner: None,
@@ -468,6 +497,7 @@ pub static CATALOG: &[KpiDef] = &[
         unit: Unit::Rate,
         direction: Direction::Range,
         needs: &[HANDLED, Column("escalated")],
+        reads: Days,
         headline: false,
         band: Some(BandRule::Range { healthy_min: 0.20, healthy_max: 0.40, watch_max: 0.50 }),
         owner: Some("support enablement"),
@@ -481,6 +511,7 @@ pub static CATALOG: &[KpiDef] = &[
         unit: Unit::Rate,
         direction: HigherIsBetter,
         needs: &[HANDLED, RESOLVED, Column("resolution_correct")],
+        reads: Days,
         headline: false,
         band: Some(BandRule::HigherIsBetter { healthy_min: 0.90, watch_min: 0.85 }),
         owner: Some("support enablement"),
@@ -494,6 +525,7 @@ pub static CATALOG: &[KpiDef] = &[
         unit: Unit::Rate,
         direction: HigherIsBetter,
         needs: &[],
+        reads: Days,
         headline: false,
         band: Some(BandRule::HigherIsBetter { healthy_min: 0.18, watch_min: 0.10 }),
         owner: Some("growth + lifecycle"),
@@ -507,6 +539,7 @@ pub static CATALOG: &[KpiDef] = &[
         unit: Unit::Hours,
         direction: LowerIsBetter,
         needs: &[],
+        reads: Days,
         headline: false,
         band: None,
         owner: None,
@@ -520,6 +553,7 @@ pub static CATALOG: &[KpiDef] = &[
         unit: Unit::Currency,
         direction: HigherIsBetter,
         needs: &[],
+        reads: Days,
         headline: false,
         band: None,
         owner: None,
@@ -533,6 +567,7 @@ pub static CATALOG: &[KpiDef] = &[
         unit: Unit::Currency,
         direction: HigherIsBetter,
         needs: &[HANDLED],
+        reads: Days,
         headline: false,
         band: None,
         owner: None,
@@ -546,6 +581,7 @@ pub static CATALOG: &[KpiDef] = &[
         unit: Unit::Currency,
         direction: HigherIsBetter,
         needs: &[HANDLED],
+        reads: Days,
         headline: false,
         band: None,
         owner: None,
@@ -559,6 +595,7 @@ pub static CATALOG: &[KpiDef] = &[
         unit: Unit::Currency,
         direction: HigherIsBetter,
         needs: &[COST],
+        reads: Days,
         headline: false,
         band: None,
         owner: None,
@@ -572,6 +609,7 @@ pub static CATALOG: &[KpiDef] = &[
         unit: Unit::Rate,
         direction: LowerIsBetter,
         needs: &[],
+        reads: Days,
         headline: false,
         band: Some(BandRule::LowerIsBetter { healthy_max: 0.12, watch_max: 0.20 }),
         owner: Some("support operations"),
@@ -585,6 +623,7 @@ pub static CATALOG: &[KpiDef] = &[
         unit: Unit::Rate,
         direction: LowerIsBetter,
         needs: &[RESOLVED],
+        reads: Days,
         headline: false,
         band: Some(BandRule::LowerIsBetter { healthy_max: 0.10, watch_max: 0.15 }),
         owner: Some("support operations"),
@@ -598,6 +637,7 @@ pub static CATALOG: &[KpiDef] = &[
         unit: Unit::Minutes,
         direction: LowerIsBetter,
         needs: &[FRT],
+        reads: Days,
         headline: false,
         band: None,
         owner: None,
@@ -611,6 +651,7 @@ pub static CATALOG: &[KpiDef] = &[
         unit: Unit::Minutes,
         direction: LowerIsBetter,
         needs: &[FRT],
+        reads: Days,
         headline: false,
         band: None,
         owner: None,
@@ -624,6 +665,7 @@ pub static CATALOG: &[KpiDef] = &[
         unit: Unit::Minutes,
         direction: LowerIsBetter,
         needs: &[FRT, HANDLED],
+        reads: Days,
         headline: false,
         band: Some(BandRule::LowerIsBetter { healthy_max: 5.0, watch_max: 15.0 }),
         owner: Some("support enablement"),
@@ -637,6 +679,7 @@ pub static CATALOG: &[KpiDef] = &[
         unit: Unit::Minutes,
         direction: LowerIsBetter,
         needs: &[FRT, HANDLED],
+        reads: Days,
         headline: false,
         band: Some(BandRule::LowerIsBetter { healthy_max: 240.0, watch_max: 480.0 }),
         owner: Some("support lead"),
@@ -650,6 +693,7 @@ pub static CATALOG: &[KpiDef] = &[
         unit: Unit::Hours,
         direction: LowerIsBetter,
         needs: &[RESOLVED],
+        reads: Days,
         headline: false,
         band: None,
         owner: None,
@@ -663,6 +707,7 @@ pub static CATALOG: &[KpiDef] = &[
         unit: Unit::Hours,
         direction: LowerIsBetter,
         needs: &[RESOLVED],
+        reads: Days,
         headline: false,
         band: None,
         owner: None,
@@ -676,6 +721,7 @@ pub static CATALOG: &[KpiDef] = &[
         unit: Unit::Minutes,
         direction: LowerIsBetter,
         needs: &[Column("handle_seconds"), HANDLED, RESOLVED],
+        reads: Days,
         headline: false,
         band: Some(BandRule::LowerIsBetter { healthy_max: 15.0, watch_max: 20.0 }),
         owner: Some("support lead"),
@@ -689,6 +735,7 @@ pub static CATALOG: &[KpiDef] = &[
         unit: Unit::Count,
         direction: LowerIsBetter,
         needs: &[RESOLVED],
+        reads: Backlog,
         headline: false,
         band: None,
         owner: None,
@@ -702,6 +749,7 @@ pub static CATALOG: &[KpiDef] = &[
         unit: Unit::Hours,
         direction: LowerIsBetter,
         needs: &[RESOLVED],
+        reads: Backlog,
         headline: false,
         band: Some(BandRule::LowerIsBetter { healthy_max: 4.0, watch_max: 8.0 }),
         owner: Some("support operations"),
@@ -715,6 +763,7 @@ pub static CATALOG: &[KpiDef] = &[
         unit: Unit::Rate,
         direction: HigherIsBetter,
         needs: &[CSAT],
+        reads: Days,
         headline: false,
         band: None,
         owner: None,
@@ -728,6 +777,7 @@ pub static CATALOG: &[KpiDef] = &[
         unit: Unit::Score,
         direction: HigherIsBetter,
         needs: &[CSAT, HANDLED],
+        reads: Days,
         headline: false,
         band: None,
         owner: None,
@@ -741,6 +791,7 @@ pub static CATALOG: &[KpiDef] = &[
         unit: Unit::Score,
         direction: HigherIsBetter,
         needs: &[CSAT, HANDLED],
+        reads: Days,
         headline: false,
         band: None,
         owner: None,
@@ -754,6 +805,7 @@ pub static CATALOG: &[KpiDef] = &[
         unit: Unit::Score,
         direction: LowerIsBetter,
         needs: &[CSAT, HANDLED],
+        reads: Days,
         headline: false,
         band: Some(BandRule::LowerIsBetter { healthy_max: 0.3, watch_max: 0.5 }),
         owner: Some("support lead"),
@@ -775,6 +827,7 @@ pub static CATALOG: &[KpiDef] = &[
         unit: Unit::Rate,
         direction: LowerIsBetter,
         needs: &[CSAT, INTENT],
+        reads: Days,
         headline: false,
         band: Some(BandRule::LowerIsBetter { healthy_max: 0.08, watch_max: 0.14 }),
         owner: Some("product + checkout owner"),
@@ -788,6 +841,7 @@ pub static CATALOG: &[KpiDef] = &[
         unit: Unit::Score,
         direction: HigherIsBetter,
         needs: &[Column("nps")],
+        reads: Days,
         headline: false,
         band: None,
         owner: None,
@@ -809,6 +863,7 @@ pub static CATALOG: &[KpiDef] = &[
         unit: Unit::Score,
         direction: HigherIsBetter,
         needs: &[Column("ces")],
+        reads: Days,
         headline: false,
         band: None,
         owner: None,
@@ -822,6 +877,7 @@ pub static CATALOG: &[KpiDef] = &[
         unit: Unit::Currency,
         direction: LowerIsBetter,
         needs: &[COST],
+        reads: Days,
         headline: false,
         band: None,
         owner: None,
@@ -835,6 +891,7 @@ pub static CATALOG: &[KpiDef] = &[
         unit: Unit::Currency,
         direction: LowerIsBetter,
         needs: &[COST, RESOLVED],
+        reads: Days,
         headline: false,
         band: None,
         owner: None,
@@ -848,6 +905,7 @@ pub static CATALOG: &[KpiDef] = &[
         unit: Unit::Rate,
         direction: LowerIsBetter,
         needs: &[COST, RESOLVED],
+        reads: Days,
         headline: false,
         band: Some(BandRule::LowerIsBetter { healthy_max: 0.10, watch_max: 0.20 }),
         owner: Some("finance + support"),
@@ -875,6 +933,7 @@ pub static CATALOG: &[KpiDef] = &[
         unit: Unit::Ratio,
         direction: LowerIsBetter,
         needs: &[COST],
+        reads: Days,
         headline: false,
         band: None,
         owner: None,
@@ -888,6 +947,7 @@ pub static CATALOG: &[KpiDef] = &[
         unit: Unit::Rate,
         direction: HigherIsBetter,
         needs: &[],
+        reads: Customers,
         headline: false,
         band: None,
         owner: None,
@@ -901,6 +961,7 @@ pub static CATALOG: &[KpiDef] = &[
         unit: Unit::Rate,
         direction: HigherIsBetter,
         needs: &[CSAT],
+        reads: Customers,
         headline: false,
         band: None,
         owner: None,
@@ -914,6 +975,7 @@ pub static CATALOG: &[KpiDef] = &[
         unit: Unit::Rate,
         direction: HigherIsBetter,
         needs: &[CSAT],
+        reads: Customers,
         headline: false,
         band: None,
         owner: None,
@@ -927,6 +989,7 @@ pub static CATALOG: &[KpiDef] = &[
         unit: Unit::Rate,
         direction: HigherIsBetter,
         needs: &[CSAT],
+        reads: Customers,
         headline: false,
         band: None,
         owner: None,
@@ -940,6 +1003,7 @@ pub static CATALOG: &[KpiDef] = &[
         unit: Unit::Rate,
         direction: HigherIsBetter,
         needs: &[],
+        reads: Customers,
         headline: false,
         band: None,
         owner: None,
@@ -953,6 +1017,7 @@ pub static CATALOG: &[KpiDef] = &[
         unit: Unit::Rate,
         direction: HigherIsBetter,
         needs: &[],
+        reads: Customers,
         headline: false,
         band: None,
         owner: None,
@@ -966,6 +1031,7 @@ pub static CATALOG: &[KpiDef] = &[
         unit: Unit::Currency,
         direction: HigherIsBetter,
         needs: &[],
+        reads: Customers,
         headline: false,
         band: None,
         owner: None,
@@ -1063,6 +1129,77 @@ mod tests {
     fn every_banded_kpi_has_an_owner() {
         for k in CATALOG {
             assert_eq!(k.band.is_some(), k.owner.is_some(), "{}", k.id);
+        }
+    }
+
+    /// A state with every field set to its own positive value (through serde, so a field
+    /// added later is covered too).
+    fn filled<T: Serialize + serde::de::DeserializeOwned + Default>(first: u64) -> T {
+        let mut value = serde_json::to_value(T::default()).expect("a state serializes");
+        if let Some(fields) = value.as_object_mut() {
+            for (k, (_, field)) in fields.iter_mut().enumerate() {
+                *field = serde_json::json!(first + 3 * k as u64);
+            }
+        }
+        serde_json::from_value(value).expect("every field takes an integer")
+    }
+
+    /// Every KPI on one cell whose customer-cohort and backlog states are either empty or
+    /// filled, the per-day states fixed.
+    fn measures(customers: bool, backlog: bool) -> Vec<String> {
+        let state: ContactState = filled(2);
+        let baseline: ContactState = filled(5);
+        let totals: DayTotals = filled(1000);
+        let (per_period, repurchase) = if customers {
+            (
+                filled::<PeriodCustomerState>(7),
+                filled::<RepurchaseState>(11),
+            )
+        } else {
+            Default::default()
+        };
+        let mut day = CellValues::default();
+        for which in Quantiled::ALL {
+            for x in [3.0, 1.0, 2.0] {
+                day.sample_mut(which).push(x);
+            }
+        }
+        let parts = [&day];
+        CATALOG
+            .iter()
+            .map(|kpi| {
+                let mut scratch = CellValues::default();
+                let mut cell = Cell {
+                    state: &state,
+                    values: CellSamples::new(&mut scratch, &parts),
+                    totals: &totals,
+                    period_contacts: 10_000,
+                    customers: &per_period,
+                    repurchase: &repurchase,
+                    baseline: Some(&baseline),
+                    backlog_open: if backlog { 40 } else { 0 },
+                    backlog_age_micros: if backlog { 9_000_000_000 } else { 0 },
+                    daily_peak_trough: Some((90, 30)),
+                    period_days: 7.0,
+                    lifespan_days: 1095.0,
+                };
+                format!("{:?}", (kpi.compute)(&mut cell))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn each_kpi_reads_the_pass_it_declares_and_no_other() {
+        // A view skips the cohort and backlog passes when no computed KPI declares them:
+        // a KPI reading a pass it does not declare would silently come out as zero.
+        let plain = measures(false, false);
+        let with_customers = measures(true, false);
+        let with_backlog = measures(false, true);
+        for (k, kpi) in CATALOG.iter().enumerate() {
+            let reads_customers = plain[k] != with_customers[k];
+            let reads_backlog = plain[k] != with_backlog[k];
+            assert_eq!(reads_customers, kpi.reads == Reads::Customers, "{}", kpi.id);
+            assert_eq!(reads_backlog, kpi.reads == Reads::Backlog, "{}", kpi.id);
         }
     }
 

@@ -25,7 +25,7 @@ use crate::aggregate::state::{
     CellValues, ContactState, DayTotals, PeriodCustomerState, RepurchaseState,
 };
 use crate::bands::band_of;
-use crate::catalog::{Cell, CellSamples, KpiDef, Measure, Need, CATALOG};
+use crate::catalog::{Cell, CellSamples, KpiDef, Measure, Need, Reads, CATALOG};
 use crate::config::{parse_duration, parse_instant, Config, RuleKind};
 use crate::diagnostics::{fire, parse_condition, Condition, Evidence, Expr, Facts, When};
 use crate::error::{Error, Result};
@@ -74,6 +74,8 @@ pub struct Options {
     pub config: serde_json::Value,
     /// Raise on the first invalid row (default) or drop invalid rows and audit them.
     pub on_invalid: OnInvalid,
+    /// The KPI ids the card shows (catalogue ids); `None` for every KPI.
+    pub kpis: Option<Vec<String>>,
 }
 
 impl Default for Options {
@@ -93,6 +95,7 @@ impl Default for Options {
             columns: HashMap::new(),
             config: serde_json::Value::Null,
             on_invalid: OnInvalid::Raise,
+            kpis: None,
         }
     }
 }
@@ -113,6 +116,8 @@ pub struct Settings {
     pub baseline_days: usize,
     /// Fixed baseline range, if any.
     pub baseline_range: Option<(i64, i64)>,
+    /// Per catalogue entry: whether the card shows it.
+    pub shown: Vec<bool>,
 }
 
 impl Options {
@@ -211,6 +216,7 @@ impl Options {
             repurchase_window,
             baseline_days: (baseline / MICROS_PER_DAY) as usize,
             baseline_range,
+            shown: shown_kpis(self.kpis.as_deref())?,
         })
     }
 
@@ -226,6 +232,72 @@ struct Joined {
     index: CustomerIndex,
     joins: ContactJoins,
     as_of: Option<i64>,
+}
+
+/// Per catalogue entry, whether a `kpis` selection (all when `None`) names it; an unknown
+/// id is a `ConfigError`.
+fn shown_kpis(kpis: Option<&[String]>) -> Result<Vec<bool>> {
+    let Some(ids) = kpis else {
+        return Ok(vec![true; CATALOG.len()]);
+    };
+    if ids.is_empty() {
+        return Err(Error::config(
+            "kpis",
+            "name at least one KPI (or leave kpis out for all of them)",
+        ));
+    }
+    let mut shown = vec![false; CATALOG.len()];
+    for id in ids {
+        let k = CATALOG.iter().position(|kpi| kpi.id == id).ok_or_else(|| {
+            Error::config(
+                "kpis",
+                format!("unknown KPI {id:?}; sk.kpi_catalog() lists the catalogue's ids"),
+            )
+        })?;
+        shown[k] = true;
+    }
+    Ok(shown)
+}
+
+/// Per catalogue entry, whether a view computes it: the KPIs it shows and every KPI a
+/// diagnostic rule reads (rules fire the same whatever the card shows; hotspot rules read
+/// the contact and order counts).
+fn computed_kpis(shown: &[bool], rules: &[PreparedRule]) -> Vec<bool> {
+    fn walk<'e>(expr: &'e Expr, out: &mut Vec<&'e str>) {
+        match expr {
+            Expr::Kpi(ids) => out.extend(ids.iter().map(String::as_str)),
+            Expr::RatioToBaseline(e) | Expr::Delta(e) | Expr::PctChange(e) | Expr::Abs(e) => {
+                walk(e, out)
+            }
+            Expr::Ratio(a, b) => {
+                walk(a, out);
+                walk(b, out);
+            }
+            Expr::By { .. } | Expr::EventEndedWithin { .. } => {}
+        }
+    }
+    let mut read = Vec::new();
+    for rule in rules {
+        for c in &rule.conditions {
+            walk(&c.expr, &mut read);
+        }
+        if rule.kind == RuleKind::Hotspot {
+            read.extend(["contacts", "orders"]);
+        }
+    }
+    CATALOG
+        .iter()
+        .zip(shown)
+        .map(|(kpi, &on)| on || read.contains(&kpi.id))
+        .collect()
+}
+
+/// Whether any computed KPI reads the states of `pass`.
+fn pass_needed(computed: &[bool], pass: Reads) -> bool {
+    CATALOG
+        .iter()
+        .zip(computed)
+        .any(|(kpi, &on)| on && kpi.reads == pass)
 }
 
 fn max_created(data: &Joinable) -> Option<i64> {
@@ -416,6 +488,7 @@ impl Prepared {
             baseline_window: view.baseline_window.or(self.options.baseline_window),
             baseline_range: view.baseline_range.or(self.options.baseline_range),
             clv_lifespan_days: view.clv_lifespan_days,
+            kpis: view.kpis.clone(),
             ..self.options.clone()
         }
     }
@@ -1004,9 +1077,14 @@ fn prepare_rules(config: &Config) -> Result<Vec<PreparedRule>> {
         .collect()
 }
 
-/// Which active KPIs anything reads at the baseline: those with a band (the bands table
-/// shows their baseline) and those inside a rule's `ratio_to_baseline(...)`.
-fn baseline_reads(active: &[bool], config: &Config, rules: &[PreparedRule]) -> Vec<bool> {
+/// Which active KPIs anything reads at the baseline: those shown with a band (the bands
+/// table shows their baseline) and those inside a rule's `ratio_to_baseline(...)`.
+fn baseline_reads(
+    active: &[bool],
+    shown: &[bool],
+    config: &Config,
+    rules: &[PreparedRule],
+) -> Vec<bool> {
     fn walk<'e>(expr: &'e Expr, at_baseline: bool, out: &mut Vec<&'e str>) {
         match expr {
             Expr::Kpi(ids) if at_baseline => out.extend(ids.iter().map(String::as_str)),
@@ -1027,8 +1105,10 @@ fn baseline_reads(active: &[bool], config: &Config, rules: &[PreparedRule]) -> V
     }
     CATALOG
         .iter()
-        .zip(active)
-        .map(|(kpi, &on)| on && (config.bands.contains_key(kpi.id) || read.contains(&kpi.id)))
+        .zip(active.iter().zip(shown))
+        .map(|(kpi, (&on, &show))| {
+            on && ((show && config.bands.contains_key(kpi.id)) || read.contains(&kpi.id))
+        })
         .collect()
 }
 
@@ -1249,26 +1329,41 @@ pub(crate) fn build_view(
         as_of,
     };
     timer.lap("groups")?;
+    // A pass no computed KPI reads is skipped; its states stay empty (zero), which only
+    // the skipped KPIs would read.
+    let computed = computed_kpis(&settings.shown, &rules);
+    let n_periods = calendar.n_periods();
     // Cohorts first: their per-row period and group lists are freed before the daily
     // pass allocates the quantile lists the view keeps, so the two never add up in the
     // peak memory.
-    let (repurchase, per_period) = customer_cohorts(
-        data,
-        &joined.index,
-        &calendar,
-        &groups.code,
-        n_groups,
-        &CohortRules {
-            repurchase_window: settings.repurchase_window,
-            csat_satisfied_min: config.scales.csat.max - 1.0,
-            as_of,
-        },
-    );
+    let (repurchase, per_period) = if pass_needed(&computed, Reads::Customers) {
+        customer_cohorts(
+            data,
+            &joined.index,
+            &calendar,
+            &groups.code,
+            n_groups,
+            &CohortRules {
+                repurchase_window: settings.repurchase_window,
+                csat_satisfied_min: config.scales.csat.max - 1.0,
+                as_of,
+            },
+        )
+    } else {
+        (
+            vec![RepurchaseState::default(); n_periods * n_groups],
+            vec![PeriodCustomerState::default(); n_periods],
+        )
+    };
     timer.lap("cohorts")?;
     let daily = build_daily(&ctx, &calendar, &groups.code, n_groups, data);
     timer.lap("daily")?;
     let windows = baseline_windows(&calendar, settings);
-    let baseline_backlog = backlog_in_windows(&data.contacts, &groups.code, n_groups, &windows);
+    let baseline_backlog = if pass_needed(&computed, Reads::Backlog) {
+        backlog_in_windows(&data.contacts, &groups.code, n_groups, &windows)
+    } else {
+        vec![(0, 0); n_periods * n_groups]
+    };
     timer.lap("backlog")?;
     let inputs = BreakdownInputs {
         contacts: &prepared.contacts,
@@ -1314,8 +1409,14 @@ pub(crate) fn finish(
     let n_groups = view.n_groups;
     let grouped = !options.group_by.is_empty();
     let mut skipped = Vec::new();
+    // Computed: the shown KPIs and those the rules read; a KPI left out for missing inputs
+    // is reported only when it was asked for.
+    let computed = computed_kpis(&settings.shown, &rules);
     let mut active = vec![false; CATALOG.len()];
     for (k, kpi) in CATALOG.iter().enumerate() {
+        if !computed[k] {
+            continue;
+        }
         match skip_reason(
             kpi,
             &view.contact_columns,
@@ -1323,10 +1424,16 @@ pub(crate) fn finish(
             grouped,
             view.has_cost,
         ) {
-            Some(reason) => skipped.push((kpi.id.to_owned(), reason)),
+            Some(reason) if settings.shown[k] => skipped.push((kpi.id.to_owned(), reason)),
+            Some(_) => {}
             None => active[k] = true,
         }
     }
+    let shown: Vec<bool> = active
+        .iter()
+        .zip(&settings.shown)
+        .map(|(&on, &asked)| on && asked)
+        .collect();
     let output = Output {
         tz: settings.tz,
         group_keys: &view.group_keys,
@@ -1335,8 +1442,8 @@ pub(crate) fn finish(
         // No contacts and no orders: no periods, empty tables.
         let calendar = Calendar::covering(settings.tz, settings.kind, 0, 0);
         return Ok(Scorecard {
-            table: output.kpi_table(&calendar, &[], &[], &active)?,
-            bands: output.bands_table(&calendar, &[], config, &active, events)?,
+            table: output.kpi_table(&calendar, &[], &[], &shown)?,
+            bands: output.bands_table(&calendar, &[], config, &shown, events)?,
             diagnostics: output.diagnostics_table(&calendar, &[], &rules)?,
             skipped,
             as_of: view.as_of,
@@ -1373,7 +1480,7 @@ pub(crate) fn finish(
     let lifespan = options.clv_lifespan_days;
     // Baselines are read by the bands and by rules comparing with the baseline; only those
     // KPIs are computed over the baseline window (the others' baselines are never output).
-    let baseline_active = baseline_reads(&active, config, &rules);
+    let baseline_active = baseline_reads(&active, &shown, config, &rules);
     // Each worker refills two scratch lists per cell (the period's and the baseline's
     // quantile inputs) instead of allocating them: a baseline window copies a month of
     // values for every period.
@@ -1506,12 +1613,12 @@ pub(crate) fn finish(
     }
     timer.lap("diagnostics")?;
     Ok(Scorecard {
-        table: output.kpi_table(calendar, &cells, &results, &active)?,
+        table: output.kpi_table(calendar, &cells, &results, &shown)?,
         bands: output.bands_table(
             calendar,
             &cells_with(&cells, &results),
             config,
-            &active,
+            &shown,
             events,
         )?,
         diagnostics: output.diagnostics_table(calendar, &findings, &rules)?,

@@ -43,12 +43,18 @@ CONTACT_COLUMNS = [
 ORDER_COLUMNS = ["order_id", "customer_id", "created_at", "revenue"]
 
 
-def arguments(description: str, argv: list[str] | None = None) -> argparse.Namespace:
-    """--data DIR --out FILE [--joins-out FILE]."""
+def arguments(
+    description: str, argv: list[str] | None = None, all_kpis: bool = False
+) -> argparse.Namespace:
+    """--data DIR --out FILE [--joins-out FILE] (and [--all-kpis] with ``all_kpis``)."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--joins-out", type=Path)
+    if all_kpis:
+        parser.add_argument(
+            "--all-kpis", action="store_true", help="compute every KPI, not only KPIS"
+        )
     return parser.parse_args(argv)
 
 

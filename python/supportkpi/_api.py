@@ -323,15 +323,18 @@ def _view_options(
     baseline_window: WindowLike | None,
     baseline_range: tuple[TimeLike, TimeLike] | None,
     clv_lifespan_days: float,
+    kpis: str | Sequence[str] | None = None,
 ) -> dict[str, Any]:
-    """The options of a view (period, zone, grouping, cohort and baseline), as the core
-    reads them."""
+    """The options of a view (period, zone, grouping, cohort, baseline and the KPIs shown),
+    as the core reads them."""
     view: dict[str, Any] = {
         "by": by,
         "tz": tz,
         "group_by": groups,
         "clv_lifespan_days": float(clv_lifespan_days),
     }
+    if kpis is not None:
+        view["kpis"] = _group_list(kpis)
     for key, value in (
         ("repurchase_window", repurchase_window),
         ("baseline_window", baseline_window),
@@ -394,6 +397,7 @@ class Prepared:
         baseline_window: WindowLike | None = None,
         baseline_range: tuple[TimeLike, TimeLike] | None = None,
         clv_lifespan_days: float = 3 * 365,
+        kpis: str | Sequence[str] | None = None,
     ) -> Scorecard:
         """A scorecard view; the arguments are those of :func:`supportkpi.scorecard`.
 
@@ -403,6 +407,8 @@ class Prepared:
             >>> data = sk.prepare(s["contacts"], s["orders"])
             >>> data.scorecard(by="month").by
             'month'
+            >>> data.scorecard(kpis=["contacts", "csat_mean"]).kpis
+            ['csat_mean', 'contacts']
         """
         groups = _group_list(group_by)
         view = _view_options(
@@ -413,6 +419,7 @@ class Prepared:
             baseline_window,
             baseline_range,
             clv_lifespan_days,
+            kpis,
         )
         table, bands, diagnostics, skipped, as_of_micros, audit = self._native.scorecard(
             json.dumps(view)
@@ -621,6 +628,7 @@ def scorecard(
     baseline_range: tuple[TimeLike, TimeLike] | None = None,
     clv_lifespan_days: float = 3 * 365,
     on_invalid: str = "raise",
+    kpis: str | Sequence[str] | None = None,
 ) -> Scorecard:
     """Computes the support-conversion scorecard (SPEC §5) per period and group.
 
@@ -647,6 +655,12 @@ def scorecard(
         on_invalid: ``"raise"`` (a ``DataError`` naming the first bad row) or ``"drop"``
             (bad rows are left out and counted per reason in ``card.row_audit``).
         clv_lifespan_days: customer lifespan for ``clv_simple``.
+        kpis: the catalogue ids of the KPIs to show (default: all of them). The card's
+            table, bands and ``skipped`` cover only these, and the work no shown KPI
+            needs is skipped (e.g. the customer cohort pass behind ``repurchase_rate_90d``,
+            ``retention_rate`` and ``clv_simple``). Diagnostics are unchanged: the KPIs the
+            rules read are computed whether shown or not. An unknown id is a
+            ``ConfigError``.
 
     Example:
         >>> import pandas as pd, supportkpi as sk
@@ -682,6 +696,7 @@ def scorecard(
         baseline_window=baseline_window,
         baseline_range=baseline_range,
         clv_lifespan_days=clv_lifespan_days,
+        kpis=kpis,
     )
 
 

@@ -156,6 +156,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_period_options(card)
     card.add_argument(
+        "--kpis",
+        metavar="IDS",
+        help="comma-separated KPI ids to report (default all; see `supportkpi kpis`); "
+        "--fail-on then gates on these only",
+    )
+    card.add_argument(
         "--as-of",
         metavar="TIME",
         help="end of observed data (ISO time; default: the latest created_at)",
@@ -447,6 +453,8 @@ def _compute(args: argparse.Namespace, progress: Progress, sk: Any) -> Any:
     options: dict[str, Any] = {"by": args.by, "tz": args.tz, "group_by": args.group_by}
     if args.as_of is not None:
         options["as_of"] = args.as_of
+    if args.kpis is not None:
+        options["kpis"] = [k.strip() for k in args.kpis.split(",") if k.strip()]
     if args.rename:
         options["columns"] = _renaming(args.rename)
     if args.config is not None:
