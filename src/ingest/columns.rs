@@ -13,6 +13,7 @@ use arrow_array::types::{
 };
 use arrow_array::{Array, ArrayRef, LargeStringArray, PrimitiveArray};
 use arrow_schema::{DataType, TimeUnit};
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use crate::error::BadValue;
@@ -265,7 +266,6 @@ fn read_coded_in_pieces(
     any_type: bool,
     piece_rows: usize,
 ) -> ReadResult<CodedStrings> {
-    use rayon::prelude::*;
     for chunk in chunks {
         let data_type = chunk.data_type();
         if !any_type && !matches!(data_type, DataType::Null) && !is_string_type(data_type) {
@@ -559,57 +559,70 @@ pub fn compact<T: Copy>(values: Vec<T>, keep: &[bool]) -> Vec<T> {
         .collect()
 }
 
-/// Appends one chunk of integer ids. `valid` stays empty while every id so far is valid
-/// (the common case: no list of 10M `true`s to build and fault in); the first null or
-/// overflow fills it in for the rows before.
-fn push_ints<T>(
-    array: &dyn Array,
-    values: &mut Vec<i64>,
-    valid: &mut Vec<bool>,
-    overflow: &mut Vec<(usize, String)>,
-) where
+/// Integer ids of one chunk, written into its slice of the column: the rows' validity
+/// when the chunk has a null or an overflow (None when every id is valid: the common case
+/// builds and faults in no list of `true`s), and the overflowing UInt64 ids with their
+/// positions in the chunk.
+type ChunkIds = (Option<Vec<bool>>, Vec<(usize, String)>);
+
+fn chunk_ints<T>(array: &dyn Array, out: &mut [i64]) -> ChunkIds
+where
     T: arrow_array::ArrowPrimitiveType,
     T::Native: TryInto<i64> + std::fmt::Display,
 {
     let ints: &PrimitiveArray<T> = array.as_primitive();
-    if ints.null_count() == 0 && valid.is_empty() {
+    if ints.null_count() == 0 {
         // Every id of the chunk must convert for the fast path; a UInt64 above i64::MAX
         // falls through to the row-by-row path, which reports it.
-        let start = values.len();
-        let converted = ints.values().iter().try_for_each(|&v| match v.try_into() {
-            Ok(v) => {
-                values.push(v);
-                Ok(())
-            }
-            Err(_) => Err(()),
-        });
+        let converted = out
+            .iter_mut()
+            .zip(ints.values().iter())
+            .try_for_each(|(slot, &v)| v.try_into().map(|v| *slot = v).map_err(|_| ()));
         if converted.is_ok() {
-            return;
+            return (None, Vec::new());
         }
-        values.truncate(start);
     }
-    if valid.is_empty() {
-        valid.resize(values.len(), true);
-    }
-    for v in ints.iter() {
+    let mut valid = vec![false; out.len()];
+    let mut overflow = Vec::new();
+    for (k, v) in ints.iter().enumerate() {
         match v.map(|v| (v, v.try_into())) {
             Some((_, Ok(v))) => {
-                values.push(v);
-                valid.push(true);
+                out[k] = v;
+                valid[k] = true;
             }
+            // Only UInt64 above i64::MAX gets here; reported with its value, and null
+            // meanwhile.
             Some((raw, Err(_))) => {
-                // Only UInt64 above i64::MAX gets here; reported with its value, and null
-                // meanwhile.
-                overflow.push((values.len(), raw.to_string()));
-                values.push(0);
-                valid.push(false);
+                overflow.push((k, raw.to_string()));
+                out[k] = 0;
             }
-            None => {
-                values.push(0);
-                valid.push(false);
-            }
+            None => out[k] = 0,
         }
     }
+    (Some(valid), overflow)
+}
+
+/// One chunk of an integer id column (see [`chunk_ints`]).
+fn read_id_chunk(chunk: &dyn Array, out: &mut [i64]) -> ReadResult<ChunkIds> {
+    Ok(match chunk.data_type() {
+        DataType::Int8 => chunk_ints::<Int8Type>(chunk, out),
+        DataType::Int16 => chunk_ints::<Int16Type>(chunk, out),
+        DataType::Int32 => chunk_ints::<Int32Type>(chunk, out),
+        DataType::Int64 => chunk_ints::<Int64Type>(chunk, out),
+        DataType::UInt8 => chunk_ints::<UInt8Type>(chunk, out),
+        DataType::UInt16 => chunk_ints::<UInt16Type>(chunk, out),
+        DataType::UInt32 => chunk_ints::<UInt32Type>(chunk, out),
+        DataType::UInt64 => chunk_ints::<UInt64Type>(chunk, out),
+        DataType::Null => (Some(vec![false; chunk.len()]), Vec::new()),
+        DataType::Float16 | DataType::Float32 | DataType::Float64 => {
+            return Err(ReadError::Type(format!(
+                "ids must be integers or text, found Arrow type {} (a pandas integer \
+                 column with missing values turns float: use .astype(\"Int64\"))",
+                chunk.data_type()
+            )))
+        }
+        other => return Err(type_error("integer or text ids", other)),
+    })
 }
 
 /// Reads an id column: integers (any width) or text, plus the positions and values of
@@ -650,39 +663,36 @@ pub fn read_ids(chunks: &[ArrayRef]) -> ReadResult<(IdColumn, Vec<(usize, String
         let ids = IdColumn::Text(Arc::new(joined.as_string::<i64>().clone()));
         return Ok((ids, Vec::new()));
     }
-    let mut values = Vec::with_capacity(chunked_len(chunks));
-    // Filled only once a null or overflow shows up (see `push_ints`).
-    let mut valid: Vec<bool> = Vec::new();
-    let mut overflow = Vec::new();
+    // Each chunk fills its own slice of the column, in parallel (the copy of 10M-20M ids
+    // was a serial step of every load); errors and overflows are then taken in chunk order.
+    let mut values = vec![0i64; chunked_len(chunks)];
+    let mut slices: Vec<&mut [i64]> = Vec::with_capacity(chunks.len());
+    let mut rest = values.as_mut_slice();
     for chunk in chunks {
-        let (v, ok, over) = (&mut values, &mut valid, &mut overflow);
-        match chunk.data_type() {
-            DataType::Int8 => push_ints::<Int8Type>(chunk, v, ok, over),
-            DataType::Int16 => push_ints::<Int16Type>(chunk, v, ok, over),
-            DataType::Int32 => push_ints::<Int32Type>(chunk, v, ok, over),
-            DataType::Int64 => push_ints::<Int64Type>(chunk, v, ok, over),
-            DataType::UInt8 => push_ints::<UInt8Type>(chunk, v, ok, over),
-            DataType::UInt16 => push_ints::<UInt16Type>(chunk, v, ok, over),
-            DataType::UInt32 => push_ints::<UInt32Type>(chunk, v, ok, over),
-            DataType::UInt64 => push_ints::<UInt64Type>(chunk, v, ok, over),
-            DataType::Null => {
-                if ok.is_empty() {
-                    ok.resize(v.len(), true);
-                }
-                v.extend(std::iter::repeat_n(0, chunk.len()));
-                ok.extend(std::iter::repeat_n(false, chunk.len()));
-            }
-            DataType::Float16 | DataType::Float32 | DataType::Float64 => {
-                return Err(ReadError::Type(format!(
-                    "ids must be integers or text, found Arrow type {} (a pandas integer \
-                     column with missing values turns float: use .astype(\"Int64\"))",
-                    chunk.data_type()
-                )))
-            }
-            other => return Err(type_error("integer or text ids", other)),
-        }
+        let (slice, tail) = rest.split_at_mut(chunk.len());
+        slices.push(slice);
+        rest = tail;
     }
-    let any_null = valid.iter().any(|v| !v);
+    let parts: Vec<ReadResult<ChunkIds>> = chunks
+        .par_iter()
+        .zip(slices)
+        .map(|(chunk, out)| read_id_chunk(chunk.as_ref(), out))
+        .collect();
+    let parts = parts.into_iter().collect::<ReadResult<Vec<ChunkIds>>>()?;
+    let any_null = parts.iter().any(|(valid, _)| valid.is_some());
+    let mut valid = Vec::with_capacity(if any_null { values.len() } else { 0 });
+    let mut overflow = Vec::new();
+    let mut start = 0;
+    for (chunk, (chunk_valid, chunk_overflow)) in chunks.iter().zip(parts) {
+        if any_null {
+            match chunk_valid {
+                Some(v) => valid.extend_from_slice(&v),
+                None => valid.resize(valid.len() + chunk.len(), true),
+            }
+        }
+        overflow.extend(chunk_overflow.into_iter().map(|(k, raw)| (start + k, raw)));
+        start += chunk.len();
+    }
     let ids = IdColumn::Int {
         values,
         valid: any_null.then_some(valid),
