@@ -263,15 +263,31 @@ fn shown_kpis(kpis: Option<&[String]>) -> Result<Vec<bool>> {
 /// diagnostic rule reads (rules fire the same whatever the card shows; hotspot rules read
 /// the contact and order counts).
 fn computed_kpis(shown: &[bool], rules: &[PreparedRule]) -> Vec<bool> {
-    fn walk<'e>(expr: &'e Expr, out: &mut Vec<&'e str>) {
+    let mut read: Vec<&str> = rule_kpi_reads(rules)
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    if rules.iter().any(|rule| rule.kind == RuleKind::Hotspot) {
+        read.extend(["contacts", "orders"]);
+    }
+    CATALOG
+        .iter()
+        .zip(shown)
+        .map(|(kpi, &on)| on || read.contains(&kpi.id))
+        .collect()
+}
+
+/// Every KPI the rules' conditions read, with whether it is read at the baseline (inside
+/// `ratio_to_baseline(...)`).
+fn rule_kpi_reads(rules: &[PreparedRule]) -> Vec<(&str, bool)> {
+    fn walk<'e>(expr: &'e Expr, at_baseline: bool, out: &mut Vec<(&'e str, bool)>) {
         match expr {
-            Expr::Kpi(ids) => out.extend(ids.iter().map(String::as_str)),
-            Expr::RatioToBaseline(e) | Expr::Delta(e) | Expr::PctChange(e) | Expr::Abs(e) => {
-                walk(e, out)
-            }
+            Expr::Kpi(ids) => out.extend(ids.iter().map(|id| (id.as_str(), at_baseline))),
+            Expr::RatioToBaseline(e) => walk(e, true, out),
+            Expr::Delta(e) | Expr::PctChange(e) | Expr::Abs(e) => walk(e, at_baseline, out),
             Expr::Ratio(a, b) => {
-                walk(a, out);
-                walk(b, out);
+                walk(a, at_baseline, out);
+                walk(b, at_baseline, out);
             }
             Expr::By { .. } | Expr::EventEndedWithin { .. } => {}
         }
@@ -279,17 +295,10 @@ fn computed_kpis(shown: &[bool], rules: &[PreparedRule]) -> Vec<bool> {
     let mut read = Vec::new();
     for rule in rules {
         for c in &rule.conditions {
-            walk(&c.expr, &mut read);
-        }
-        if rule.kind == RuleKind::Hotspot {
-            read.extend(["contacts", "orders"]);
+            walk(&c.expr, false, &mut read);
         }
     }
-    CATALOG
-        .iter()
-        .zip(shown)
-        .map(|(kpi, &on)| on || read.contains(&kpi.id))
-        .collect()
+    read
 }
 
 /// Whether any computed KPI reads the states of `pass`.
@@ -1085,24 +1094,11 @@ fn baseline_reads(
     config: &Config,
     rules: &[PreparedRule],
 ) -> Vec<bool> {
-    fn walk<'e>(expr: &'e Expr, at_baseline: bool, out: &mut Vec<&'e str>) {
-        match expr {
-            Expr::Kpi(ids) if at_baseline => out.extend(ids.iter().map(String::as_str)),
-            Expr::RatioToBaseline(e) => walk(e, true, out),
-            Expr::Delta(e) | Expr::PctChange(e) | Expr::Abs(e) => walk(e, at_baseline, out),
-            Expr::Ratio(a, b) => {
-                walk(a, at_baseline, out);
-                walk(b, at_baseline, out);
-            }
-            Expr::Kpi(_) | Expr::By { .. } | Expr::EventEndedWithin { .. } => {}
-        }
-    }
-    let mut read = Vec::new();
-    for rule in rules {
-        for c in &rule.conditions {
-            walk(&c.expr, false, &mut read);
-        }
-    }
+    let read: Vec<&str> = rule_kpi_reads(rules)
+        .into_iter()
+        .filter(|&(_, at_baseline)| at_baseline)
+        .map(|(id, _)| id)
+        .collect();
     CATALOG
         .iter()
         .zip(active.iter().zip(shown))
