@@ -340,6 +340,19 @@ pub struct Config {
     pub timestamps: TimestampRange,
     /// Rule id -> rule.
     pub rules: BTreeMap<String, RuleSpec>,
+    /// Resource limits.
+    #[serde(default)]
+    pub limits: Limits,
+}
+
+/// Resource limits (crate::limits).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Most memory a view's day grid, results and slice counts may take, MB. Unset: 512 MB
+    /// plus 64 KB per input row, at most half the machine's memory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_grid_mb: Option<f64>,
 }
 
 fn rule(
@@ -554,6 +567,7 @@ impl Default for Config {
             },
             baseline_range: None,
             rules: default_rules(),
+            limits: Limits::default(),
         }
     }
 }
@@ -590,7 +604,26 @@ pub fn parse_duration(text: &str, key: &str) -> Result<i64> {
             format!("{text:?} must be a positive duration"),
         ));
     }
-    Ok(micros.round() as i64)
+    check_window(micros.round() as i64, key)
+}
+
+/// The longest window or duration accepted, days: the span of the default plausible
+/// timestamp range. Longer windows mean nothing for the KPIs, and dates computed from them
+/// (a baseline window's start, a partial state's grid) would leave the calendar.
+pub const MAX_WINDOW_DAYS: i64 = 36_525;
+
+/// A window in µs, checked positive and at most [`MAX_WINDOW_DAYS`].
+pub fn check_window(micros: i64, key: &str) -> Result<i64> {
+    if micros <= 0 {
+        return Err(Error::config(key, "windows must be positive durations"));
+    }
+    if micros > MAX_WINDOW_DAYS * 86_400_000_000 {
+        return Err(Error::config(
+            key,
+            format!("windows may span at most {MAX_WINDOW_DAYS}d (100 years)"),
+        ));
+    }
+    Ok(micros)
 }
 
 /// Deep-merges `patch` into `base`: objects merge key by key, anything else replaces.
@@ -755,6 +788,14 @@ impl Config {
         }
         for (id, rule) in &self.rules {
             crate::diagnostics::check_rule(id, rule)?;
+        }
+        if let Some(mb) = self.limits.max_grid_mb {
+            if !(mb.is_finite() && mb >= 0.0) {
+                return Err(Error::config(
+                    "limits.max_grid_mb",
+                    "must be a finite number of MB, not negative",
+                ));
+            }
         }
         Ok(())
     }

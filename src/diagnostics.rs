@@ -119,9 +119,17 @@ pub struct Condition {
     pub compare: Option<(Op, f64)>,
 }
 
+/// How deeply functions may nest in a condition. Real rules nest two or three levels; the
+/// parser, its checker and the evaluator recurse once per level, so the limit also bounds
+/// their stack use whatever the input (a `abs(abs(…))` thousands deep is an error, not a
+/// stack overflow).
+pub const MAX_NESTING: usize = 32;
+
 struct Parser<'a> {
     text: &'a str,
     pos: usize,
+    /// Functions open at `pos`.
+    depth: usize,
 }
 
 impl<'a> Parser<'a> {
@@ -168,6 +176,13 @@ impl<'a> Parser<'a> {
     fn expr(&mut self) -> std::result::Result<Expr, String> {
         let name = self.word()?;
         if self.eat("(") {
+            self.depth += 1;
+            if self.depth > MAX_NESTING {
+                return Err(format!(
+                    "functions nest more than {MAX_NESTING} deep at position {}",
+                    self.pos
+                ));
+            }
             let expr = match name {
                 "delta" => Expr::Delta(Box::new(self.expr()?)),
                 "pct_change" => Expr::PctChange(Box::new(self.expr()?)),
@@ -197,6 +212,7 @@ impl<'a> Parser<'a> {
                 other => return Err(format!("unknown function {other:?}")),
             };
             self.expect(")")?;
+            self.depth -= 1;
             return Ok(expr);
         }
         let mut ids = vec![name.to_owned()];
@@ -230,6 +246,14 @@ impl<'a> Parser<'a> {
                 &self.text[self.pos..]
             )
         })?;
+        // inf and NaN parse as numbers but compare backwards or never (`x >= inf` would
+        // fire through the rounding tolerance): a threshold is a finite number.
+        if !number.is_finite() {
+            return Err(format!(
+                "the threshold must be a finite number, found {:?}",
+                self.text[self.pos..].trim()
+            ));
+        }
         Ok((expr, Some((op, number))))
     }
 }
@@ -269,7 +293,11 @@ fn check_expr(expr: &Expr) -> std::result::Result<(), String> {
 
 /// Parses one condition.
 pub fn parse_condition(text: &str) -> std::result::Result<Condition, String> {
-    let mut parser = Parser { text, pos: 0 };
+    let mut parser = Parser {
+        text,
+        pos: 0,
+        depth: 0,
+    };
     let (expr, compare) = parser.condition()?;
     check_expr(&expr)?;
     let boolean = matches!(expr, Expr::EventEndedWithin { .. });
@@ -287,6 +315,19 @@ pub fn parse_condition(text: &str) -> std::result::Result<Condition, String> {
     })
 }
 
+/// A condition as quoted in a message: whole up to 120 characters, else its start and
+/// end (a hostile condition can be megabytes long).
+fn shortened(text: &str) -> String {
+    const KEEP: usize = 60;
+    let chars: Vec<char> = text.chars().collect();
+    if chars.len() <= 2 * KEEP {
+        return text.to_owned();
+    }
+    let head: String = chars[..KEEP].iter().collect();
+    let tail: String = chars[chars.len() - KEEP..].iter().collect();
+    format!("{head}…{tail}")
+}
+
 /// Checks a rule when the config is loaded.
 pub fn check_rule(id: &str, rule: &RuleSpec) -> Result<()> {
     match rule.kind {
@@ -299,7 +340,10 @@ pub fn check_rule(id: &str, rule: &RuleSpec) -> Result<()> {
             }
             for (i, text) in rule.when.iter().enumerate() {
                 parse_condition(text).map_err(|e| {
-                    Error::config(&format!("rules.{id}.when[{i}]"), format!("{text:?}: {e}"))
+                    Error::config(
+                        &format!("rules.{id}.when[{i}]"),
+                        format!("{:?}: {e}", shortened(text)),
+                    )
                 })?;
             }
         }
@@ -471,5 +515,24 @@ mod tests {
         assert!(parse_condition("event_ended_within(sale, 14d)").is_err());
         assert!(parse_condition("csat_mean").is_err());
         assert!(parse_condition("frobnicate(csat_mean) > 1").is_err());
+    }
+
+    #[test]
+    fn thresholds_are_finite() {
+        for bad in ["inf", "-inf", "NaN", "infinity", "1e999"] {
+            let err = parse_condition(&format!("csat_mean >= {bad}")).unwrap_err();
+            assert!(err.contains("finite"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn nesting_is_bounded_not_a_stack_overflow() {
+        let nested =
+            |depth: usize| format!("{}csat_mean{} > 1", "abs(".repeat(depth), ")".repeat(depth));
+        assert!(parse_condition(&nested(MAX_NESTING)).is_ok());
+        let err = parse_condition(&nested(MAX_NESTING + 1)).unwrap_err();
+        assert!(err.contains("nest more than"), "{err}");
+        // Far past any stack: still an error, reached without recursing that deep.
+        assert!(parse_condition(&nested(1_000_000)).is_err());
     }
 }

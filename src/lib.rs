@@ -16,6 +16,7 @@ pub mod diagnostics;
 pub mod error;
 pub mod ingest;
 pub mod joins;
+pub mod limits;
 pub mod partial;
 pub mod scorecard;
 pub mod taxonomy;

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, RecordBatch};
-use arrow_schema::{Field, Schema};
+use arrow_schema::{DataType, Field, Schema};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
@@ -20,18 +20,22 @@ use crate::aggregate::daily::Daily;
 use crate::aggregate::state::{
     CellValues, ContactState, DayTotals, PeriodCustomerState, RepurchaseState,
 };
+#[cfg(test)]
+use crate::config::parse_instant;
+use crate::config::{Config, Limits};
 use crate::error::{Error, Result};
-use crate::ingest::{read_events, read_sessions, TableAudit, TableInput};
+use crate::ingest::{TableAudit, TableInput};
+use crate::limits::{self, ViewShape};
 use crate::scorecard::{
-    baseline_windows, distinct_sorted_keys, finish, partial_extension, Grid, KeyColumns, Options,
-    Scorecard, Settings, ViewState,
+    baseline_windows, distinct_sorted_keys, finish, partial_extension, read_calendar_tables, Grid,
+    KeyColumns, Options, Scorecard, Settings, ViewState,
 };
 use crate::time::Calendar;
 
 /// Leading bytes of every partial state.
 const MAGIC: &[u8; 8] = b"SKPARTL\0";
 /// Version of the encoding; a merge reads only its own version.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// A slice's view state, as serialized.
 #[derive(Serialize, Deserialize)]
@@ -52,6 +56,10 @@ struct PartialState {
     has_cost: bool,
     /// Row audits of contacts and orders.
     audits: Vec<TableAudit>,
+    /// Fingerprints of the slices the state holds (a hash of each one's contact and order
+    /// ids; none for a slice without rows): a merge refuses a slice it already holds,
+    /// which it would count twice.
+    slices: Vec<u64>,
     /// The states, if the slice has rows.
     grid: Option<PartialGrid>,
 }
@@ -133,7 +141,7 @@ fn decode_keys(bytes: &[u8], which: usize) -> Result<Vec<(String, ArrayRef)>> {
 }
 
 /// Serializes a view state built from one slice of the customers.
-pub(crate) fn encode(view: ViewState, options: &Options) -> Result<Vec<u8>> {
+pub(crate) fn encode(view: ViewState, options: &Options, slices: Vec<u64>) -> Result<Vec<u8>> {
     let options_json = serde_json::to_string(options)
         .map_err(|e| Error::config("options", format!("cannot serialize: {e}")))?;
     let grid = view.grid.map(|g| PartialGrid {
@@ -160,6 +168,7 @@ pub(crate) fn encode(view: ViewState, options: &Options) -> Result<Vec<u8>> {
         contact_columns: view.contact_columns,
         has_cost: view.has_cost,
         audits: view.audits,
+        slices,
         grid,
     };
     let mut out = Vec::with_capacity(1 << 16);
@@ -192,15 +201,91 @@ fn decode(bytes: &[u8], which: usize) -> Result<PartialState> {
             ),
         ));
     }
-    let state: PartialState = postcard::from_bytes(&bytes[MAGIC.len() + 4..])
+    let (state, rest): (PartialState, &[u8]) = postcard::take_from_bytes(&bytes[MAGIC.len() + 4..])
         .map_err(|e| Error::config(&key, format!("corrupt partial state: {e}")))?;
+    if !rest.is_empty() {
+        return Err(Error::config(
+            &key,
+            format!("corrupt partial state: {} bytes after its end", rest.len()),
+        ));
+    }
     if !shape_ok(&state) {
         return Err(Error::config(
             &key,
             "corrupt partial state: inconsistent sizes",
         ));
     }
+    check_audits(&state.audits)
+        .map_err(|e| Error::config(&key, format!("corrupt partial state: {e}")))?;
+    check_ipc_framing(&state.group_keys_ipc)
+        .map_err(|e| Error::config(&key, format!("corrupt group keys: {e}")))?;
     Ok(state)
+}
+
+/// Row audits add up: per table, the rows used and dropped are the rows read, and no table
+/// appears twice (a crafted audit must not report negative drops after a merge).
+fn check_audits(audits: &[TableAudit]) -> std::result::Result<(), String> {
+    let mut tables = HashSet::new();
+    for audit in audits {
+        if !tables.insert(audit.table.as_str()) {
+            return Err(format!("two audits of {:?}", audit.table));
+        }
+        let accounted = audit
+            .dropped
+            .values()
+            .try_fold(audit.rows_used as u64, |sum, &n| sum.checked_add(n));
+        if accounted != Some(audit.rows_read as u64) {
+            return Err(format!(
+                "the row audit of {:?} does not add up",
+                audit.table
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Walks the messages of an Arrow IPC stream without reading them: every declared
+/// metadata and body length must fit in the bytes that are there, so the reader never
+/// allocates for a length the stream only claims.
+fn check_ipc_framing(bytes: &[u8]) -> std::result::Result<(), String> {
+    const CONTINUATION: [u8; 4] = [0xff; 4];
+    if bytes.is_empty() {
+        // No group_by: no keys at all.
+        return Ok(());
+    }
+    let mut at = 0usize;
+    let read_i32 = |at: usize| -> Option<i32> {
+        let b = bytes.get(at..at.checked_add(4)?)?;
+        Some(i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    while at < bytes.len() {
+        if bytes.get(at..at + 4) == Some(&CONTINUATION[..]) {
+            at += 4;
+        }
+        let len = read_i32(at).ok_or("truncated message length")?;
+        at += 4;
+        if len == 0 {
+            // End of stream.
+            return if at == bytes.len() {
+                Ok(())
+            } else {
+                Err("bytes after the end of the stream".to_owned())
+            };
+        }
+        let len = usize::try_from(len).map_err(|_| "negative message length")?;
+        let metadata = bytes
+            .get(at..at.checked_add(len).ok_or("message length overflows")?)
+            .ok_or("message length past the end of the stream")?;
+        let message =
+            arrow_ipc::root_as_message(metadata).map_err(|e| format!("unreadable message: {e}"))?;
+        at += len;
+        let body = usize::try_from(message.bodyLength()).map_err(|_| "negative body length")?;
+        at = at
+            .checked_add(body)
+            .filter(|&end| end <= bytes.len())
+            .ok_or("message body past the end of the stream")?;
+    }
+    Err("stream without its end marker".to_owned())
 }
 
 /// The options a partial state was computed with.
@@ -233,7 +318,9 @@ fn shape_ok(state: &PartialState) -> bool {
             t.as_ref()
                 .is_none_or(|t| t.len() == n_values && t.iter().all(|v| v.len() == len))
         };
-        b.n_groups == n_groups
+        let distinct = b.values.iter().collect::<HashSet<_>>().len() == n_values;
+        distinct
+            && b.n_groups == n_groups
             && b.n_periods == n_periods
             && table_ok(&b.contacts, cells)
             && table_ok(&b.preventable, cells)
@@ -270,32 +357,31 @@ fn merge_groups(
         .collect::<Result<_>>()?;
     let mut keys = Vec::with_capacity(group_by.len());
     for (c, name) in group_by.iter().enumerate() {
-        // A slice's column may have another type (an all-null pandas partition is often
-        // float64): cast to the first slice's type that has rows.
         let columns: Vec<&ArrayRef> = decoded
             .iter()
             .filter_map(|k| k.get(c))
             .map(|(_, a)| a)
             .collect();
-        let target = columns
-            .iter()
-            .find(|a| !a.is_empty() && a.null_count() < a.len())
-            .or(columns.first())
-            .map(|a| a.data_type().clone());
-        let Some(target) = target else {
+        if columns.len() != decoded.len() {
             return Err(Error::config(
                 "states",
-                "partial states carry no group keys",
+                format!("corrupt partial state: group keys without the column {name:?}"),
             ));
+        }
+        let target = common_key_type(&columns, name)?;
+        // Casts that cannot hold a value fail (safe = false) rather than turn it null.
+        let strict = arrow_cast::CastOptions {
+            safe: false,
+            ..Default::default()
         };
         let cast: Vec<ArrayRef> = columns
             .iter()
             .map(|a| {
-                arrow_cast::cast(a.as_ref(), &target).map_err(|e| {
+                arrow_cast::cast_with_options(a.as_ref(), &target, &strict).map_err(|e| {
                     Error::schema(
                         "contacts",
                         name,
-                        format!("group_by column has different types in different partitions: {e}"),
+                        format!("group_by values of the partitions do not fit {target}: {e}"),
                     )
                 })
             })
@@ -322,6 +408,45 @@ fn merge_groups(
     Ok((maps, distinct))
 }
 
+/// The type the slices' key columns merge to without loss: their one type, ignoring
+/// columns without a value (an all-null pandas partition is often float64); Int64 for
+/// integers of several widths. Anything else (text in one slice, integers in another; 1.5
+/// beside 1) is a SchemaError naming both types.
+fn common_key_type(columns: &[&ArrayRef], name: &str) -> Result<DataType> {
+    let mut types: Vec<&DataType> = columns
+        .iter()
+        .filter(|a| a.null_count() < a.len())
+        .map(|a| a.data_type())
+        .collect();
+    types.dedup();
+    let mut distinct: Vec<&DataType> = Vec::new();
+    for t in types {
+        if !distinct.contains(&t) {
+            distinct.push(t);
+        }
+    }
+    match distinct.as_slice() {
+        [] => Ok(columns
+            .first()
+            .map_or(DataType::Null, |a| a.data_type().clone())),
+        [one] => Ok((*one).clone()),
+        many if many
+            .iter()
+            .all(|t| t.is_integer() && **t != DataType::UInt64) =>
+        {
+            Ok(DataType::Int64)
+        }
+        [a, b, ..] => Err(Error::schema(
+            "contacts",
+            name,
+            format!(
+                "the group_by column is {a} in one partition and {b} in another; give it one \
+                 type in every partition (e.g. .astype(\"string\") before partitioning)"
+            ),
+        )),
+    }
+}
+
 /// Row audits added up per table, in order of first appearance.
 fn merge_audits(parts: &[PartialState]) -> Vec<TableAudit> {
     let mut merged: Vec<TableAudit> = Vec::new();
@@ -338,6 +463,15 @@ fn merge_audits(parts: &[PartialState]) -> Vec<TableAudit> {
         }
     }
     merged
+}
+
+/// Contacts and orders rows the merged slices read (the memory budget grows with them).
+fn input_rows(audits: &[TableAudit]) -> u128 {
+    audits
+        .iter()
+        .filter(|a| a.table == "contacts" || a.table == "orders")
+        .map(|a| a.rows_read as u128)
+        .sum()
 }
 
 /// Adds one slice's grid into the merged one.
@@ -413,11 +547,7 @@ fn absorb(
         let merged = grid
             .breakdowns
             .entry(dim.clone())
-            .or_insert_with(|| Breakdown {
-                n_groups,
-                n_periods: grid.calendar.n_periods(),
-                ..Breakdown::default()
-            });
+            .or_insert_with(|| Breakdown::empty(n_groups, grid.calendar.n_periods()));
         merged.absorb(b, &period_map, group_map);
     }
     Ok(())
@@ -425,7 +555,7 @@ fn absorb(
 
 /// The view state of the union of the slices; `extend` lengthens the grid as a partial
 /// state's is (for [`combine`]).
-fn merged_view(states: &[&[u8]], extend: bool) -> Result<(ViewState, Options, Settings)> {
+fn merged_view(states: &[&[u8]], extend: bool) -> Result<(ViewState, Options, Settings, Vec<u64>)> {
     if states.is_empty() {
         return Err(Error::config("states", "no partial states to merge"));
     }
@@ -458,6 +588,26 @@ fn merged_view(states: &[&[u8]], extend: bool) -> Result<(ViewState, Options, Se
                      columns ({differ:?} in one only)"
                 ),
             ));
+        }
+    }
+    let mut held = HashMap::new();
+    for (i, part) in parts.iter().enumerate() {
+        if options.group_by.is_empty() && part.n_groups != 1 {
+            return Err(Error::config(
+                &format!("states[{i}]"),
+                "corrupt partial state: groups without group_by",
+            ));
+        }
+        for &slice in &part.slices {
+            if let Some(j) = held.insert(slice, i) {
+                return Err(Error::config(
+                    "states",
+                    format!(
+                        "states[{j}] and states[{i}] hold the same slice of customers; merging \
+                         it twice would count it twice"
+                    ),
+                ));
+            }
         }
     }
     let as_ofs: BTreeSet<i64> = parts.iter().filter_map(|p| p.as_of).collect();
@@ -515,6 +665,27 @@ fn merged_view(states: &[&[u8]], extend: bool) -> Result<(ViewState, Options, Se
             );
             let n_days = calendar.n_days();
             let n_periods = calendar.n_periods();
+            // The merged grid spans every slice's days for the union of their groups: sized
+            // before it is allocated, as a local view is.
+            let slice_values = grids
+                .iter()
+                .flat_map(|(g, _)| g.breakdowns.iter())
+                .flat_map(|(dim, b)| b.values.iter().map(move |v| (dim, v)))
+                .collect::<HashSet<_>>()
+                .len();
+            let shape = ViewShape {
+                days: n_days,
+                periods: n_periods,
+                groups: n_groups,
+                slice_values,
+            };
+            // A state's own options cannot raise the limit: they are data, not the
+            // caller's configuration.
+            let trusted = Config {
+                limits: Limits::default(),
+                ..Config::default()
+            };
+            limits::check(&shape, &trusted, input_rows(&audits))?;
             let mut grid = Grid {
                 first,
                 last,
@@ -556,14 +727,16 @@ fn merged_view(states: &[&[u8]], extend: bool) -> Result<(ViewState, Options, Se
         as_of: as_ofs.first().copied(),
         grid,
     };
-    Ok((view, options, settings))
+    let mut slices: Vec<u64> = held.into_keys().collect();
+    slices.sort_unstable();
+    Ok((view, options, settings, slices))
 }
 
 /// Merges partial states into one partial state (for tree reductions: merging is
 /// associative and commutative).
 pub fn combine(states: &[&[u8]]) -> Result<Vec<u8>> {
-    let (view, options, _) = merged_view(states, true)?;
-    encode(view, &options)
+    let (view, options, _, slices) = merged_view(states, true)?;
+    encode(view, &options, slices)
 }
 
 /// Merges partial states into the scorecard; sessions and events are given here.
@@ -572,23 +745,191 @@ pub fn merge(
     sessions_table: Option<&TableInput>,
     events_table: Option<&TableInput>,
 ) -> Result<Scorecard> {
-    let (mut view, options, settings) = merged_view(states, false)?;
-    let sessions = match sessions_table {
-        Some(table) => {
-            let (sessions, audit) = read_sessions(table, options.on_invalid)?;
-            view.audits.push(audit);
-            Some(sessions)
-        }
-        None => None,
-    };
-    let events = match events_table {
-        Some(table) => {
-            let (events, audit) = read_events(table, options.on_invalid)?;
-            view.audits.push(audit);
-            events
-        }
-        None => Vec::new(),
-    };
+    let (mut view, options, settings, _) = merged_view(states, false)?;
+    let (sessions, events, audits) =
+        read_calendar_tables(sessions_table, events_table, &options, &settings)?;
+    view.audits.extend(audits);
     let sessions = sessions_table.zip(sessions.as_ref());
     finish(view, &options, &settings, sessions, &events)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::sync::Arc;
+
+    use arrow_array::{Int64Array, StringArray, TimestampMicrosecondArray};
+
+    use super::*;
+    use crate::scorecard::prepare;
+
+    /// Monday 2024-01-01 00:00 UTC, µs.
+    const BASE: i64 = 1_704_067_200_000_000;
+    const HOUR: i64 = 3_600_000_000;
+
+    fn table(name: &'static str, columns: Vec<(&str, ArrayRef)>) -> TableInput {
+        let schema = Arc::new(Schema::new(
+            columns
+                .iter()
+                .map(|(n, a)| Field::new(*n, a.data_type().clone(), true))
+                .collect::<Vec<_>>(),
+        ));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            columns.into_iter().map(|(_, a)| a).collect(),
+        )
+        .expect("a valid batch");
+        TableInput::new(name, schema, vec![batch], HashMap::new())
+    }
+
+    /// The state of one contact (id `id`, channel `channel`) at `at`, with `options`.
+    fn state_of(id: i64, channel: &str, at: i64, options: &Options) -> Vec<u8> {
+        let ts = |t: i64| -> ArrayRef {
+            Arc::new(TimestampMicrosecondArray::from(vec![t]).with_timezone("UTC"))
+        };
+        let contacts = table(
+            "contacts",
+            vec![
+                ("contact_id", Arc::new(Int64Array::from(vec![id]))),
+                ("customer_id", Arc::new(Int64Array::from(vec![id]))),
+                ("created_at", ts(at)),
+                ("channel", Arc::new(StringArray::from(vec![channel]))),
+            ],
+        );
+        let orders = table(
+            "orders",
+            vec![
+                ("order_id", Arc::new(Int64Array::from(vec![id]))),
+                ("customer_id", Arc::new(Int64Array::from(vec![id]))),
+                ("created_at", ts(at + HOUR)),
+                (
+                    "revenue",
+                    Arc::new(arrow_array::Float64Array::from(vec![5.0])),
+                ),
+            ],
+        );
+        let prepared = prepare(contacts, orders, None, None, options.clone()).expect("prepares");
+        prepared.partial(options).expect("a state")
+    }
+
+    fn grouped(as_of: i64) -> Options {
+        Options {
+            group_by: vec!["channel".into()],
+            as_of: Some(as_of),
+            ..Options::default()
+        }
+    }
+
+    fn reencoded(state: &PartialState) -> Vec<u8> {
+        let mut out = MAGIC.to_vec();
+        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        out.extend_from_slice(&postcard::to_stdvec(state).expect("encodes"));
+        out
+    }
+
+    fn config_error(result: Result<Scorecard>) -> String {
+        match result {
+            Err(Error::Config { key, message }) => format!("{key}: {message}"),
+            Err(other) => panic!("expected a config error, got {other}"),
+            Ok(_) => panic!("expected a config error, got a scorecard"),
+        }
+    }
+
+    #[test]
+    fn slices_spread_over_a_century_with_many_groups_are_sized_before_the_merge_allocates() {
+        // 120 slices of one group each, alternately in 2000 and 2099: merged, 36,500 days
+        // × 120 groups (about 2.5 GB of states; 28 GB was asked of the issue's crafted
+        // case), from 240 rows.
+        let early = parse_instant("2000-01-03", "t").expect("date");
+        let late = parse_instant("2099-06-01", "t").expect("date");
+        // as_of in 2000 keeps each slice's own grid short (rows after as_of are allowed).
+        let options = grouped(early + 30 * 24 * HOUR);
+        let states: Vec<Vec<u8>> = (0..120)
+            .map(|i| {
+                let at = if i % 2 == 0 { early } else { late };
+                state_of(i, &format!("g{i}"), at, &options)
+            })
+            .collect();
+        let refs: Vec<&[u8]> = states.iter().map(Vec::as_slice).collect();
+        let message = config_error(merge(&refs, None, None));
+        assert!(message.starts_with("limits.max_grid_mb:"), "{message}");
+        assert!(message.contains("x 120 groups"), "{message}");
+        // Slices of the same decade merge fine.
+        assert!(combine(&[refs[0], refs[2], refs[4]]).is_ok());
+    }
+
+    #[test]
+    fn a_states_options_cannot_raise_the_merge_limit() {
+        let early = parse_instant("2000-01-03", "t").expect("date");
+        let late = parse_instant("2099-06-01", "t").expect("date");
+        let mut options = grouped(early + 30 * 24 * HOUR);
+        options.config = serde_json::json!({"limits": {"max_grid_mb": 1e9}});
+        let states: Vec<Vec<u8>> = (0..300)
+            .map(|i| {
+                state_of(
+                    i,
+                    &format!("g{i}"),
+                    if i % 2 == 0 { early } else { late },
+                    &options,
+                )
+            })
+            .collect();
+        let refs: Vec<&[u8]> = states.iter().map(Vec::as_slice).collect();
+        let message = config_error(merge(&refs, None, None));
+        assert!(message.contains("the default for"), "{message}");
+    }
+
+    #[test]
+    fn audits_that_do_not_add_up_are_corrupt() {
+        let options = grouped(BASE + 100 * HOUR);
+        let bytes = state_of(1, "a", BASE, &options);
+        let mut state = decode(&bytes, 0).expect("decodes");
+        // rows_used above rows_read would report -6 dropped rows after a merge.
+        state.audits[0].rows_used += 6;
+        let message = config_error(merge(&[&reencoded(&state)], None, None));
+        assert!(message.contains("does not add up"), "{message}");
+        let mut state = decode(&bytes, 0).expect("decodes");
+        let twice = state.audits[0].clone();
+        state.audits.push(twice);
+        let message = config_error(merge(&[&reencoded(&state)], None, None));
+        assert!(message.contains("two audits"), "{message}");
+    }
+
+    #[test]
+    fn trailing_bytes_and_duplicate_slices_are_refused() {
+        let options = grouped(BASE + 100 * HOUR);
+        let a = state_of(1, "a", BASE, &options);
+        let b = state_of(2, "b", BASE, &options);
+        let mut longer = a.clone();
+        longer.push(0);
+        assert!(config_error(merge(&[&longer], None, None)).contains("1 bytes after its end"));
+        assert!(config_error(merge(&[&a, &a], None, None)).contains("hold the same slice"));
+        let ab = combine(&[&a, &b]).expect("combines");
+        assert!(config_error(merge(&[&ab, &b], None, None)).contains("hold the same slice"));
+        assert!(merge(&[&ab], None, None).is_ok());
+    }
+
+    #[test]
+    fn ipc_streams_are_walked_before_they_are_read() {
+        let options = grouped(BASE + 100 * HOUR);
+        let state = decode(&state_of(1, "a", BASE, &options), 0).expect("decodes");
+        let keys = state.group_keys_ipc.clone();
+        assert!(check_ipc_framing(&keys).is_ok());
+        assert!(check_ipc_framing(&[]).is_ok());
+        // A first message declaring 2 GB of metadata in a 100-byte stream.
+        let mut huge = vec![0xff, 0xff, 0xff, 0xff];
+        huge.extend_from_slice(&0x7fff_fff0_i32.to_le_bytes());
+        huge.extend_from_slice(&[0; 92]);
+        let err = check_ipc_framing(&huge).unwrap_err();
+        assert!(err.contains("past the end"), "{err}");
+        assert!(check_ipc_framing(&keys[..keys.len() - 8]).is_err());
+        let mut negative = vec![0xff; 4];
+        negative.extend_from_slice(&(-5_i32).to_le_bytes());
+        assert!(check_ipc_framing(&negative).is_err());
+        // Through decode: a ConfigError, nothing allocated for the claim.
+        let mut crafted = state;
+        crafted.group_keys_ipc = huge;
+        let message = config_error(merge(&[&reencoded(&crafted)], None, None));
+        assert!(message.contains("corrupt group keys"), "{message}");
+    }
 }

@@ -26,15 +26,18 @@ use crate::aggregate::state::{
 };
 use crate::bands::band_of;
 use crate::catalog::{Cell, CellSamples, KpiDef, Measure, Need, Reads, CATALOG};
-use crate::config::{parse_duration, parse_instant, Config, RuleKind};
+use crate::config::{
+    check_window, parse_duration, parse_instant, Config, RuleKind, MAX_WINDOW_DAYS,
+};
 use crate::diagnostics::{fire, parse_condition, Condition, Evidence, Expr, Facts, When};
 use crate::error::{Error, Result};
-use crate::ingest::columns::read_coded;
+use crate::ingest::columns::{read_coded, read_ids, IdColumn};
 use crate::ingest::{
     read_events, read_joinable, read_sessions, Contacts, Event, HandledBy, Joinable, OnInvalid,
-    Sessions, TableAudit, TableInput, NULL_CODE, NULL_TS,
+    SessionTime, Sessions, TableAudit, TableInput, NULL_CODE, NULL_TS,
 };
 use crate::joins::{join_contacts, ContactJoins, CustomerIndex, Windows};
+use crate::limits::{self, ViewShape};
 use crate::time::{local_midnight_utc, parse_tz, Calendar, PeriodKind};
 use crate::trace::PhaseTimer;
 
@@ -100,6 +103,28 @@ impl Default for Options {
     }
 }
 
+/// Columns of the scorecard's output tables (long, bands, diagnostics) besides the group
+/// keys: a group_by column of the same name would make two columns of one name.
+const OUTPUT_COLUMNS: &[&str] = &[
+    "period_start",
+    "kpi",
+    "value",
+    "numerator",
+    "denominator",
+    "unit",
+    "band",
+    "owner",
+    "baseline",
+    "delta_vs_baseline",
+    "expected",
+    "rule",
+    "symptom",
+    "likely_cause",
+    "action",
+    "validation_metric",
+    "evidence",
+];
+
 /// Options resolved against the config.
 pub struct Settings {
     /// The configuration.
@@ -141,8 +166,7 @@ impl Options {
         let tz = parse_tz(&self.tz)?;
         let window = |given: Option<i64>, key: &str, configured: &str| -> Result<i64> {
             match given {
-                Some(w) if w > 0 => Ok(w),
-                Some(_) => Err(Error::config(key, "windows must be positive durations")),
+                Some(w) => check_window(w, key),
                 None => parse_duration(configured, &format!("windows.{key}")),
             }
         };
@@ -189,11 +213,34 @@ impl Options {
                 "outside the plausible range of timestamps (config timestamps.earliest / latest)",
             ));
         }
-        if !(self.clv_lifespan_days.is_finite() && self.clv_lifespan_days > 0.0) {
+        if !(self.clv_lifespan_days.is_finite()
+            && self.clv_lifespan_days > 0.0
+            && self.clv_lifespan_days <= MAX_WINDOW_DAYS as f64)
+        {
             return Err(Error::config(
                 "clv_lifespan_days",
-                "must be a positive number of days",
+                format!("must be a positive number of days, at most {MAX_WINDOW_DAYS}"),
             ));
+        }
+        let mut seen = BTreeSet::new();
+        for column in &self.group_by {
+            if OUTPUT_COLUMNS.contains(&column.as_str()) {
+                return Err(Error::config(
+                    "group_by",
+                    format!(
+                        "{column:?} is also a column of the scorecard's tables ({}); rename it \
+                         with columns={{\"contacts\": {{\"{column}_group\": \"{column}\"}}}} and \
+                         group by the new name",
+                        OUTPUT_COLUMNS.join(", ")
+                    ),
+                ));
+            }
+            if !seen.insert(column.as_str()) {
+                return Err(Error::config(
+                    "group_by",
+                    format!("{column:?} is listed twice"),
+                ));
+            }
         }
         for table in self.columns.keys() {
             if !matches!(
@@ -406,6 +453,62 @@ pub struct Prepared {
     joined: Joined,
 }
 
+/// Reads the sessions and events tables (when given) with their row audits: the inputs that
+/// are not per customer, read once for a local card and at the merge of partial states.
+pub(crate) fn read_calendar_tables(
+    sessions_table: Option<&TableInput>,
+    events_table: Option<&TableInput>,
+    options: &Options,
+    settings: &Settings,
+) -> Result<(Option<Sessions>, Vec<Event>, Vec<TableAudit>)> {
+    let time_range = settings.config.timestamps.bounds()?;
+    let mut audits = Vec::new();
+    let sessions = match sessions_table {
+        Some(table) => {
+            let (sessions, audit) = read_sessions(table, options.on_invalid, time_range)?;
+            audits.push(audit);
+            Some(sessions)
+        }
+        None => None,
+    };
+    let events = match events_table {
+        Some(table) => {
+            let (events, audit) = read_events(table, options.on_invalid, time_range)?;
+            audits.push(audit);
+            events
+        }
+        None => Vec::new(),
+    };
+    Ok((sessions, events, audits))
+}
+
+/// Moves sessions rows that fell on no day of the card from used to dropped in the sessions
+/// table's audit: they are valid rows, but a card must not report them as counted.
+fn audit_sessions_outside(
+    audits: &mut [TableAudit],
+    table: &TableInput,
+    sessions: &Sessions,
+    outside: usize,
+) {
+    if outside == 0 {
+        return;
+    }
+    let column = match sessions.when {
+        SessionTime::Instant(_) if !table.has("date") => "started_at",
+        _ => "date",
+    };
+    if let Some(audit) = audits.iter_mut().find(|a| a.table == table.name) {
+        audit.rows_used = audit.rows_used.saturating_sub(outside);
+        *audit
+            .dropped
+            .entry(format!(
+                "{column}: outside the days of the card (before the first or after the last \
+                 contact or order)"
+            ))
+            .or_insert(0) += outside as u64;
+    }
+}
+
 /// Reads, validates and joins the inputs (the part of the work shared by every view).
 pub fn prepare(
     contacts: TableInput,
@@ -415,23 +518,12 @@ pub fn prepare(
     options: Options,
 ) -> Result<Prepared> {
     let settings = options.settings()?;
-    let mut audits = Vec::new();
-    let sessions = match &sessions_table {
-        Some(table) => {
-            let (sessions, audit) = read_sessions(table, options.on_invalid)?;
-            audits.push(audit);
-            Some(sessions)
-        }
-        None => None,
-    };
-    let events = match &events_table {
-        Some(table) => {
-            let (events, audit) = read_events(table, options.on_invalid)?;
-            audits.push(audit);
-            events
-        }
-        None => Vec::new(),
-    };
+    let (sessions, events, mut audits) = read_calendar_tables(
+        sessions_table.as_ref(),
+        events_table.as_ref(),
+        &options,
+        &settings,
+    )?;
     prepare_rules(&settings.config)?;
     let mut timer = PhaseTimer::from_env("prepare");
     let joined = join_inputs(&contacts, &orders, &options, &settings, &mut timer)?;
@@ -485,7 +577,37 @@ impl Prepared {
         let options = self.view_options(view);
         let settings = options.settings()?;
         let view = build_view(self, &options, &settings, partial_extension(&settings))?;
-        crate::partial::encode(view, &options)
+        let slices = self.slice_fingerprint()?.into_iter().collect();
+        crate::partial::encode(view, &options, slices)
+    }
+
+    /// A hash of the slice's contact and order ids, row by row (None without rows): two
+    /// states with the same fingerprint hold the same rows.
+    fn slice_fingerprint(&self) -> Result<Option<u64>> {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::hash::DefaultHasher::new();
+        let mut rows = 0usize;
+        for (table, id) in [(&self.contacts, "contact_id"), (&self.orders, "order_id")] {
+            let Some(chunks) = table.column(id)? else {
+                continue;
+            };
+            table.name.hash(&mut hasher);
+            let (ids, _) = read_ids(&chunks)
+                .map_err(|_| Error::schema(table.name, id, "ids must be integers or text"))?;
+            match &ids {
+                IdColumn::Int { values, valid } => {
+                    values.hash(&mut hasher);
+                    valid.hash(&mut hasher);
+                }
+                IdColumn::Text(text) => {
+                    for id in text.iter() {
+                        id.hash(&mut hasher);
+                    }
+                }
+            }
+            rows += ids.len();
+        }
+        Ok((rows > 0).then(|| hasher.finish()))
     }
 
     fn view_options(&self, view: &Options) -> Options {
@@ -964,9 +1086,11 @@ struct DaysSum<'a> {
     parts: Vec<&'a CellValues>,
 }
 
-/// Sums the daily states of `days` for group `g`.
+/// Sums the daily states of `days` for group `g`; `day_contacts` holds each day's contacts
+/// over all groups (summed once per view, so a cell costs its days, not its days × groups).
 fn sum_days<'a>(
     daily: &'a Daily,
+    day_contacts: &[u64],
     days: impl Iterator<Item = usize>,
     g: usize,
     observed: &std::ops::RangeInclusive<usize>,
@@ -985,9 +1109,7 @@ fn sum_days<'a>(
         let k = d * n_groups + g;
         state.add(&daily.states[k]);
         totals.add(&daily.totals[d]);
-        all_groups += (0..n_groups)
-            .map(|h| daily.states[d * n_groups + h].contacts)
-            .sum::<u64>();
+        all_groups += day_contacts[d];
         if observed.contains(&d) {
             let n = daily.states[k].contacts;
             peak_trough = Some(match peak_trough {
@@ -1314,6 +1436,20 @@ pub(crate) fn build_view(
         first,
         last.saturating_add(extend),
     );
+    // Sized before anything is allocated; slice values are added as each dimension is read.
+    let input_rows: u128 = prepared
+        .audits
+        .iter()
+        .filter(|a| a.table == prepared.contacts.name || a.table == prepared.orders.name)
+        .map(|a| a.rows_read as u128)
+        .sum();
+    let mut shape = ViewShape {
+        days: calendar.n_days(),
+        periods: calendar.n_periods(),
+        groups: n_groups,
+        slice_values: 0,
+    };
+    limits::check(&shape, config, input_rows)?;
     let ctx = Context {
         contacts: &data.contacts,
         joins: &joined.joins,
@@ -1370,10 +1506,20 @@ pub(crate) fn build_view(
         n_groups,
         flags: &ctx.flags,
     };
-    let breakdowns = rule_dimensions(&rules)
-        .into_iter()
-        .map(|dim| Ok((dim.clone(), Breakdown::build(&dim, &inputs)?)))
-        .collect::<Result<_>>()?;
+    let mut breakdowns = BTreeMap::new();
+    for dim in rule_dimensions(&rules) {
+        let checked_before = shape.slice_values;
+        let within_budget = |values: usize| {
+            let shape = ViewShape {
+                slice_values: checked_before + values,
+                ..shape
+            };
+            limits::check(&shape, config, input_rows)
+        };
+        let breakdown = Breakdown::build(&dim, &inputs, &within_budget)?;
+        shape.slice_values += breakdown.values.len();
+        breakdowns.insert(dim, breakdown);
+    }
     timer.lap("breakdowns")?;
     view.grid = Some(Grid {
         calendar,
@@ -1435,7 +1581,11 @@ pub(crate) fn finish(
         group_keys: &view.group_keys,
     };
     let Some(mut grid) = view.grid else {
-        // No contacts and no orders: no periods, empty tables.
+        // No contacts and no orders: no periods, empty tables, no session counted.
+        let mut row_audit = view.audits;
+        if let Some((table, sessions)) = sessions {
+            audit_sessions_outside(&mut row_audit, table, sessions, sessions.count.len());
+        }
         let calendar = Calendar::covering(settings.tz, settings.kind, 0, 0);
         return Ok(Scorecard {
             table: output.kpi_table(&calendar, &[], &[], &shown)?,
@@ -1443,12 +1593,14 @@ pub(crate) fn finish(
             diagnostics: output.diagnostics_table(&calendar, &[], &rules)?,
             skipped,
             as_of: view.as_of,
-            row_audit: view.audits,
+            row_audit,
         });
     };
     let calendar = &grid.calendar;
+    let mut row_audit = view.audits;
     if let Some((table, sessions)) = sessions {
-        add_session_totals(&mut grid.daily.totals, calendar, sessions);
+        let outside = add_session_totals(&mut grid.daily.totals, calendar, sessions);
+        audit_sessions_outside(&mut row_audit, table, sessions, outside);
         for (dim, b) in grid.breakdowns.iter_mut() {
             b.add_sessions(dim, table, sessions, calendar)?;
         }
@@ -1471,6 +1623,11 @@ pub(crate) fn finish(
     let cells: Vec<(usize, usize)> = (0..n_periods)
         .flat_map(|p| (0..n_groups).map(move |g| (p, g)))
         .collect();
+    let day_contacts: Vec<u64> = daily
+        .states
+        .chunks(n_groups.max(1))
+        .map(|day| day.iter().map(|s| s.contacts).sum())
+        .collect();
     let empty_customers = PeriodCustomerState::default();
     let empty_repurchase = RepurchaseState::default();
     let lifespan = options.clv_lifespan_days;
@@ -1492,7 +1649,7 @@ pub(crate) fn finish(
                     all_groups: period_contacts,
                     peak_trough,
                     parts,
-                } = sum_days(daily, days.clone(), g, &observed);
+                } = sum_days(daily, &day_contacts, days.clone(), g, &observed);
                 let window = baseline_days[p].clone();
                 let DaysSum {
                     state: b_state,
@@ -1500,7 +1657,7 @@ pub(crate) fn finish(
                     all_groups: b_contacts,
                     peak_trough: b_peak,
                     parts: b_parts,
-                } = sum_days(daily, window.clone(), g, &observed);
+                } = sum_days(daily, &day_contacts, window.clone(), g, &observed);
                 let mut base = CellInputs {
                     state: b_state,
                     values: baseline_values,
@@ -1620,7 +1777,7 @@ pub(crate) fn finish(
         diagnostics: output.diagnostics_table(calendar, &findings, &rules)?,
         skipped,
         as_of: Some(grid.as_of),
-        row_audit: view.audits,
+        row_audit,
     })
 }
 

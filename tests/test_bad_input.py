@@ -9,10 +9,18 @@ equal those of the input with the rows removed by hand.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+import time
+
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 import supportkpi as sk
+from supportkpi import cli
 
 TS = pa.timestamp("us", tz="UTC")
 
@@ -204,16 +212,32 @@ def test_string_timestamps(table):
     [("contacts", "contact_id"), ("orders", "order_id"), ("contacts", "customer_id")],
 )
 def test_float_ids(table, column):
+    """Issue 16 item 15: whole float ids (pd.read_parquet of a nullable integer column)
+    read as the integers they hold; a fractional or inexact one is a DataError at its row."""
     c, o = contacts(), orders()
-    if table == "contacts":
-        c = setcol(c, column, pa.array([float(i) for i in range(c.num_rows)]))
-    else:
-        o = setcol(o, column, pa.array([float(i) for i in range(o.num_rows)]))
-    for kw in ({}, {"on_invalid": "drop"}):
-        with pytest.raises(sk.SchemaError) as err:
-            sk.scorecard(c, o, **kw)
-        assert f"{table}.{column}" in str(err.value)
-        assert "Float64" in str(err.value)
+    t = c if table == "contacts" else o
+    ints = t.column(column).to_pylist()
+    floats = pa.array([None if v is None else float(v) for v in ints], pa.float64())
+    as_floats = setcol(t, column, floats)
+    if column == "customer_id":  # the kinds must match: floats in both tables
+        o = setcol(
+            o,
+            column,
+            pa.array([None if v is None else float(v) for v in o.column(column).to_pylist()]),
+        )
+    got = card_frame(as_floats, o) if table == "contacts" else card_frame(c, as_floats)
+    assert_frames_equal(
+        got, card_frame(c, orders()) if column == "customer_id" else card_frame(c, o)
+    )
+    for bad, shown in ((1.5, "1.5"), (2.0**53 + 2, "9007199254740994")):
+        values = [None if v is None else float(v) for v in ints]
+        values[2] = bad
+        broken = setcol(t, column, pa.array(values, pa.float64()))
+        args = (broken, o) if table == "contacts" else (c, broken)
+        with pytest.raises(sk.DataError) as err:
+            sk.scorecard(*args)
+        message = str(err.value)
+        assert f"{table}.{column}" in message and "row 2" in message and shown in message
 
 
 # -------------------------------------------------------------------- data errors -------
@@ -647,3 +671,520 @@ def test_binary_strings_are_a_schema_error():
     with pytest.raises(sk.SchemaError) as err:
         sk.scorecard(c, orders())
     assert "contacts.intent" in str(err.value)
+
+
+# ------------------------------------------- hostile and careless input (issue 16) -------
+# docs/semantics.md, "Hostile and careless input". Each test below failed before the fix
+# (a crash, a hang, a silent wrong answer or an unhelpful error).
+
+
+def frame_contacts(n: int, **extra) -> pd.DataFrame:
+    start = pd.Timestamp("2024-01-01", tz="UTC")
+    data = {
+        "contact_id": np.arange(1, n + 1),
+        "customer_id": np.arange(1, n + 1),
+        "created_at": [start + pd.Timedelta(hours=i) for i in range(n)],
+    }
+    data.update(extra)
+    return pd.DataFrame(data)
+
+
+ONE_ORDER = pd.DataFrame(
+    {
+        "order_id": [1],
+        "customer_id": [1],
+        "created_at": [pd.Timestamp("2024-01-02", tz="UTC")],
+        "revenue": [10.0],
+    }
+)
+
+
+def nested_rule(depth: int) -> str:
+    return "abs(" * depth + "csat_mean" + ")" * depth + " > 1"
+
+
+def test_deeply_nested_rule_is_a_config_error_not_a_stack_overflow(tmp_path):
+    for depth in (3000, 15000):
+        config = {"rules": {"deep": {"when": [nested_rule(depth)]}}}
+        with pytest.raises(sk.ConfigError, match=r"rules\.deep\.when\[0\].*nest more than 32"):
+            sk.scorecard(frame_contacts(5), ONE_ORDER, config=config)
+        with pytest.raises(sk.ConfigError, match="nest more than 32"):
+            sk.Config(config)
+    # 32 levels is the documented limit and still works.
+    sk.Config({"rules": {"ok": {"when": [nested_rule(32)]}}})
+    # Through a --config file the CLI exits 2 with one line (before: SIGSEGV, exit 139).
+    path = tmp_path / "deep.toml"
+    path.write_text(f'[rules.deep]\nwhen = ["{nested_rule(3000)}"]\n')
+    contacts_path = tmp_path / "c.parquet"
+    frame_contacts(5).to_parquet(contacts_path)
+    orders_path = tmp_path / "o.parquet"
+    ONE_ORDER.to_parquet(orders_path)
+    done = subprocess.run(
+        [sys.executable, "-c", "import sys; from supportkpi import cli; sys.exit(cli.main())",
+         "scorecard", "--contacts", str(contacts_path), "--orders", str(orders_path),
+         "--config", str(path), "--format", "json"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "nest more than 32" in done.stderr and "Traceback" not in done.stderr
+
+
+def replace_state_options(state: bytes, options: str) -> bytes:
+    """The state with its options JSON replaced (postcard: a varint length, then bytes)."""
+    start = state.index(b'{"by"')
+    # The varint before the JSON is its length; find where it starts.
+    at = start - 1
+    while at > 12 and state[at - 1] & 0x80:
+        at -= 1
+    n, shift, pos = 0, 0, at
+    while True:
+        byte = state[pos]
+        n |= (byte & 0x7F) << shift
+        pos += 1
+        if not byte & 0x80:
+            break
+        shift += 7
+    assert pos == start, "the options JSON follows its varint length"
+    encoded = options.encode()
+    length, varint = len(encoded), bytearray()
+    while True:
+        byte = length & 0x7F
+        length >>= 7
+        varint.append(byte | (0x80 if length else 0))
+        if not length:
+            break
+    return state[:at] + bytes(varint) + encoded + state[start + n :]
+
+
+def test_crafted_state_options_with_a_deep_rule_are_a_config_error():
+    state = sk.partial(frame_contacts(5), ONE_ORDER)
+    start = state.index(b'{"by"')
+    options = json.loads(state[start : state.index(b"}", state.rindex(b'"kpis"')) + 1])
+    options["config"] = {"rules": {"deep": {"when": [nested_rule(20000)]}}}
+    crafted = replace_state_options(state, json.dumps(options))
+    with pytest.raises(sk.ConfigError, match="nest more than 32"):
+        sk.merge([crafted])
+
+
+def test_huge_grids_are_refused_before_allocating_with_what_to_change():
+    # 100 contacts over a century, 100 channels (measured at 4.7 GB before).
+    century = pd.date_range("2000-01-01", "2099-01-01", periods=100, tz="UTC")
+    spread = pd.DataFrame(
+        {
+            "contact_id": range(100),
+            "customer_id": range(100),
+            "created_at": century,
+            "channel": [f"ch{i}" for i in range(100)],
+        }
+    )
+    started = time.perf_counter()
+    with pytest.raises(sk.ConfigError) as err:
+        sk.scorecard(spread, ONE_ORDER, group_by="channel")
+    message = str(err.value)
+    assert message.startswith("limits.max_grid_mb:")
+    assert "x 100 groups" in message and "as_of" in message and "group by fewer" in message
+    # 6 rows to 2099, 6 groups, by day (1.9 GB before).
+    six = frame_contacts(6, channel=[f"c{i}" for i in range(6)])
+    with pytest.raises(sk.ConfigError, match="limits.max_grid_mb"):
+        sk.scorecard(six, ONE_ORDER, as_of="2099-12-31", by="day", group_by="channel")
+    # 2,000 templates over a century (1.5 GB before): the slice counts are sized too.
+    templates = pd.DataFrame(
+        {
+            "contact_id": range(2000),
+            "customer_id": range(2000),
+            "created_at": pd.date_range("2000-01-01", "2099-01-01", periods=2000, tz="UTC"),
+            "template": [f"t{i}" for i in range(2000)],
+        }
+    )
+    with pytest.raises(sk.ConfigError, match="2000 dimension values"):
+        sk.scorecard(templates, ONE_ORDER, by="day")
+    assert time.perf_counter() - started < 30
+    # The limit is configurable both ways.
+    tight = {"limits": {"max_grid_mb": 0.01}}
+    with pytest.raises(sk.ConfigError, match=r"over the limit of .* \(limits\.max_grid_mb\)"):
+        sk.scorecard(frame_contacts(50), ONE_ORDER, by="day", config=tight)
+    with pytest.raises(sk.ConfigError, match="limits.max_grid_mb"):
+        sk.Config({"limits": {"max_grid_mb": -1}})
+
+
+def test_windows_are_bounded():
+    for kw in (
+        {"baseline_window": "2000000d"},
+        {"baseline_window": "100000000d"},
+        {"baseline_window": "999999999999d"},
+        {"repurchase_window": pd.Timedelta(days=40000)},
+    ):
+        key = next(iter(kw))
+        with pytest.raises(sk.ConfigError, match=rf"{key}: windows may span at most 36525d"):
+            sk.scorecard(frame_contacts(5), ONE_ORDER, **kw)
+    with pytest.raises(sk.ConfigError, match="baseline_window: windows may span at most"):
+        sk.partial(frame_contacts(5), ONE_ORDER, baseline_window="2000000d")
+    with pytest.raises(sk.ConfigError, match=r"windows\.recovery: windows may span"):
+        sk.Config({"windows": {"recovery": "40000d"}})
+    with pytest.raises(sk.ConfigError, match="clv_lifespan_days: must be a finite number"):
+        sk.scorecard(frame_contacts(5), ONE_ORDER, clv_lifespan_days=float("inf"))
+    with pytest.raises(sk.ConfigError, match="clv_lifespan_days: must be a positive number"):
+        sk.scorecard(frame_contacts(5), ONE_ORDER, clv_lifespan_days=1e9)
+
+
+def test_sessions_and_events_dates_are_checked_like_contacts():
+    far = pa.table({"date": pa.array([100_000_000], pa.date32()), "sessions": [5]})
+    with pytest.raises(sk.DataError, match=r"sessions\.date: outside the plausible range"):
+        sk.scorecard(frame_contacts(5), ONE_ORDER, sessions=far)
+    events = pd.DataFrame(
+        {
+            "name": ["sale"],
+            "kind": ["promo"],
+            "start": [pd.Timestamp("1900-01-01", tz="UTC")],
+            "end": [pd.Timestamp("2024-01-02", tz="UTC")],
+        }
+    )
+    with pytest.raises(sk.DataError, match=r"events\.start: outside the plausible range"):
+        sk.scorecard(frame_contacts(5), ONE_ORDER, events=events)
+    card = sk.scorecard(frame_contacts(5), ONE_ORDER, events=events, on_invalid="drop")
+    audit = card.row_audit.set_index("table")
+    assert int(audit.loc["events", "rows_dropped"]) == 1
+
+
+def test_sessions_outside_the_cards_days_are_audited_not_reported_as_used():
+    sessions = pd.DataFrame(
+        {
+            "date": pd.to_datetime(["2001-01-01", "2024-01-01", "2030-01-01"]).date,
+            "sessions": [1, 2, 4],
+        }
+    )
+    card = sk.scorecard(frame_contacts(5), ONE_ORDER, sessions=sessions)
+    audit = card.row_audit.set_index("table").loc["sessions"]
+    assert (int(audit.rows_read), int(audit.rows_used), int(audit.rows_dropped)) == (3, 1, 2)
+    (reason,) = audit.dropped_by_reason
+    assert reason.startswith("date: outside the days of the card")
+    counted = card.to_pandas().query("kpi == 'conversion_rate'").denominator.sum()
+    assert counted == 2
+
+
+def test_a_timestamp_on_the_null_sentinel_is_not_read_as_null():
+    c = pa.Table.from_pandas(frame_contacts(5), preserve_index=False)
+    for unit, value in (("s", -(2**62)), ("us", -(2**63))):
+        if unit == "us":
+            # i64::MIN itself cannot be built as a non-null pandas value; Arrow can.
+            column = pa.array([value + 1] * 5, pa.timestamp(unit, tz="UTC"))
+            column = pa.array([value] * 5, pa.int64()).cast(pa.timestamp(unit, tz="UTC"))
+        else:
+            column = pa.array([value] * 5, pa.timestamp(unit, tz="UTC"))
+        broken = c.append_column("resolved_at", column)
+        with pytest.raises(sk.DataError, match=r"contacts\.resolved_at: outside the plausible"):
+            sk.scorecard(broken, ONE_ORDER)
+
+
+def test_duplicate_column_names_are_a_schema_error(tmp_path):
+    c = pa.Table.from_pandas(frame_contacts(3), preserve_index=False)
+    doubled = c.append_column("created_at", c.column("created_at"))
+    with pytest.raises(sk.SchemaError, match=r"contacts\.created_at: the table has two columns"):
+        sk.scorecard(doubled, ONE_ORDER)
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        "order_id,customer_id,created_at,revenue,revenue\n1,1,2024-01-02T00:00:00Z,5,6\n"
+    )
+    with pytest.raises(sk.SchemaError, match=r"orders\.revenue: the table has two columns"):
+        sk.scorecard(frame_contacts(3), path)
+    frame = frame_contacts(3)
+    frame = pd.concat([frame, frame[["customer_id"]]], axis=1)
+    with pytest.raises(
+        sk.SchemaError, match="contacts: the frame has more than one column named customer_id"
+    ):
+        sk.scorecard(frame, ONE_ORDER)
+
+
+def test_csv_ids_are_read_as_text_unless_every_one_is_a_plain_integer(tmp_path):
+    contacts_csv = tmp_path / "contacts.csv"
+    contacts_csv.write_text(
+        "contact_id,customer_id,created_at\n"
+        "1,007,2024-01-01T00:00:00Z\n2,7,2024-01-01T01:00:00Z\n3,0007,2024-01-01T02:00:00Z\n"
+    )
+    orders_csv = tmp_path / "orders.csv"
+    orders_csv.write_text("order_id,customer_id,created_at,revenue\n1,007,2024-01-02T00:00:00Z,5\n")
+    enriched = sk.enrich_contacts(contacts_csv, orders_csv)
+    assert enriched.customer_id.tolist() == ["007", "7", "0007"]
+    # Only customer 007 ordered: the three ids are three customers.
+    assert enriched.recovered_7d.tolist() == [True, False, False]
+    plain = tmp_path / "plain.csv"
+    plain.write_text("contact_id,customer_id,created_at\n1,7,2024-01-01T00:00:00Z\n")
+    # All canonical integers: an integer column, which joins with integer orders.
+    assert sk.enrich_contacts(plain, ONE_ORDER.assign(customer_id=7)).recovered_7d.tolist() == [
+        True
+    ]
+
+
+def test_a_consumed_record_batch_reader_is_refused():
+    table = pa.Table.from_pandas(frame_contacts(5), preserve_index=False)
+    reader = pa.RecordBatchReader.from_batches(table.schema, table.to_batches())
+    reader.read_all()
+    with pytest.raises(sk.ConfigError, match="contacts: the RecordBatchReader gave no rows"):
+        sk.scorecard(reader, ONE_ORDER)
+
+
+def test_empty_text_ids_are_null():
+    c = frame_contacts(4)
+    c["customer_id"] = ["", "", "a", "b"]
+    enriched = sk.enrich_contacts(c, ONE_ORDER.assign(customer_id="a"))
+    # Two blank ids are two anonymous contacts, not one customer with two contacts.
+    assert enriched.repeat_14d.tolist()[:2] == [False, False]
+    c["contact_id"] = ["x", "", "y", "z"]
+    with pytest.raises(sk.DataError, match=r"contacts\.contact_id"):
+        sk.scorecard(c, ONE_ORDER.assign(customer_id="a"))
+
+
+def test_categorical_integer_ids_read_as_their_integers():
+    c = frame_contacts(5)
+    plain = card_frame(c, ONE_ORDER)
+    c["customer_id"] = c["customer_id"].astype("category")
+    c["contact_id"] = c["contact_id"].astype("category")
+    assert_frames_equal(card_frame(c, ONE_ORDER), plain)
+
+
+def test_float_ids_from_a_parquet_round_trip(tmp_path):
+    c = frame_contacts(6)
+    c["customer_id"] = pd.array([1, 2, None, 4, None, 1], dtype="Int64")
+    path = tmp_path / "c.parquet"
+    # Written without pandas' metadata (as Spark, DuckDB or any other writer would), the
+    # nullable integer column comes back float64.
+    pq.write_table(pa.Table.from_pandas(c, preserve_index=False).replace_schema_metadata(), path)
+    floats = pd.read_parquet(path)
+    assert floats.customer_id.dtype == np.float64
+    assert_frames_equal(card_frame(floats, ONE_ORDER), card_frame(c, ONE_ORDER))
+
+
+def test_infinite_rule_thresholds_are_a_config_error():
+    for bad in ("inf", "-inf", "nan"):
+        with pytest.raises(sk.ConfigError, match="threshold must be a finite number"):
+            sk.Config({"rules": {"x": {"when": [f"csat_mean >= {bad}"]}}})
+
+
+@pytest.mark.parametrize("column", ["unit", "value", "kpi", "period_start", "band", "evidence"])
+def test_group_by_an_output_column_name_is_a_config_error(column):
+    c = frame_contacts(5, **{column: ["a"] * 5})
+    with pytest.raises(sk.ConfigError, match=f'group_by: "{column}" is also a column'):
+        sk.scorecard(c, ONE_ORDER, group_by=column)
+    # The message's advice works.
+    card = sk.scorecard(
+        c, ONE_ORDER, group_by=f"{column}_group", columns={"contacts": {f"{column}_group": column}}
+    )
+    assert card.wide().shape[0] >= 1
+    with pytest.raises(sk.ConfigError, match='"channel" is listed twice'):
+        sk.scorecard(frame_contacts(5, channel=["a"] * 5), ONE_ORDER, group_by=["channel"] * 2)
+
+
+def test_messages_people_can_act_on():
+    with pytest.raises(sk.ConfigError, match="config: no such file: nope/scorecard.toml"):
+        sk.scorecard(frame_contacts(5), ONE_ORDER, config="nope/scorecard.toml")
+    with pytest.raises(sk.ConfigError, match=r"states\[0\]: expected the bytes sk.partial"):
+        sk.merge(["str"])
+    with pytest.raises(sk.ConfigError, match="states: expected a list"):
+        sk.merge(b"bytes")
+    nested: dict = {}
+    inner = nested
+    for _ in range(200):
+        inner["a"] = {}
+        inner = inner["a"]
+    with pytest.raises(sk.ConfigError, match="nested more than 32 levels"):
+        sk.Config(nested)
+
+
+# --- partial states are untrusted bytes ---------------------------------------------
+
+
+def test_merge_refuses_the_same_slice_twice_and_trailing_bytes():
+    s = sk.load_sample()
+    half = pd.util.hash_pandas_object(s["contacts"].customer_id, index=False) % 2 == 0
+    ohalf = pd.util.hash_pandas_object(s["orders"].customer_id, index=False) % 2 == 0
+    as_of = max(s["contacts"].created_at.max(), s["orders"].created_at.max())
+    a = sk.partial(s["contacts"][half], s["orders"][ohalf], as_of=as_of)
+    b = sk.partial(s["contacts"][~half], s["orders"][~ohalf], as_of=as_of)
+    with pytest.raises(sk.ConfigError, match=r"states\[0\] and states\[1\] hold the same slice"):
+        sk.merge([a, a])
+    with pytest.raises(sk.ConfigError, match="hold the same slice"):
+        sk.merge([sk.combine([a, b]), b])
+    with pytest.raises(sk.ConfigError, match="2 bytes after its end"):
+        sk.merge([a + b"xx"])
+    # Empty slices hold no rows, so any number of them merge.
+    empty = sk.partial(s["contacts"].iloc[:0], s["orders"].iloc[:0], as_of=as_of)
+    whole = sk.merge([a, empty, b, empty]).to_pandas()
+    pd.testing.assert_frame_equal(whole, sk.merge([a, b]).to_pandas())
+
+
+def test_merge_of_group_columns_of_different_types_is_a_schema_error_either_way():
+    text = frame_contacts(2, channel=["A12", "B"])
+    numbers = frame_contacts(2, channel=[1.5, 2.0])
+    numbers[["contact_id", "customer_id"]] += 10
+    integers = numbers.assign(channel=[1, 2], contact_id=[21, 22], customer_id=[21, 22])
+    as_of = "2024-02-01"
+    t = sk.partial(text, ONE_ORDER, as_of=as_of, group_by="channel")
+    f = sk.partial(numbers, ONE_ORDER.iloc[:0], as_of=as_of, group_by="channel")
+    i = sk.partial(integers, ONE_ORDER.iloc[:0], as_of=as_of, group_by="channel")
+    for pair, types in (((t, i), ("Utf8", "Int64")), ((i, f), ("Int64", "Float64"))):
+        for states in (pair, pair[::-1]):
+            with pytest.raises(
+                sk.SchemaError, match=r"contacts\.channel: the group_by column is"
+            ) as err:
+                sk.merge(list(states))
+            assert all(name in str(err.value) for name in types)
+    # Integers of two widths merge to Int64 without loss.
+    other = integers.assign(
+        contact_id=[31, 32], customer_id=[31, 32], channel=np.array([3, 2], np.int32)
+    )
+    merged = sk.merge([i, sk.partial(other, ONE_ORDER.iloc[:0], as_of=as_of, group_by="channel")])
+    assert sorted(merged.to_pandas().channel.unique().tolist()) == [1, 2, 3]
+
+
+def test_mutated_states_never_crash_the_process():
+    """2,000 mutations of a valid state through merge and combine, in a child process (a
+    crash there is a failure here, not the end of the test run)."""
+    script = r"""
+import random, supportkpi as sk
+s = sk.load_sample()
+c, o = s["contacts"].iloc[:3000], s["orders"].iloc[:6000]
+state = sk.partial(c, o, group_by="channel", by="month")
+rng = random.Random(16)
+outcomes = {"ok": 0, "error": 0}
+for i in range(2000):
+    data = bytearray(state)
+    for _ in range(rng.randint(1, 4)):
+        at = rng.randrange(len(data))
+        op = rng.randrange(4)
+        if op == 0: data[at] = rng.randrange(256)
+        elif op == 1: data.insert(at, rng.randrange(256))
+        elif op == 2: del data[at]
+        else: data[at:at + 8] = b"\xff" * 8
+    try:
+        sk.merge([bytes(data)])
+        sk.combine([bytes(data)])
+        outcomes["ok"] += 1
+    except sk.SupportKpiError:
+        outcomes["error"] += 1
+print(outcomes)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=900
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "'error'" in done.stdout
+
+
+# --- linear in groups and dimension values -----------------------------------------
+
+
+def test_many_groups_are_linear_not_quadratic():
+    """20,000 groups over a month took 215 s (every cell summed every group of its days);
+    linear, it is about a second. The bound only catches the quadratic path."""
+    n = 40_000
+    start = pd.Timestamp("2024-01-01", tz="UTC")
+    c = pd.DataFrame(
+        {
+            "contact_id": np.arange(n),
+            "customer_id": np.arange(n),
+            "created_at": start + pd.to_timedelta(np.arange(n) % (30 * 24), unit="h"),
+            "agent": np.arange(n) % 20_000,
+        }
+    )
+    started = time.perf_counter()
+    card = sk.scorecard(c, ONE_ORDER, group_by="agent", kpis=["contacts", "volume_share"])
+    assert time.perf_counter() - started < 60
+    totals = card.to_pandas().query("kpi == 'contacts'").groupby("agent").value.sum()
+    assert len(totals) == 20_000 and (totals == 2).all()
+
+
+def test_many_dimension_values_are_linear_not_quadratic():
+    """160,000 distinct templates (one linear search per value) took 16.9 s."""
+    n = 160_000
+    start = pd.Timestamp("2024-01-01", tz="UTC")
+    c = pd.DataFrame(
+        {
+            "contact_id": np.arange(n),
+            "customer_id": np.arange(n),
+            "created_at": start + pd.to_timedelta(np.arange(n) % (14 * 24), unit="h"),
+            "template": [f"t{i}" for i in range(n)],
+        }
+    )
+    started = time.perf_counter()
+    sk.scorecard(c, ONE_ORDER)
+    assert time.perf_counter() - started < 60
+
+
+# --- output text -------------------------------------------------------------------
+
+
+def test_cli_never_prints_a_traceback(tmp_path, capsys):
+    c = frame_contacts(
+        6,
+        channel=[
+            "a$\\foo$b",
+            "a_$b_$",
+            '=HYPERLINK("http://x")',
+            "+cmd|' /C calc'!A0",
+            "@SUM(A1)",
+            "x\x1b[2Jy",
+        ],
+    )
+    c_path, o_path = tmp_path / "c.parquet", tmp_path / "o.parquet"
+    c.to_parquet(c_path)
+    ONE_ORDER.to_parquet(o_path)
+    base = [
+        "scorecard",
+        "--contacts",
+        str(c_path),
+        "--orders",
+        str(o_path),
+        "--group-by",
+        "channel",
+    ]
+    pytest.importorskip("matplotlib")
+    # Mathtext-like labels: the HTML report with its charts renders (it raised before).
+    out = tmp_path / "r.html"
+    assert cli.main([*base, "--format", "html", "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert "a$\\foo$b" in out.read_text()
+    # Formula injection: the CSV shows the values as text.
+    out = tmp_path / "r.csv"
+    assert cli.main([*base, "--format", "csv", "--out", str(out)]) == 0
+    capsys.readouterr()
+    written = pd.read_csv(out)
+    channels = set(written.channel.dropna())
+    assert '\'=HYPERLINK("http://x")' in channels and "'@SUM(A1)" in channels
+    assert "'+cmd|' /C calc'!A0" in channels and "a$\\foo$b" in channels
+    # Any failure: exit 2 and one escaped line, no traceback.
+    code = cli.main([*base, "--format", "json", "--config", str(tmp_path / "missing.toml")])
+    _, err = capsys.readouterr()
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+    code = cli.main([*base, "--group-by", "value", "--format", "json"])
+    _, err = capsys.readouterr()
+    assert code == 2 and "is also a column" in err and "Traceback" not in err
+
+
+def test_control_characters_from_data_are_escaped_on_terminals(capsys):
+    c = frame_contacts(4, channel=["x\x1b[2Jy"] * 4)
+    card = sk.scorecard(c, ONE_ORDER, group_by="channel")
+    text = repr(card)
+    assert "\x1b" not in text and "\\x1b[2J" in text
+    assert cli._fail("scorecard", sk.DataError("row 3: x\x1b[31mred\nnext")) == 2
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and err.count("\n") == 1
+
+
+def test_infinite_sums_render(tmp_path):
+    orders = pd.DataFrame(
+        {
+            "order_id": [1, 2],
+            "customer_id": [1, 2],
+            "created_at": [pd.Timestamp("2024-01-02", tz="UTC")] * 2,
+            "revenue": [1.5e308, 1.5e308],
+        }
+    )
+    card = sk.scorecard(frame_contacts(5), orders)
+    revenue = card.to_pandas().query("kpi == 'recovered_revenue' or kpi == 'orders'")
+    assert len(revenue) > 0
+    html_text = card._repr_html_()
+    assert "<table" in html_text
+    repr(card)
+    pytest.importorskip("matplotlib")
+    card.to_html(tmp_path / "r.html")
+    assert (tmp_path / "r.html").stat().st_size > 0

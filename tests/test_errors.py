@@ -127,19 +127,19 @@ def _strings(values):
     ("table", "column", "bad"),
     [
         ("contacts", "created_at", _strings(["2024-01-01 10:00", "2024-01-02 10:00"])),
-        ("contacts", "contact_id", np.array([1.0, 2.0])),
-        ("contacts", "customer_id", np.array([1.0, 2.0])),
+        ("contacts", "contact_id", np.array([True, False])),
+        ("contacts", "customer_id", np.array([True, False])),
         ("contacts", "resolved_at", _strings(["2024-01-01 12:00", "2024-01-02 11:00"])),
         ("contacts", "escalated", _strings(["no", "yes"])),
         ("contacts", "csat", _strings(["5", "4"])),
         ("orders", "created_at", _strings(["2024-01-01 12:00", "2024-01-03 10:00"])),
-        ("orders", "order_id", np.array([1.0, 2.0])),
+        ("orders", "order_id", np.array([True, False])),
         ("orders", "revenue", _strings(["10", "20"])),
     ],
 )
 def test_wrong_column_type(run, table, column, bad):
     contacts, orders = good_contacts(), good_orders()
-    if column == "customer_id":  # keep the kinds equal: float in both tables
+    if column == "customer_id":  # keep the kinds equal: booleans in both tables
         contacts[column] = bad
         orders[column] = bad
     elif table == "contacts":

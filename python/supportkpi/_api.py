@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -15,7 +16,14 @@ import pyarrow as pa
 
 from . import _plot, _report
 from . import _supportkpi as _native
-from ._arrow import ID_COLUMNS, ParquetColumns, as_arrow_table, as_table_source, split_renaming
+from ._arrow import (
+    ID_COLUMNS,
+    ParquetColumns,
+    as_arrow_table,
+    as_table_source,
+    id_source_names,
+    split_renaming,
+)
 from ._config import Config, config_document
 from ._supportkpi import ConfigError
 
@@ -43,14 +51,32 @@ def _window(value: WindowLike, name: str) -> int:
     """A duration in microseconds: a timedelta, or text such as "7d", "48h" (the config's
     own format), or anything pandas reads as a Timedelta."""
     if isinstance(value, str) and (match := _DURATION.match(value)):
-        return round(float(match.group(1)) * _UNIT_MICROS[match.group(2)])
+        micros = round(float(match.group(1)) * _UNIT_MICROS[match.group(2)])
+    else:
+        try:
+            delta = pd.Timedelta(value)
+        except (ValueError, TypeError, OverflowError) as error:
+            raise ConfigError(f"{name}: not a duration: {value!r}") from error
+        if delta is pd.NaT:
+            raise ConfigError(f"{name}: must not be NaT")
+        micros = int(delta.value // 1000)
+    # The core reads a 64-bit count and bounds windows itself (at most 100 years, with its
+    # message); a longer one must reach it as too long, not as an unreadable number.
+    return max(-_I64_MAX, min(micros, _I64_MAX))
+
+
+_I64_MAX = 2**63 - 1
+
+
+def _lifespan_days(value: float) -> float:
+    """clv_lifespan_days as a finite float (JSON has no inf or NaN; the core bounds it)."""
     try:
-        delta = pd.Timedelta(value)
-    except (ValueError, TypeError) as error:
-        raise ConfigError(f"{name}: not a duration: {value!r}") from error
-    if delta is pd.NaT:
-        raise ConfigError(f"{name}: must not be NaT")
-    return int(delta.value // 1000)
+        days = float(value)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"clv_lifespan_days: not a number: {value!r}") from error
+    if not math.isfinite(days):
+        raise ConfigError(f"clv_lifespan_days: must be a finite number of days, not {value!r}")
+    return days
 
 
 def _group_list(group_by: str | Sequence[str] | None) -> list[str]:
@@ -331,7 +357,7 @@ def _view_options(
         "by": by,
         "tz": tz,
         "group_by": groups,
-        "clv_lifespan_days": float(clv_lifespan_days),
+        "clv_lifespan_days": _lifespan_days(clv_lifespan_days),
     }
     if kpis is not None:
         view["kpis"] = _group_list(kpis)
@@ -564,9 +590,10 @@ def prepare(
         >>> str(data.as_of)
         '2024-12-08 23:41:55.251999+00:00'
     """
+    id_names = id_source_names(columns)
     tables: dict[str, pa.Table | ParquetColumns] = {
-        "contacts": as_table_source(contacts, "contacts"),
-        "orders": as_table_source(orders, "orders"),
+        "contacts": as_table_source(contacts, "contacts", id_names),
+        "orders": as_table_source(orders, "orders", id_names),
     }
     if sessions is not None:
         tables["sessions"] = as_arrow_table(sessions, "sessions")
@@ -765,6 +792,21 @@ def partial(
     )
 
 
+def _state_bytes(states: Iterable[bytes]) -> list[bytes]:
+    """The states as bytes; anything else is a ConfigError naming its position (a str or a
+    path is a common slip: states are the bytes sk.partial returns)."""
+    if isinstance(states, (bytes, bytearray, memoryview, str)):
+        raise ConfigError("states: expected a list of partial states, not a single value")
+    out = []
+    for i, state in enumerate(states):
+        if not isinstance(state, (bytes, bytearray, memoryview)):
+            raise ConfigError(
+                f"states[{i}]: expected the bytes sk.partial returns, got {type(state).__name__}"
+            )
+        out.append(bytes(state))
+    return out
+
+
 def combine(states: Iterable[bytes]) -> bytes:
     """Merges partial states into one partial state, for tree reductions.
 
@@ -784,7 +826,7 @@ def combine(states: Iterable[bytes]) -> bytes:
         >>> one.equals(other)
         True
     """
-    state: bytes = _native.combine_states([bytes(s) for s in states])
+    state: bytes = _native.combine_states(_state_bytes(states))
     return state
 
 
@@ -815,7 +857,7 @@ def merge(
     if events is not None:
         tables["events"] = as_arrow_table(events, "events")
     parts, options_json = _native.merge_states(
-        [bytes(s) for s in states],
+        _state_bytes(states),
         tables.get("sessions"),
         tables.get("events"),
     )

@@ -148,13 +148,19 @@ def scan_parquet(
     return ParquetColumns(path, Path(path).name, columns)
 
 
-def read_path(path: str | os.PathLike[str], name: str, on_demand: bool) -> Any:
+def read_path(
+    path: str | os.PathLike[str],
+    name: str,
+    on_demand: bool,
+    text_columns: Collection[str] = ID_COLUMNS,
+) -> Any:
     """A table from a Parquet or CSV file (the format from the suffix; a directory is read
     as Parquet). With ``on_demand``, Parquet comes back as :class:`ParquetColumns`.
 
     CSV: a header row; types are inferred by Arrow (ISO timestamps with an offset become
     tz-aware timestamps, ``true``/``false`` booleans), and empty cells are null, also in
-    text columns.
+    text columns. ``text_columns`` (the id columns, by default) are read as text: an id
+    such as ``007`` is not the number 7, and reading it as one would merge customers.
     """
     import pyarrow.csv as pcsv
 
@@ -168,16 +174,51 @@ def read_path(path: str | os.PathLike[str], name: str, on_demand: bool) -> Any:
     if lower.endswith(CSV_SUFFIXES):
         delimiter = "\t" if lower.endswith(".tsv") else ","
         try:
-            return pcsv.read_csv(
-                file,
-                parse_options=pcsv.ParseOptions(delimiter=delimiter),
-                convert_options=pcsv.ConvertOptions(strings_can_be_null=True),
+            return _canonical_integer_ids(
+                pcsv.read_csv(
+                    file,
+                    parse_options=pcsv.ParseOptions(delimiter=delimiter),
+                    convert_options=pcsv.ConvertOptions(
+                        strings_can_be_null=True,
+                        column_types={column: pa.string() for column in text_columns},
+                    ),
+                ),
+                text_columns,
             )
         except pa.ArrowException as error:
             raise SchemaError(f"{name}: cannot read {file} as CSV: {error}") from error
     raise SchemaError(
         f"{name}: cannot tell the format of {file.name!r}: expected a .parquet or .csv file"
     )
+
+
+#: An integer written the one way an integer column would write it back.
+_CANONICAL_INTEGER = r"^-?(0|[1-9][0-9]*)$"
+
+
+def _canonical_integer_ids(table: pa.Table, text_columns: Collection[str]) -> pa.Table:
+    """Id columns read from CSV as text become integers when every value is an integer
+    written canonically (no leading zero or sign, within int64), so they join with integer
+    ids of other files; one id such as ``007`` keeps the whole column text (``007`` and
+    ``7`` are then two customers, as they are two strings)."""
+    import pyarrow.compute as pc
+
+    for column in text_columns:
+        if column not in table.column_names:
+            continue
+        values = table.column(column)
+        present = values.drop_null()
+        if (
+            len(present) == 0
+            or not pc.all(pc.match_substring_regex(present, _CANONICAL_INTEGER)).as_py()
+        ):
+            continue
+        try:
+            as_integers = pc.cast(values, pa.int64())
+        except pa.ArrowInvalid:  # beyond int64: stays text
+            continue
+        table = table.set_column(table.column_names.index(column), column, as_integers)
+    return table
 
 
 def _from_stream(obj: Any) -> pa.Table:
@@ -189,22 +230,41 @@ def _from_stream(obj: Any) -> pa.Table:
     return reader_cls._import_from_c_capsule(capsule).read_all()
 
 
-def as_arrow_table(obj: Any, name: str) -> pa.Table:
+def as_arrow_table(obj: Any, name: str, text_columns: Collection[str] = ID_COLUMNS) -> pa.Table:
     """Reads a pandas/polars/pyarrow/DuckDB table (or any ``__arrow_c_stream__`` object),
-    or a Parquet or CSV file named by a path."""
+    or a Parquet or CSV file named by a path (``text_columns``: see :func:`read_path`)."""
     if isinstance(obj, (str, os.PathLike)):
-        table: pa.Table = read_path(obj, name, on_demand=False)
+        table: pa.Table = read_path(obj, name, on_demand=False, text_columns=text_columns)
         return table
     if isinstance(obj, pa.Table):
         return obj
     if isinstance(obj, pa.RecordBatch):
         return pa.Table.from_batches([obj])
     if isinstance(obj, pa.RecordBatchReader):
-        return obj.read_all()
+        read: pa.Table = obj.read_all()
+        if read.num_rows == 0:
+            # A reader is read once: a second use yields nothing, which would pass for an
+            # empty table and give a card of zeros.
+            raise ConfigError(
+                f"{name}: the RecordBatchReader gave no rows; a reader can be read only once "
+                "(was it read already?). Pass a pyarrow Table to use the data again"
+            )
+        return read
     if isinstance(obj, pd.DataFrame):
+        duplicated = sorted({str(c) for c in obj.columns[obj.columns.duplicated()]})
+        if duplicated:
+            raise SchemaError(
+                f"{name}: the frame has more than one column named {', '.join(duplicated)}; "
+                "rename or drop the copies"
+            )
         try:
             return pa.Table.from_pandas(obj, preserve_index=False)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as error:
+        except (
+            pa.ArrowInvalid,
+            pa.ArrowTypeError,
+            pa.ArrowNotImplementedError,
+            ValueError,
+        ) as error:
             raise SchemaError(f"{name}: cannot read the pandas frame as Arrow: {error}") from error
     if hasattr(obj, "__arrow_c_stream__"):
         return _from_stream(obj)
@@ -219,14 +279,32 @@ def as_arrow_table(obj: Any, name: str) -> pa.Table:
     )
 
 
-def as_table_source(obj: Any, name: str) -> pa.Table | ParquetColumns:
+def as_table_source(
+    obj: Any, name: str, text_columns: Collection[str] = ID_COLUMNS
+) -> pa.Table | ParquetColumns:
     """Like :func:`as_arrow_table`, but a Parquet path is read on demand by the engine."""
     if isinstance(obj, (str, os.PathLike)):
-        source: pa.Table | ParquetColumns = read_path(obj, name, on_demand=True)
+        source: pa.Table | ParquetColumns = read_path(
+            obj, name, on_demand=True, text_columns=text_columns
+        )
         return source
     if isinstance(obj, ParquetColumns):
         return obj
-    return as_arrow_table(obj, name)
+    return as_arrow_table(obj, name, text_columns)
+
+
+def id_source_names(columns: Mapping[str, Any] | None) -> set[str]:
+    """The names the id columns may have in the user's files: ours, and whatever
+    ``columns=`` maps them from (flat or per table)."""
+    names = set(ID_COLUMNS)
+    if not isinstance(columns, Mapping):
+        return names
+    for key, value in columns.items():
+        if isinstance(value, Mapping):
+            names.update(str(v) for k, v in value.items() if k in ID_COLUMNS)
+        elif key in ID_COLUMNS:
+            names.add(str(value))
+    return names
 
 
 def split_renaming(

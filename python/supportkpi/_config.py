@@ -32,25 +32,54 @@ def default_config() -> dict[str, Any]:
     return json.loads(_native.config_default_json())
 
 
+def _looks_like_a_path(text: str) -> bool:
+    """One line that no TOML or JSON document could be: a document with any setting has an
+    ``=`` (TOML), a ``[`` table header or a ``{`` (JSON); a comment starts with ``#``."""
+    line = text.strip()
+    return (
+        bool(line)
+        and "\n" not in line
+        and not line.startswith("#")
+        and not any(c in line for c in "=[{")
+    )
+
+
 def _read_source(source: str | os.PathLike[str]) -> str:
-    """A path's text, or the string itself when it is not an existing file."""
+    """A path's text, or the string itself when it is a document. A string that can only be
+    a path must name an existing file (else it would be parsed as a broken document)."""
     if isinstance(source, os.PathLike):
-        return Path(source).read_text(encoding="utf-8")
-    if "\n" not in source and len(source) < 4096 and Path(source).is_file():
-        return Path(source).read_text(encoding="utf-8")
-    return source
+        path = Path(source)
+    elif "\n" not in source and len(source) < 4096 and Path(source).is_file():
+        path = Path(source)
+    elif _looks_like_a_path(source):
+        raise ConfigError(f"config: no such file: {source}")
+    else:
+        return source
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"config: cannot read {path}: {error.strerror or error}") from error
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"config: {path} is not UTF-8 text: {error}") from error
 
 
-def _check_finite(value: Any, path: str = "") -> None:
+#: Deeper than any configuration nests (rules are four levels down); checked before
+#: recursing so a hostile document raises a ConfigError, not a RecursionError.
+_MAX_CONFIG_DEPTH = 32
+
+
+def _check_finite(value: Any, path: str = "", depth: int = 0) -> None:
     """JSON has no NaN or infinity, so catch them here and name the key path."""
+    if depth > _MAX_CONFIG_DEPTH:
+        raise ConfigError(f"{path or 'config'}: nested more than {_MAX_CONFIG_DEPTH} levels deep")
     if isinstance(value, float) and not math.isfinite(value):
         raise ConfigError(f"{path or 'config'}: {value} is not a finite number")
     if isinstance(value, Mapping):
         for key, item in value.items():
-            _check_finite(item, f"{path}.{key}" if path else str(key))
+            _check_finite(item, f"{path}.{key}" if path else str(key), depth + 1)
     elif isinstance(value, list | tuple):
         for i, item in enumerate(value):
-            _check_finite(item, f"{path}[{i}]")
+            _check_finite(item, f"{path}[{i}]", depth + 1)
 
 
 def to_json_document(data: Mapping[str, Any]) -> str:
@@ -116,8 +145,9 @@ class Config:
 
         Example:
             >>> import supportkpi as sk
-            >>> sorted(sk.Config().to_dict())
-            ['bands', 'cost_model', 'rules', 'scales', 'taxonomy', 'timestamps', 'windows']
+            >>> sorted(sk.Config().to_dict())  # doctest: +NORMALIZE_WHITESPACE
+            ['bands', 'cost_model', 'limits', 'rules', 'scales', 'taxonomy',
+             'timestamps', 'windows']
         """
         return copy.deepcopy(self._data)
 

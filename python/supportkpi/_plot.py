@@ -33,6 +33,7 @@ import pandas as pd
 
 from . import _report
 from ._supportkpi import ConfigError
+from ._text import terminal_safe
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -177,7 +178,7 @@ def _draw(
 
     if grouped:
         keys = rows[card.group_by].astype(object).where(rows[card.group_by].notna(), None)
-        labels = keys.apply(lambda r: _report._group_label(card, tuple(r)), axis=1)
+        labels = keys.apply(lambda r: _plain(_report._group_label(card, tuple(r))), axis=1)
         for label in dict.fromkeys(labels):
             mask = (labels == label).to_numpy()
             ax.plot(x[mask], values[mask], lw=1.4, marker="o", ms=2.5, label=label, zorder=3)
@@ -367,7 +368,19 @@ def plot_kpi(
 
 def _group_text(group: object) -> str:
     parts = group if isinstance(group, tuple) else (group,)
-    return " · ".join(_report.NULL_GROUP if p is None else str(p) for p in parts)
+    return _plain(" · ".join(_report.NULL_GROUP if p is None else str(p) for p in parts))
+
+
+def _plain(text: str) -> str:
+    """Text from the data as matplotlib shows it literally: a ``$`` would start mathtext
+    (``a$\\foo$b`` fails to render), so every one is escaped, and so are control
+    characters (fonts have no glyph for them).
+
+    Example:
+        >>> print(_plain("a$b$c"))
+        a\\$b\\$c
+    """
+    return terminal_safe(text).replace("$", r"\$")
 
 
 def _check_kpi(card: Scorecard, kpi: str) -> None:

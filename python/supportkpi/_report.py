@@ -54,6 +54,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from ._supportkpi import ConfigError, __version__, kpi_catalog_json
+from ._text import terminal_safe
 
 if TYPE_CHECKING:
     from ._api import Scorecard
@@ -219,6 +220,8 @@ def format_value(value: object, unit: str, kpi: str | None = None) -> str:
     number = _float(value)
     if number is None:
         return MISSING
+    if (text := _non_finite(number)) is not None:
+        return text
     if unit == "rate":
         if kpi is not None and kpi.endswith("_vs_baseline"):
             return f"{100 * number:+.1f}%"
@@ -249,6 +252,8 @@ def format_delta(delta: object, unit: str) -> str:
     number = _float(delta)
     if number is None:
         return MISSING
+    if (text := _non_finite(number)) is not None:
+        return text
     if unit == "rate":
         return f"{100 * number:+.1f} pp"
     if unit == "currency":
@@ -265,10 +270,19 @@ def format_delta(delta: object, unit: str) -> str:
     return f"{number:+.2f}"
 
 
+def _non_finite(number: float) -> str | None:
+    """How an infinite value reads (a sum of revenue can overflow to inf); None if finite."""
+    if math.isfinite(number):
+        return None
+    return "∞" if number > 0 else "-∞"
+
+
 def _format_number(value: object) -> str:
     number = _float(value)
     if number is None:
         return MISSING
+    if (text := _non_finite(number)) is not None:
+        return text
     if number == int(number) and abs(number) < 1e15:
         return f"{int(number):,}"
     return f"{number:,.2f}"
@@ -956,7 +970,7 @@ def terminal_repr(card: Scorecard, *, periods: int = 3) -> str:
     current = report_period(card)
     columns, caption = _columns(card, grid, periods=periods, current=current)
     if not columns or current is None:
-        return "\n".join(lines)
+        return "\n".join(terminal_safe(line) for line in lines)
     sections = kpi_sections(card)
     kpis = [k for _, ks in sections[:2] for k in ks] if len(sections) > 1 else sections[0][1]
     lines.append(f"{caption}; report period: {_period_phrase(card, current)}")
@@ -1002,7 +1016,7 @@ def terminal_repr(card: Scorecard, *, periods: int = 3) -> str:
         else:
             rules = ", ".join(dict.fromkeys(str(r) for r in fired["rule"]))
             lines.append(f"diagnostics fired: {rules} (card.diagnose())")
-    return "\n".join(lines)
+    return "\n".join(terminal_safe(line) for line in lines)
 
 
 def _band_counts(grid: _Grid, period: pd.Timestamp) -> dict[str, int]:

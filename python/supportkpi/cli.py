@@ -38,6 +38,8 @@ from typing import Any
 
 import pandas as pd
 
+from supportkpi._text import csv_safe, terminal_safe
+
 PROG = "supportkpi"
 
 # The KPIs the demo shows, in order: the four headline KPIs (SPEC §5), then the
@@ -79,7 +81,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = build_parser()
     args = parser.parse_args(argv)
-    return args.run(args)
+    try:
+        code: int = args.run(args)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # noqa: BLE001 - the CLI's contract: a message, never a traceback
+        return _fail(getattr(args, "command_name", "error"), error)
+    return code
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -122,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="where to write report.html and trends.png (default ./supportkpi-demo; "
         "the PNG needs the plot extra: pip install 'supportkpi[plot]')",
     )
-    demo.set_defaults(run=_demo_command)
+    demo.set_defaults(run=_demo_command, command_name="demo")
 
     card = commands.add_parser(
         "scorecard",
@@ -199,7 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="currency symbol for money in the html report, e.g. € (default: none)",
     )
     card.add_argument("--quiet", action="store_true", help="no progress or summary on stderr")
-    card.set_defaults(run=_scorecard_command)
+    card.set_defaults(run=_scorecard_command, command_name="scorecard")
 
     kpis = commands.add_parser(
         "kpis",
@@ -210,7 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", choices=("text", "json", "csv"), default="text", help="default: text"
     )
     kpis.add_argument("--out", metavar="PATH", help="output file (default stdout)")
-    kpis.set_defaults(run=_kpis_command)
+    kpis.set_defaults(run=_kpis_command, command_name="kpis")
     return parser
 
 
@@ -247,7 +256,11 @@ def _positive_int(text: str) -> int:
 
 
 def _fail(command: str, error: BaseException) -> int:
-    print(f"{PROG} {command}: error: {error}", file=sys.stderr)
+    """Exit 2 with one line on stderr: the error's class (when it is not ours) and message,
+    control characters escaped (a message can quote data)."""
+    ours = isinstance(error, InputError) or type(error).__module__.startswith("supportkpi")
+    kind = "" if ours or isinstance(error, OSError) else f"{type(error).__name__}: "
+    print(terminal_safe(f"{PROG} {command}: error: {kind}{error}"), file=sys.stderr)
     return 2
 
 
@@ -425,7 +438,7 @@ def _scorecard_command(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         for line in expected:
-            print(f"  {line}", file=sys.stderr)
+            print(f"  {terminal_safe(line)}", file=sys.stderr)
     if offending:
         print(
             f"{PROG} scorecard: {len(offending)} KPI(s) in the {args.fail_on} band or worse "
@@ -433,7 +446,7 @@ def _scorecard_command(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         for line in offending:
-            print(f"  {line}", file=sys.stderr)
+            print(f"  {terminal_safe(line)}", file=sys.stderr)
         return 1
     return 0
 
@@ -563,7 +576,7 @@ def write_output(
         pq.write_table(pa.Table.from_pandas(table, preserve_index=False), target)
         return target
     if fmt == "csv":
-        text = table.to_csv(index=False)
+        text = _csv_text(table)
     elif fmt == "json":
         text = json.dumps(_json_document(card, table, period), indent=1, allow_nan=False)
     else:
@@ -573,6 +586,17 @@ def write_output(
         return None
     target.write_text(text, encoding="utf-8")
     return target
+
+
+def _csv_text(table: pd.DataFrame) -> str:
+    """The table as CSV, text cells that a spreadsheet would run as formulas prefixed with
+    ``'`` (group values and owners come from the data and config)."""
+    safe = table.copy()
+    for column in safe.columns:
+        if safe[column].dtype == object or pd.api.types.is_string_dtype(safe[column]):
+            safe[column] = safe[column].map(csv_safe)
+    text: str = safe.to_csv(index=False)
+    return text
 
 
 def _json_document(card: Any, table: pd.DataFrame, period: str | None) -> dict[str, Any]:
@@ -646,7 +670,7 @@ def _kpis_command(args: argparse.Namespace) -> int:
                 }
             )
             if args.format == "csv":
-                text = table.to_csv(index=False)
+                text = _csv_text(table)
             else:
                 text = _catalog_text(table)
         if args.out and args.out != "-":
@@ -693,8 +717,7 @@ def _demo_command(args: argparse.Namespace) -> int:
             group_by=args.group_by,
         )
     except getattr(sk, "SupportKpiError", ValueError) as error:
-        print(f"supportkpi demo: {error}", file=sys.stderr)
-        return 2
+        return _fail("demo", error)
     computed = time.perf_counter()
 
     contacts, orders = sample["contacts"], sample["orders"]

@@ -2,6 +2,8 @@
 //! that compare slices: contacts from the period × group cell, orders and sessions from the
 //! period (both are split only when their own table carries the dimension).
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::daily::{day_in_grid, session_day, IntentFlags};
@@ -28,6 +30,10 @@ pub struct Breakdown {
     pub n_groups: usize,
     /// Periods of the view.
     pub n_periods: usize,
+    /// Code of each value in `values`, so adding and finding a value costs O(1) whatever the
+    /// number of distinct values (rebuilt when stale, e.g. after decoding).
+    #[serde(skip)]
+    index: HashMap<String, usize>,
 }
 
 /// Value codes of one table's column by input row, in the table's own dictionary (None
@@ -67,18 +73,30 @@ fn pad<T: Clone>(per_value: &mut Option<Vec<Vec<T>>>, n_values: usize, len: usiz
 }
 
 impl Breakdown {
-    /// Counts `dim` over contacts and orders (sessions come with [`Breakdown::add_sessions`]).
-    pub fn build(dim: &str, inputs: &BreakdownInputs) -> Result<Breakdown> {
-        let calendar = inputs.calendar;
-        let mut b = Breakdown {
-            n_groups: inputs.n_groups,
-            n_periods: calendar.n_periods(),
+    /// No values yet, for a view of `n_periods` × `n_groups` cells.
+    pub fn empty(n_groups: usize, n_periods: usize) -> Breakdown {
+        Breakdown {
+            n_groups,
+            n_periods,
             ..Breakdown::default()
-        };
+        }
+    }
+
+    /// Counts `dim` over contacts and orders (sessions come with [`Breakdown::add_sessions`]).
+    /// `within_budget` is asked with the number of distinct values before the per-value
+    /// counts are allocated (values × periods × groups).
+    pub fn build(
+        dim: &str,
+        inputs: &BreakdownInputs,
+        within_budget: &dyn Fn(usize) -> Result<()>,
+    ) -> Result<Breakdown> {
+        let calendar = inputs.calendar;
+        let mut b = Breakdown::empty(inputs.n_groups, calendar.n_periods());
         let cells = b.n_periods * b.n_groups;
         let period_of = |t: i64| calendar.period_of_day[day_in_grid(calendar, t)] as usize;
         if let Some((names, codes)) = coded_values(inputs.contacts, dim)? {
             let global = b.codes_of(&names);
+            within_budget(b.values.len())?;
             let mut counts = vec![vec![0u64; cells]; b.values.len()];
             let mut prevent = vec![vec![0u64; cells]; b.values.len()];
             let contacts = &inputs.data.contacts;
@@ -97,6 +115,7 @@ impl Breakdown {
         }
         if let Some((names, codes)) = coded_values(inputs.orders, dim)? {
             let global = b.codes_of(&names);
+            within_budget(b.values.len())?;
             let mut counts = vec![vec![0u64; b.n_periods]; b.values.len()];
             let orders = &inputs.data.orders;
             for i in 0..orders.len {
@@ -119,13 +138,20 @@ impl Breakdown {
 
     /// The code of a value, added if new.
     pub fn code_or_insert(&mut self, name: &str) -> usize {
-        match self.values.iter().position(|v| v == name) {
-            Some(v) => v,
-            None => {
-                self.values.push(name.to_owned());
-                self.values.len() - 1
-            }
+        if self.index.len() != self.values.len() {
+            self.index = self
+                .values
+                .iter()
+                .enumerate()
+                .map(|(v, name)| (name.clone(), v))
+                .collect();
         }
+        if let Some(&v) = self.index.get(name) {
+            return v;
+        }
+        self.values.push(name.to_owned());
+        self.index.insert(name.to_owned(), self.values.len() - 1);
+        self.values.len() - 1
     }
 
     /// Gives every per-value table one vector per value.
@@ -211,7 +237,11 @@ impl Breakdown {
 
     /// The code of a value.
     pub fn value_code(&self, value: &str) -> Option<usize> {
-        self.values.iter().position(|v| v == value)
+        if self.index.len() == self.values.len() {
+            self.index.get(value).copied()
+        } else {
+            self.values.iter().position(|v| v == value)
+        }
     }
 
     /// Contacts of value `v` in period `p`, group `g`.
@@ -254,5 +284,28 @@ impl Breakdown {
             "conversion_rate" => ratio(self.orders_at(p, v)? as f64, self.sessions_at(p, v)?),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_coded_once_each_also_after_decoding() {
+        let mut b = Breakdown::empty(1, 1);
+        let names: Vec<String> = (0..50_000).map(|i| format!("t{i}")).collect();
+        let codes = b.codes_of(&names);
+        assert_eq!(codes, (0..50_000).collect::<Vec<_>>());
+        assert_eq!(b.code_or_insert("t123"), 123);
+        assert_eq!(b.value_code("t49999"), Some(49_999));
+        // A decoded breakdown has no index yet: lookups still find every value, and the
+        // first insert rebuilds it rather than appending a duplicate.
+        let bytes = postcard::to_stdvec(&b).expect("encodes");
+        let mut decoded: Breakdown = postcard::from_bytes(&bytes).expect("decodes");
+        assert_eq!(decoded.value_code("t7"), Some(7));
+        assert_eq!(decoded.code_or_insert("t7"), 7);
+        assert_eq!(decoded.code_or_insert("new"), 50_000);
+        assert_eq!(decoded.values.len(), 50_001);
     }
 }

@@ -476,13 +476,21 @@ pub fn build_daily(
     }
 }
 
-/// Adds the sessions table to the per-day totals (days outside the grid are not counted).
-pub fn add_session_totals(totals: &mut [DayTotals], calendar: &Calendar, sessions: &Sessions) {
+/// Adds the sessions table to the per-day totals. Rows on days outside the grid are not
+/// counted; returns how many (the row audit reports them).
+pub fn add_session_totals(
+    totals: &mut [DayTotals],
+    calendar: &Calendar,
+    sessions: &Sessions,
+) -> usize {
+    let mut outside = 0;
     for (row, n) in sessions.count.iter().enumerate() {
-        if let Some(d) = session_day(calendar, sessions, row) {
-            totals[d].sessions += n;
+        match session_day(calendar, sessions, row) {
+            Some(d) => totals[d].sessions += n,
+            None => outside += 1,
         }
     }
+    outside
 }
 
 /// The grid day of a sessions row, if inside the grid.

@@ -3,4 +3,5 @@
 
 pub mod breakdown;
 pub mod daily;
+mod sketch_wire;
 pub mod state;

@@ -179,7 +179,7 @@ const SKETCH_MAX_BINS: u32 = 4096;
 /// Smaller positive values count as 0 (a microsecond is 1.7e-8 minutes).
 const SKETCH_MIN_VALUE: f64 = 1e-9;
 
-fn new_sketch() -> DDSketch {
+pub(super) fn new_sketch() -> DDSketch {
     DDSketch::new(SketchConfig::new(
         SKETCH_RELATIVE_ACCURACY,
         SKETCH_MAX_BINS,
@@ -189,7 +189,11 @@ fn new_sketch() -> DDSketch {
 
 /// The inputs of one quantile: every value (exact), or a DDSketch of them (partial
 /// states). Both merge; an empty exact list is the identity of either.
+///
+/// Decoding checks a sketch before the sketch crate sees it (partial states are untrusted
+/// bytes; see `sketch_wire`).
 #[derive(Clone, Serialize, Deserialize)]
+#[serde(try_from = "super::sketch_wire::WireSample")]
 pub enum Sample {
     /// Every value.
     Exact(Vec<f64>),

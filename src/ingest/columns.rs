@@ -58,13 +58,20 @@ pub fn render_ts(micros: i64) -> String {
 }
 
 fn scale_to_micros(value: i64, unit: &TimeUnit) -> i64 {
-    match unit {
+    not_null_ts(match unit {
         TimeUnit::Second => value.saturating_mul(1_000_000),
         TimeUnit::Millisecond => value.saturating_mul(1_000),
         TimeUnit::Microsecond => value,
         // Floor, so an instant never moves to a later microsecond (or day).
         TimeUnit::Nanosecond => value.div_euclid(1_000),
-    }
+    })
+}
+
+/// A present timestamp kept off the null sentinel: a value that is (or saturates to)
+/// `i64::MIN` µs moves one microsecond later, so it stays a value, far outside the
+/// plausible range, and the range check reports it instead of it reading as null.
+fn not_null_ts(micros: i64) -> i64 {
+    micros.max(NULL_TS + 1)
 }
 
 fn push_timestamps<T: arrow_array::ArrowPrimitiveType<Native = i64>>(
@@ -105,14 +112,14 @@ pub fn read_timestamps(chunks: &[ArrayRef], allow_dates: bool) -> ReadResult<Vec
             DataType::Date32 if allow_dates => {
                 let days: &PrimitiveArray<Date32Type> = chunk.as_primitive();
                 out.extend(days.iter().map(|d| match d {
-                    Some(d) => i64::from(d) * MICROS_PER_DAY,
+                    Some(d) => not_null_ts(i64::from(d).saturating_mul(MICROS_PER_DAY)),
                     None => NULL_TS,
                 }));
             }
             DataType::Date64 if allow_dates => {
                 let millis: &PrimitiveArray<Date64Type> = chunk.as_primitive();
                 out.extend(millis.iter().map(|d| match d {
-                    Some(d) => d.saturating_mul(1_000),
+                    Some(d) => not_null_ts(d.saturating_mul(1_000)),
                     None => NULL_TS,
                 }));
             }
@@ -614,21 +621,76 @@ fn read_id_chunk(chunk: &dyn Array, out: &mut [i64]) -> ReadResult<ChunkIds> {
         DataType::UInt32 => chunk_ints::<UInt32Type>(chunk, out),
         DataType::UInt64 => chunk_ints::<UInt64Type>(chunk, out),
         DataType::Null => (Some(vec![false; chunk.len()]), Vec::new()),
-        DataType::Float16 | DataType::Float32 | DataType::Float64 => {
+        DataType::Float16 | DataType::Float32 | DataType::Float64 => float_ids(chunk, out)?,
+        // A pandas categorical of integers: its values, row by row.
+        DataType::Dictionary(_, values) if values.is_integer() => {
+            let plain = arrow_cast::cast(chunk, &DataType::Int64)
+                .map_err(|e| ReadError::Type(format!("cannot read integer ids: {e}")))?;
+            chunk_ints::<Int64Type>(plain.as_ref(), out)
+        }
+        other => {
             return Err(ReadError::Type(format!(
-                "ids must be integers or text, found Arrow type {} (a pandas integer \
-                 column with missing values turns float: use .astype(\"Int64\"))",
-                chunk.data_type()
+                "ids must be integers or text, found Arrow type {other}"
             )))
         }
-        other => return Err(type_error("integer or text ids", other)),
     })
 }
 
+/// The largest integer every smaller one of which a float holds exactly (2^53).
+const MAX_EXACT_FLOAT_ID: f64 = 9_007_199_254_740_992.0;
+
+/// Float ids: what `pd.read_parquet` and `Table.to_pandas()` make of a nullable integer id
+/// column (anonymous contacts, guest orders). Read as integers when every value is whole
+/// and exactly representable; otherwise the first other value is a bad value at its row
+/// (of the chunk; the caller adds the chunk's offset).
+fn float_ids(chunk: &dyn Array, out: &mut [i64]) -> ReadResult<ChunkIds> {
+    let floats = arrow_cast::cast(chunk, &DataType::Float64)
+        .map_err(|e| ReadError::Type(format!("cannot read float ids: {e}")))?;
+    let floats = floats.as_primitive::<Float64Type>();
+    let mut valid = vec![true; out.len()];
+    for (k, v) in floats.iter().enumerate() {
+        match v {
+            Some(v) if v.fract() == 0.0 && v.abs() <= MAX_EXACT_FLOAT_ID => out[k] = v as i64,
+            Some(v) => {
+                return Err(ReadError::Value(BadValue {
+                    position: k,
+                    message: format!(
+                        "float ids must be whole numbers of at most 2^53 (read as integers), \
+                         found {v}; give the column an integer or text type"
+                    ),
+                    detail: format!("{v}"),
+                }))
+            }
+            None => {
+                out[k] = 0;
+                valid[k] = false;
+            }
+        }
+    }
+    let any_null = valid.iter().any(|v| !v);
+    Ok((any_null.then_some(valid), Vec::new()))
+}
+
+/// Text ids with empty strings as null: an export's blank id is a missing one, and
+/// treating "" as an id would join every blank row as one customer.
+fn blank_ids_as_null(ids: LargeStringArray) -> LargeStringArray {
+    let offsets = ids.value_offsets();
+    let blank = |i: usize| offsets[i + 1] == offsets[i];
+    if !(0..ids.len()).any(|i| ids.is_valid(i) && blank(i)) {
+        return ids;
+    }
+    let validity: arrow_buffer::NullBuffer = (0..ids.len())
+        .map(|i| ids.is_valid(i) && !blank(i))
+        .collect::<Vec<bool>>()
+        .into();
+    let (offsets, values, _) = ids.into_parts();
+    LargeStringArray::new(offsets, values, Some(validity))
+}
+
 /// Reads an id column: integers (any width) or text, plus the positions and values of
-/// UInt64 ids above i64::MAX (null in the column; the caller reports them). Floats and other types are
-/// a type error: a float id is almost always a pandas integer column that met a missing
-/// value, which the message explains.
+/// UInt64 ids above i64::MAX (null in the column; the caller reports them). Float ids
+/// whose values are whole (a pandas integer column that met a missing value) read as
+/// integers, a fractional one is a bad value; empty text ids are null.
 pub fn read_ids(chunks: &[ArrayRef]) -> ReadResult<(IdColumn, Vec<(usize, String)>)> {
     let first_type = chunks
         .iter()
@@ -660,7 +722,9 @@ pub fn read_ids(chunks: &[ArrayRef]) -> ReadResult<(IdColumn, Vec<(usize, String
             arrow_select::concat::concat(&refs)
                 .map_err(|e| ReadError::Type(format!("cannot join chunks: {e}")))?
         };
-        let ids = IdColumn::Text(Arc::new(joined.as_string::<i64>().clone()));
+        let ids = IdColumn::Text(Arc::new(blank_ids_as_null(
+            joined.as_string::<i64>().clone(),
+        )));
         return Ok((ids, Vec::new()));
     }
     // Each chunk fills its own slice of the column, in parallel (the copy of 10M-20M ids
@@ -678,7 +742,23 @@ pub fn read_ids(chunks: &[ArrayRef]) -> ReadResult<(IdColumn, Vec<(usize, String
         .zip(slices)
         .map(|(chunk, out)| read_id_chunk(chunk.as_ref(), out))
         .collect();
-    let parts = parts.into_iter().collect::<ReadResult<Vec<ChunkIds>>>()?;
+    // The first bad value in row order: chunk positions count from their chunk's start.
+    let mut start = 0;
+    let parts = chunks
+        .iter()
+        .zip(parts)
+        .map(|(chunk, part)| {
+            let part = part.map_err(|e| match e {
+                ReadError::Value(mut bad) => {
+                    bad.position += start;
+                    ReadError::Value(bad)
+                }
+                other => other,
+            });
+            start += chunk.len();
+            part
+        })
+        .collect::<ReadResult<Vec<ChunkIds>>>()?;
     let any_null = parts.iter().any(|(valid, _)| valid.is_some());
     let mut valid = Vec::with_capacity(if any_null { values.len() } else { 0 });
     let mut overflow = Vec::new();

@@ -100,9 +100,24 @@ impl TableInput {
         self.schema.index_of(self.source_name(ours)).is_ok()
     }
 
-    /// Every renaming must point at a real column: a typo in `columns=` would otherwise
-    /// silently drop an optional input.
-    pub fn check_rename(&self) -> Result<()> {
+    /// Column names must be unique (a second column of one name, from a CSV header or a
+    /// hand-built Arrow schema, would be silently ignored), and every renaming must point
+    /// at a real column (a typo in `columns=` would otherwise silently drop an optional
+    /// input).
+    pub fn check_columns(&self) -> Result<()> {
+        let mut seen = std::collections::HashSet::new();
+        for field in self.schema.fields() {
+            if !seen.insert(field.name().as_str()) {
+                return Err(Error::schema(
+                    self.name,
+                    field.name(),
+                    format!(
+                        "the table has two columns named {:?}; rename or drop one",
+                        field.name()
+                    ),
+                ));
+            }
+        }
         let mut pairs: Vec<_> = self.rename.iter().collect();
         pairs.sort();
         for (ours, theirs) in pairs {
@@ -887,8 +902,8 @@ pub fn read_joinable(
     on_invalid: OnInvalid,
 ) -> Result<Joinable> {
     let mut timer = crate::trace::PhaseTimer::from_env("ingest");
-    contacts.check_rename()?;
-    orders.check_rename()?;
+    contacts.check_columns()?;
+    orders.check_columns()?;
     let (contact_ids, order_ids) = rayon::join(
         || required(contacts, "customer_id", read_ids),
         || required(orders, "customer_id", read_ids),
@@ -1305,8 +1320,15 @@ fn read_orders(
 
 /// Reads sessions: pre-counted rows (a `sessions` column with `date` or `started_at`) or one
 /// row per session (`started_at`).
-pub fn read_sessions(table: &TableInput, on_invalid: OnInvalid) -> Result<(Sessions, TableAudit)> {
-    table.check_rename()?;
+///
+/// Times outside `time_range` (the config's plausible range, as for contacts) are bad
+/// rows: a session a century away would stretch nothing, but must not pass as used.
+pub fn read_sessions(
+    table: &TableInput,
+    on_invalid: OnInvalid,
+    time_range: (i64, i64),
+) -> Result<(Sessions, TableAudit)> {
+    table.check_columns()?;
     let name = table.name;
     let n = table.num_rows();
     let mut issues = RowIssues::new(name, None, n, on_invalid);
@@ -1355,8 +1377,24 @@ pub fn read_sessions(table: &TableInput, on_invalid: OnInvalid) -> Result<(Sessi
         (SessionTime::Instant(values), "started_at")
     };
     match &when {
-        SessionTime::Instant(v) | SessionTime::LocalDate(v) => {
-            issues.check_not_null_ts(column, v)?
+        SessionTime::Instant(v) => {
+            issues.check_not_null_ts(column, v)?;
+            issues.check_plausible(column, v, time_range)?;
+        }
+        SessionTime::LocalDate(days) => {
+            issues.check_not_null_ts(column, days)?;
+            // A local date is plausible when its midnight UTC is (the range is in days).
+            let midnights: Vec<i64> = days
+                .iter()
+                .map(|&d| {
+                    if d == NULL_TS {
+                        NULL_TS
+                    } else {
+                        d.saturating_mul(86_400_000_000)
+                    }
+                })
+                .collect();
+            issues.check_plausible(column, &midnights, time_range)?;
         }
     }
     let (keep, audit, _) = issues.finish(n);
@@ -1395,8 +1433,14 @@ pub struct Event {
 }
 
 /// Reads events: `name`, `kind` (promo / launch / peak), `start`, `end`.
-pub fn read_events(table: &TableInput, on_invalid: OnInvalid) -> Result<(Vec<Event>, TableAudit)> {
-    table.check_rename()?;
+///
+/// `start` and `end` outside `time_range` (the config's plausible range) are bad rows.
+pub fn read_events(
+    table: &TableInput,
+    on_invalid: OnInvalid,
+    time_range: (i64, i64),
+) -> Result<(Vec<Event>, TableAudit)> {
+    table.check_columns()?;
     let names = required(table, "name", |c| read_coded(c, true))?;
     let kinds = required(table, "kind", |c| read_coded(c, false))?;
     let starts = required(table, "start", |c| read_timestamps(c, true))?;
@@ -1419,6 +1463,8 @@ pub fn read_events(table: &TableInput, on_invalid: OnInvalid) -> Result<(Vec<Eve
     )?;
     issues.check_not_null_ts("start", &starts)?;
     issues.check_not_null_ts("end", &ends)?;
+    issues.check_plausible("start", &starts, time_range)?;
+    issues.check_plausible("end", &ends, time_range)?;
     issues.check("end", "end is before start", n, |row| {
         let (start, end) = (starts[row], ends[row]);
         (start != NULL_TS && end != NULL_TS && end < start)
