@@ -22,7 +22,7 @@ use crate::aggregate::state::{
 };
 #[cfg(test)]
 use crate::config::parse_instant;
-use crate::config::{Config, Limits};
+use crate::config::Limits;
 use crate::error::{Error, Result};
 use crate::ingest::{TableAudit, TableInput};
 use crate::limits::{self, ViewShape};
@@ -622,7 +622,10 @@ fn merged_view(states: &[&[u8]], extend: bool) -> Result<(ViewState, Options, Se
             ),
         ));
     }
-    let settings = options.settings()?;
+    let mut settings = options.settings()?;
+    // A state's own options cannot raise the memory limit: they are data, not the
+    // caller's configuration. The merge and everything after it use the default budget.
+    settings.config.limits = Limits::default();
     let (group_maps, group_keys) = merge_groups(&parts, &options.group_by)?;
     let n_groups = if options.group_by.is_empty() {
         1
@@ -679,13 +682,7 @@ fn merged_view(states: &[&[u8]], extend: bool) -> Result<(ViewState, Options, Se
                 groups: n_groups,
                 slice_values,
             };
-            // A state's own options cannot raise the limit: they are data, not the
-            // caller's configuration.
-            let trusted = Config {
-                limits: Limits::default(),
-                ..Config::default()
-            };
-            limits::check(&shape, &trusted, input_rows(&audits))?;
+            limits::check(&shape, &settings.config, input_rows(&audits))?;
             let mut grid = Grid {
                 first,
                 last,

@@ -1601,8 +1601,29 @@ pub(crate) fn finish(
     if let Some((table, sessions)) = sessions {
         let outside = add_session_totals(&mut grid.daily.totals, calendar, sessions);
         audit_sessions_outside(&mut row_audit, table, sessions, outside);
+        // Sessions may bring dimension values of their own: sized like the others.
+        let input_rows: u128 = row_audit
+            .iter()
+            .filter(|a| a.table == "contacts" || a.table == "orders")
+            .map(|a| a.rows_read as u128)
+            .sum();
+        let mut shape = ViewShape {
+            days: calendar.n_days(),
+            periods: calendar.n_periods(),
+            groups: n_groups,
+            slice_values: grid.breakdowns.values().map(|b| b.values.len()).sum(),
+        };
         for (dim, b) in grid.breakdowns.iter_mut() {
-            b.add_sessions(dim, table, sessions, calendar)?;
+            let before = b.values.len();
+            let within_budget = |values: usize| {
+                let grown = ViewShape {
+                    slice_values: shape.slice_values + values.saturating_sub(before),
+                    ..shape
+                };
+                limits::check(&grown, config, input_rows)
+            };
+            b.add_sessions(dim, table, sessions, calendar, &within_budget)?;
+            shape.slice_values += b.values.len() - before;
         }
     }
     let daily = &grid.daily;

@@ -164,18 +164,21 @@ impl Breakdown {
         pad(&mut self.sessions, n, self.n_periods, 0.0);
     }
 
-    /// Counts `dim` over the sessions table.
+    /// Counts `dim` over the sessions table (`within_budget` is asked with the number of
+    /// values, the sessions' new ones included, before anything is allocated for them).
     pub fn add_sessions(
         &mut self,
         dim: &str,
         table: &TableInput,
         sessions: &Sessions,
         calendar: &Calendar,
+        within_budget: &dyn Fn(usize) -> Result<()>,
     ) -> Result<()> {
         let Some((names, codes)) = coded_values(table, dim)? else {
             return Ok(());
         };
         let global = self.codes_of(&names);
+        within_budget(self.values.len())?;
         let mut counts = vec![vec![0f64; self.n_periods]; self.values.len()];
         for row in 0..sessions.count.len() {
             let code = codes[sessions.source_row(row)];
