@@ -10,6 +10,7 @@ equal those of the input with the rows removed by hand.
 from __future__ import annotations
 
 import json
+import re
 import struct
 import subprocess
 import sys
@@ -1250,3 +1251,47 @@ def test_infinite_sums_render(tmp_path):
     pytest.importorskip("matplotlib")
     card.to_html(tmp_path / "r.html")
     assert "∞" in (tmp_path / "r.html").read_text()
+
+
+HTML_PAYLOADS = [
+    "<script>alert(1)</script>",
+    '"><img src=x onerror=alert(1)>',
+    "</td></tr></table><iframe srcdoc=x>",
+    "javascript:alert(1)",
+    "<svg onload=alert(1)>",
+]
+
+
+def test_html_outputs_escape_injected_text(tmp_path):
+    """Kept from the adversarial run (the HTML escaped every payload): group values, event
+    names and rule text from the config, in _repr_html_ and the standalone report."""
+    s = sk.load_sample()
+    contacts = s["contacts"].copy()
+    contacts["channel"] = [HTML_PAYLOADS[i % len(HTML_PAYLOADS)] for i in range(len(contacts))]
+    events = s["events"].assign(name=HTML_PAYLOADS[0])
+    config = {
+        "rules": {
+            "xss": {
+                "when": ["contacts > 0"],
+                "symptom": HTML_PAYLOADS[1],
+                "action": HTML_PAYLOADS[2],
+                "owner": HTML_PAYLOADS[4],
+            }
+        }
+    }
+    card = sk.scorecard(
+        contacts, s["orders"], sessions=s["sessions"], events=events,
+        group_by="channel", config=config,
+    )  # fmt: skip
+    assert len(card.diagnose().query("rule == 'xss'")) > 0
+    pages = [card._repr_html_()]
+    pytest.importorskip("matplotlib")
+    card.to_html(tmp_path / "r.html")
+    pages.append((tmp_path / "r.html").read_text())
+    for page in pages:
+        lowered = page.lower()
+        for raw in ("<script", "<img", "<iframe", "<svg onload"):
+            assert raw not in lowered, raw
+        # The handlers appear only as escaped text, never inside a real tag.
+        assert not re.search(r"<[a-z][^<>]*\son(error|load)\s*=", lowered)
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
