@@ -244,6 +244,144 @@ fn check_audits(audits: &[TableAudit]) -> std::result::Result<(), String> {
     Ok(())
 }
 
+/// How Arrow's reader slices one key column out of a record batch: how many buffers it
+/// takes, and the width in bytes of the items of each (None: bits, or no items).
+#[derive(Debug, Clone, Copy)]
+struct KeyLayout {
+    widths: &'static [Option<usize>],
+}
+
+/// The group keys' schema holds only the plain types a key column has (partial states
+/// write keys as `plain_key_column` makes them), each with the parameters Arrow's reader
+/// can turn into a type: the reader unwraps and panics on anything else. Returns each
+/// column's layout.
+fn check_key_schema(schema: arrow_ipc::Schema) -> std::result::Result<Vec<KeyLayout>, String> {
+    use arrow_ipc::{DateUnit, Precision, TimeUnit, Type};
+    const NULL: &[Option<usize>] = &[];
+    const BITS: &[Option<usize>] = &[None, None];
+    const W2: &[Option<usize>] = &[None, Some(2)];
+    const W4: &[Option<usize>] = &[None, Some(4)];
+    const W8: &[Option<usize>] = &[None, Some(8)];
+    const W1: &[Option<usize>] = &[None, Some(1)];
+    const TEXT: &[Option<usize>] = &[None, Some(4), Some(1)];
+    const LARGE_TEXT: &[Option<usize>] = &[None, Some(8), Some(1)];
+    let unsupported = || "a group key of a type partial states do not write".to_owned();
+    let fields = schema.fields().ok_or("a schema without fields")?;
+    let mut layouts = Vec::with_capacity(fields.len());
+    for field in fields {
+        if field.dictionary().is_some() || field.children().is_some_and(|c| !c.is_empty()) {
+            return Err(unsupported());
+        }
+        let known_unit = |unit: TimeUnit| {
+            matches!(
+                unit,
+                TimeUnit::SECOND
+                    | TimeUnit::MILLISECOND
+                    | TimeUnit::MICROSECOND
+                    | TimeUnit::NANOSECOND
+            )
+        };
+        let widths = match field.type_type() {
+            Type::Null => Some(NULL),
+            Type::Bool => Some(BITS),
+            Type::Utf8 | Type::Binary => Some(TEXT),
+            Type::LargeUtf8 | Type::LargeBinary => Some(LARGE_TEXT),
+            Type::Int => field.type_as_int().and_then(|i| match i.bitWidth() {
+                8 => Some(W1),
+                16 => Some(W2),
+                32 => Some(W4),
+                64 => Some(W8),
+                _ => None,
+            }),
+            Type::FloatingPoint => {
+                field
+                    .type_as_floating_point()
+                    .and_then(|f| match f.precision() {
+                        Precision::HALF => Some(W2),
+                        Precision::SINGLE => Some(W4),
+                        Precision::DOUBLE => Some(W8),
+                        _ => None,
+                    })
+            }
+            Type::Date => field.type_as_date().and_then(|d| match d.unit() {
+                DateUnit::DAY => Some(W4),
+                DateUnit::MILLISECOND => Some(W8),
+                _ => None,
+            }),
+            Type::Timestamp => field
+                .type_as_timestamp()
+                .filter(|t| known_unit(t.unit()))
+                .map(|_| W8),
+            Type::Duration => field
+                .type_as_duration()
+                .filter(|d| known_unit(d.unit()))
+                .map(|_| W8),
+            Type::Time => field
+                .type_as_time()
+                .and_then(|t| match (t.bitWidth(), t.unit()) {
+                    (32, TimeUnit::SECOND | TimeUnit::MILLISECOND) => Some(W4),
+                    (64, TimeUnit::MICROSECOND | TimeUnit::NANOSECOND) => Some(W8),
+                    _ => None,
+                }),
+            _ => None,
+        };
+        layouts.push(KeyLayout {
+            widths: widths.ok_or_else(unsupported)?,
+        });
+    }
+    Ok(layouts)
+}
+
+/// A record batch of group keys as Arrow's reader will slice it: one node per column,
+/// the buffers each column type takes (none for Null, validity + offsets + values for
+/// text and binary, validity + values otherwise), every buffer inside the body, and a
+/// validity buffer long enough for its column wherever there are nulls (the reader
+/// builds the validity bitmap before it validates anything, and panics on a short one).
+fn check_key_batch(
+    batch: arrow_ipc::RecordBatch,
+    layouts: &[KeyLayout],
+    body: usize,
+) -> std::result::Result<(), String> {
+    let nodes = batch.nodes().ok_or("a record batch without nodes")?;
+    let buffers = batch.buffers().ok_or("a record batch without buffers")?;
+    if nodes.len() != layouts.len() {
+        return Err("a record batch whose columns differ from its schema".to_owned());
+    }
+    let mut next = 0usize;
+    for (node, layout) in nodes.iter().zip(layouts) {
+        let (length, nulls) = (node.length(), node.null_count());
+        if !(0..=i64::from(i32::MAX)).contains(&length) || !(0..=length).contains(&nulls) {
+            return Err("a column length out of range".to_owned());
+        }
+        for (k, width) in layout.widths.iter().enumerate() {
+            if next >= buffers.len() {
+                return Err("fewer buffers than columns need".to_owned());
+            }
+            let buffer = buffers.get(next);
+            next += 1;
+            let (offset, size) = (buffer.offset(), buffer.length());
+            let end = usize::try_from(offset)
+                .ok()
+                .zip(usize::try_from(size).ok())
+                .and_then(|(offset, size)| offset.checked_add(size));
+            if end.is_none_or(|end| end > body) {
+                return Err("a buffer outside its message body".to_owned());
+            }
+            if k == 0 && nulls > 0 && size.saturating_mul(8) < length {
+                return Err("a validity buffer shorter than its column".to_owned());
+            }
+            // Typed views of a buffer (offsets, values) need whole items.
+            if width.is_some_and(|w| size % w as i64 != 0) {
+                return Err("a buffer of a partial item".to_owned());
+            }
+        }
+    }
+    if next != buffers.len() {
+        return Err("more buffers than columns need".to_owned());
+    }
+    Ok(())
+}
+
 /// Walks the messages of an Arrow IPC stream without reading them: every declared
 /// metadata and body length must fit in the bytes that are there, so the reader never
 /// allocates for a length the stream only claims.
@@ -254,6 +392,8 @@ fn check_ipc_framing(bytes: &[u8]) -> std::result::Result<(), String> {
         return Ok(());
     }
     let mut at = 0usize;
+    // The column layouts of the schema message, for the record batches after it.
+    let mut layouts: Vec<KeyLayout> = Vec::new();
     let read_i32 = |at: usize| -> Option<i32> {
         let b = bytes.get(at..at.checked_add(4)?)?;
         Some(i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
@@ -280,6 +420,13 @@ fn check_ipc_framing(bytes: &[u8]) -> std::result::Result<(), String> {
             arrow_ipc::root_as_message(metadata).map_err(|e| format!("unreadable message: {e}"))?;
         at += len;
         let body = usize::try_from(message.bodyLength()).map_err(|_| "negative body length")?;
+        if let Some(schema) = message.header_as_schema() {
+            layouts = check_key_schema(schema)?;
+        } else if message.header_as_dictionary_batch().is_some() {
+            return Err("dictionary batches in group keys".to_owned());
+        } else if let Some(batch) = message.header_as_record_batch() {
+            check_key_batch(batch, &layouts, body)?;
+        }
         at = at
             .checked_add(body)
             .filter(|&end| end <= bytes.len())
@@ -904,6 +1051,77 @@ mod tests {
         let ab = combine(&[&a, &b]).expect("combines");
         assert!(config_error(merge(&[&ab, &b], None, None)).contains("hold the same slice"));
         assert!(merge(&[&ab], None, None).is_ok());
+    }
+
+    const EDIT_VALUES: [u8; 256] = {
+        let mut all = [0u8; 256];
+        let mut i = 0;
+        while i < 256 {
+            all[i] = i as u8;
+            i += 1;
+        }
+        all
+    };
+
+    #[test]
+    fn every_single_byte_edit_of_the_group_keys_is_read_or_refused() {
+        // The fuzzer's first find: one byte of a buffer offset set to 0x81 made the IPC
+        // reader slice past the message body and panic; then a short validity buffer and
+        // an offsets buffer of a partial item did. Every position, every value, over key
+        // columns of each layout (text, integers, floats, booleans, dates, timestamps),
+        // with nulls.
+        let columns: Vec<(String, ArrayRef)> = vec![
+            (
+                "channel".into(),
+                Arc::new(StringArray::from(vec![Some("a"), None, Some("bc")])),
+            ),
+            (
+                "tier".into(),
+                Arc::new(arrow_array::Int32Array::from(vec![Some(1), Some(2), None])),
+            ),
+            (
+                "score".into(),
+                Arc::new(arrow_array::Float64Array::from(vec![
+                    None,
+                    Some(0.5),
+                    Some(2.0),
+                ])),
+            ),
+            (
+                "vip".into(),
+                Arc::new(arrow_array::BooleanArray::from(vec![
+                    Some(true),
+                    None,
+                    Some(false),
+                ])),
+            ),
+            (
+                "day".into(),
+                Arc::new(arrow_array::Date32Array::from(vec![
+                    Some(19_000),
+                    Some(19_001),
+                    None,
+                ])),
+            ),
+            (
+                "seen".into(),
+                Arc::new(
+                    TimestampMicrosecondArray::from(vec![Some(BASE), None, Some(BASE + HOUR)])
+                        .with_timezone("UTC"),
+                ),
+            ),
+        ];
+        let keys = encode_keys(&columns).expect("encodes");
+        assert_eq!(decode_keys(&keys, 0).expect("decodes").len(), columns.len());
+        for at in 0..keys.len() {
+            for value in EDIT_VALUES {
+                let mut edited = keys.clone();
+                edited[at] = value;
+                if check_ipc_framing(&edited).is_ok() {
+                    let _ = decode_keys(&edited, 0);
+                }
+            }
+        }
     }
 
     #[test]

@@ -5,6 +5,12 @@ sk.SchemaError, a bad value sk.DataError naming table, column and the first offe
 id. With on_invalid="drop" the offending rows are left out, card.row_audit accounts for
 every row (rows_read = rows_used + rows_dropped, per reason "column: rule"), and the KPIs
 equal those of the input with the rows removed by hand.
+
+The second half (issue 16, docs/semantics.md "Hostile and careless input") is what an
+adversarial user tried: rule nesting that overflowed the stack, grids that asked for
+gigabytes, crafted and mutated partial states, quadratic group and dimension counts,
+silent losses (sessions, sentinel timestamps, duplicate columns, CSV ids, consumed
+readers, duplicate slices), and output text that reached terminals, CSV and HTML raw.
 """
 
 from __future__ import annotations

@@ -425,6 +425,29 @@ def test_naive_timestamps_read_as_utc(engine, small, request, tmp_path):
     assert_same_card(card, expected)
 
 
+def test_dask_default_read_parquet_float_ids(small, dask_client, tmp_path):
+    """Issue 16 item 15: Dask's default read_parquet of a nullable integer id column
+    without pandas metadata gives float64 ids (NaN for anonymous rows); they are read as
+    the integers they hold."""
+    import dask.dataframe as dd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import supportkpi.dask as skd
+
+    contacts, orders, _ = small
+    assert contacts["customer_id"].isna().any()
+    paths = {}
+    for name, frame in (("contacts", contacts), ("orders", orders)):
+        table = pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata()
+        (tmp_path / name).mkdir()
+        pq.write_table(table, tmp_path / name / "part-0.parquet")
+        paths[name] = str(tmp_path / name)
+    floats = dd.read_parquet(paths["contacts"])
+    assert floats.partitions[0].compute()["customer_id"].dtype == np.float64
+    card = skd.scorecard(floats, dd.read_parquet(paths["orders"]), npartitions=PARTS)
+    assert_same_card(card, sk.scorecard(contacts, orders))
+
+
 @ENGINES
 def test_explicit_as_of_is_used(engine, small, request, tmp_path):
     contacts, orders, _ = small
