@@ -12,15 +12,12 @@
 //! activity, two orders per contact, ~3% anonymous contacts, about a third of contacts
 //! following an order of the same customer; the KPI columns the Python benchmark reads.
 
-use std::collections::HashMap;
 use std::hint::black_box;
 use std::sync::Arc;
 
 use arrow_array::{
-    ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray,
-    TimestampMicrosecondArray,
+    ArrayRef, BooleanArray, Float64Array, Int64Array, StringArray, TimestampMicrosecondArray,
 };
-use arrow_schema::{Field, Schema};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
 use supportkpi::config::Config;
@@ -90,17 +87,7 @@ impl Rng {
 }
 
 fn table(name: &'static str, columns: Vec<(&str, ArrayRef)>) -> TableInput {
-    let fields: Vec<Field> = columns
-        .iter()
-        .map(|(n, a)| Field::new(*n, a.data_type().clone(), true))
-        .collect();
-    let schema = Arc::new(Schema::new(fields));
-    let batch = RecordBatch::try_new(
-        schema.clone(),
-        columns.into_iter().map(|(_, a)| a).collect(),
-    )
-    .expect("valid batch");
-    TableInput::new(name, schema, vec![batch], HashMap::new())
+    TableInput::from_columns(name, columns).expect("valid batch")
 }
 
 fn timestamps(values: Vec<Option<i64>>) -> ArrayRef {

@@ -8,6 +8,8 @@ use crate::aggregate::state::{CellValues, ContactState, DayTotals, RepurchaseSta
 use crate::catalog::{Measure, CATALOG};
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::ingest::TableAudit;
+use crate::time::Calendar;
 
 /// The budget every view gets whatever its input, bytes.
 const FLOOR_BYTES: u128 = 512 << 20;
@@ -34,6 +36,16 @@ pub struct ViewShape {
 }
 
 impl ViewShape {
+    /// The shape of a view over `calendar` with `groups` groups and `slice_values` values.
+    pub fn new(calendar: &Calendar, groups: usize, slice_values: usize) -> ViewShape {
+        ViewShape {
+            days: calendar.n_days(),
+            periods: calendar.n_periods(),
+            groups,
+            slice_values,
+        }
+    }
+
     /// Bytes the view's dense tables take, estimated from the sizes of their cells.
     pub fn bytes(&self) -> u128 {
         let (days, periods, groups, values) = (
@@ -57,6 +69,15 @@ impl ViewShape {
             .saturating_add(periods.saturating_mul(groups).saturating_mul(period_cell))
             .saturating_add(values.saturating_mul(periods).saturating_mul(slice_cell))
     }
+}
+
+/// Contacts and orders rows read, from the row audits: the input the budget grows with.
+pub fn input_rows(audits: &[TableAudit]) -> u128 {
+    audits
+        .iter()
+        .filter(|a| a.table == "contacts" || a.table == "orders")
+        .map(|a| a.rows_read as u128)
+        .sum()
 }
 
 /// The most memory a view's dense tables may take, bytes: `limits.max_grid_mb` when set,

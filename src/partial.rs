@@ -612,15 +612,6 @@ fn merge_audits(parts: &[PartialState]) -> Vec<TableAudit> {
     merged
 }
 
-/// Contacts and orders rows the merged slices read (the memory budget grows with them).
-fn input_rows(audits: &[TableAudit]) -> u128 {
-    audits
-        .iter()
-        .filter(|a| a.table == "contacts" || a.table == "orders")
-        .map(|a| a.rows_read as u128)
-        .sum()
-}
-
 /// Adds one slice's grid into the merged one.
 fn absorb(
     grid: &mut Grid,
@@ -823,13 +814,8 @@ fn merged_view(states: &[&[u8]], extend: bool) -> Result<(ViewState, Options, Se
                 .flat_map(|(dim, b)| b.values.iter().map(move |v| (dim, v)))
                 .collect::<HashSet<_>>()
                 .len();
-            let shape = ViewShape {
-                days: n_days,
-                periods: n_periods,
-                groups: n_groups,
-                slice_values,
-            };
-            limits::check(&shape, &settings.config, input_rows(&audits))?;
+            let shape = ViewShape::new(&calendar, n_groups, slice_values);
+            limits::check(&shape, &settings.config, limits::input_rows(&audits))?;
             let mut grid = Grid {
                 first,
                 last,
@@ -899,7 +885,6 @@ pub fn merge(
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
     use std::sync::Arc;
 
     use arrow_array::{Int64Array, StringArray, TimestampMicrosecondArray};
@@ -912,18 +897,7 @@ mod tests {
     const HOUR: i64 = 3_600_000_000;
 
     fn table(name: &'static str, columns: Vec<(&str, ArrayRef)>) -> TableInput {
-        let schema = Arc::new(Schema::new(
-            columns
-                .iter()
-                .map(|(n, a)| Field::new(*n, a.data_type().clone(), true))
-                .collect::<Vec<_>>(),
-        ));
-        let batch = RecordBatch::try_new(
-            schema.clone(),
-            columns.into_iter().map(|(_, a)| a).collect(),
-        )
-        .expect("a valid batch");
-        TableInput::new(name, schema, vec![batch], HashMap::new())
+        TableInput::from_columns(name, columns).expect("valid columns")
     }
 
     /// The state of one contact (id `id`, channel `channel`) at `at`, with `options`.

@@ -1437,18 +1437,8 @@ pub(crate) fn build_view(
         last.saturating_add(extend),
     );
     // Sized before anything is allocated; slice values are added as each dimension is read.
-    let input_rows: u128 = prepared
-        .audits
-        .iter()
-        .filter(|a| a.table == prepared.contacts.name || a.table == prepared.orders.name)
-        .map(|a| a.rows_read as u128)
-        .sum();
-    let mut shape = ViewShape {
-        days: calendar.n_days(),
-        periods: calendar.n_periods(),
-        groups: n_groups,
-        slice_values: 0,
-    };
+    let input_rows = limits::input_rows(&prepared.audits);
+    let mut shape = ViewShape::new(&calendar, n_groups, 0);
     limits::check(&shape, config, input_rows)?;
     let ctx = Context {
         contacts: &data.contacts,
@@ -1602,17 +1592,9 @@ pub(crate) fn finish(
         let outside = add_session_totals(&mut grid.daily.totals, calendar, sessions);
         audit_sessions_outside(&mut row_audit, table, sessions, outside);
         // Sessions may bring dimension values of their own: sized like the others.
-        let input_rows: u128 = row_audit
-            .iter()
-            .filter(|a| a.table == "contacts" || a.table == "orders")
-            .map(|a| a.rows_read as u128)
-            .sum();
-        let mut shape = ViewShape {
-            days: calendar.n_days(),
-            periods: calendar.n_periods(),
-            groups: n_groups,
-            slice_values: grid.breakdowns.values().map(|b| b.values.len()).sum(),
-        };
+        let input_rows = limits::input_rows(&row_audit);
+        let values = grid.breakdowns.values().map(|b| b.values.len()).sum();
+        let mut shape = ViewShape::new(calendar, n_groups, values);
         for (dim, b) in grid.breakdowns.iter_mut() {
             let before = b.values.len();
             let within_budget = |values: usize| {
@@ -2051,21 +2033,7 @@ mod tests {
     }
 
     fn table(name: &'static str, columns: Vec<(&str, ArrayRef)>) -> TableInput {
-        let fields: Vec<Field> = columns
-            .iter()
-            .map(|(n, a)| Field::new(*n, a.data_type().clone(), true))
-            .collect();
-        let schema = Arc::new(Schema::new(fields));
-        let batch = RecordBatch::try_new(
-            schema.clone(),
-            columns.into_iter().map(|(_, a)| a).collect(),
-        );
-        TableInput::new(
-            name,
-            schema,
-            vec![batch.expect("valid batch")],
-            HashMap::new(),
-        )
+        TableInput::from_columns(name, columns).expect("valid columns")
     }
 
     fn contacts(ids: &[i64], customers: &[Option<i64>], created: &[i64]) -> TableInput {

@@ -11,12 +11,9 @@
 //! Run: `cargo +nightly fuzz run partial_state -- -max_total_time=1800` (fuzz/README.md).
 #![no_main]
 
-use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
-use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
-use arrow_array::TimestampMicrosecondArray;
-use arrow_schema::{Field, Schema};
+use arrow_array::{ArrayRef, Float64Array, Int64Array, StringArray, TimestampMicrosecondArray};
 use libfuzzer_sys::fuzz_target;
 use supportkpi::ingest::TableInput;
 use supportkpi::partial::{combine, merge};
@@ -27,15 +24,7 @@ const BASE: i64 = 1_704_067_200_000_000;
 const HOUR: i64 = 3_600_000_000;
 
 fn table(name: &'static str, columns: Vec<(&str, ArrayRef)>) -> TableInput {
-    let schema = Arc::new(Schema::new(
-        columns
-            .iter()
-            .map(|(n, a)| Field::new(*n, a.data_type().clone(), true))
-            .collect::<Vec<_>>(),
-    ));
-    let batch = RecordBatch::try_new(schema.clone(), columns.into_iter().map(|(_, a)| a).collect())
-        .expect("a valid batch");
-    TableInput::new(name, schema, vec![batch], HashMap::new())
+    TableInput::from_columns(name, columns).expect("valid columns")
 }
 
 fn timestamps(values: Vec<i64>) -> ArrayRef {
@@ -51,24 +40,76 @@ fn valid_state() -> &'static Vec<u8> {
         let contacts = table(
             "contacts",
             vec![
-                ("contact_id", Arc::new(Int64Array::from((0..n).collect::<Vec<_>>()))),
-                ("customer_id", Arc::new(Int64Array::from((0..n).map(|i| i % 7).collect::<Vec<_>>()))),
+                (
+                    "contact_id",
+                    Arc::new(Int64Array::from((0..n).collect::<Vec<_>>())),
+                ),
+                (
+                    "customer_id",
+                    Arc::new(Int64Array::from((0..n).map(|i| i % 7).collect::<Vec<_>>())),
+                ),
                 ("created_at", timestamps(created.clone())),
-                ("first_response_at", timestamps(created.iter().map(|t| t + HOUR).collect())),
-                ("resolved_at", timestamps(created.iter().map(|t| t + 5 * HOUR).collect())),
-                ("csat", Arc::new(Float64Array::from((0..n).map(|i| (i % 5 + 1) as f64).collect::<Vec<_>>()))),
-                ("channel", Arc::new(StringArray::from((0..n).map(|i| ["email", "chat", "phone"][i as usize % 3]).collect::<Vec<_>>()))),
-                ("device", Arc::new(StringArray::from((0..n).map(|i| ["ios", "web"][i as usize % 2]).collect::<Vec<_>>()))),
+                (
+                    "first_response_at",
+                    timestamps(created.iter().map(|t| t + HOUR).collect()),
+                ),
+                (
+                    "resolved_at",
+                    timestamps(created.iter().map(|t| t + 5 * HOUR).collect()),
+                ),
+                (
+                    "csat",
+                    Arc::new(Float64Array::from(
+                        (0..n).map(|i| (i % 5 + 1) as f64).collect::<Vec<_>>(),
+                    )),
+                ),
+                (
+                    "channel",
+                    Arc::new(StringArray::from(
+                        (0..n)
+                            .map(|i| ["email", "chat", "phone"][i as usize % 3])
+                            .collect::<Vec<_>>(),
+                    )),
+                ),
+                (
+                    "device",
+                    Arc::new(StringArray::from(
+                        (0..n)
+                            .map(|i| ["ios", "web"][i as usize % 2])
+                            .collect::<Vec<_>>(),
+                    )),
+                ),
             ],
         );
         let orders = table(
             "orders",
             vec![
-                ("order_id", Arc::new(Int64Array::from((0..n).collect::<Vec<_>>()))),
-                ("customer_id", Arc::new(Int64Array::from((0..n).map(|i| i % 9).collect::<Vec<_>>()))),
-                ("created_at", timestamps(created.iter().map(|t| t + 30 * HOUR).collect())),
-                ("revenue", Arc::new(Float64Array::from((0..n).map(|i| i as f64 * 3.5).collect::<Vec<_>>()))),
-                ("device", Arc::new(StringArray::from((0..n).map(|i| ["ios", "web"][i as usize % 2]).collect::<Vec<_>>()))),
+                (
+                    "order_id",
+                    Arc::new(Int64Array::from((0..n).collect::<Vec<_>>())),
+                ),
+                (
+                    "customer_id",
+                    Arc::new(Int64Array::from((0..n).map(|i| i % 9).collect::<Vec<_>>())),
+                ),
+                (
+                    "created_at",
+                    timestamps(created.iter().map(|t| t + 30 * HOUR).collect()),
+                ),
+                (
+                    "revenue",
+                    Arc::new(Float64Array::from(
+                        (0..n).map(|i| i as f64 * 3.5).collect::<Vec<_>>(),
+                    )),
+                ),
+                (
+                    "device",
+                    Arc::new(StringArray::from(
+                        (0..n)
+                            .map(|i| ["ios", "web"][i as usize % 2])
+                            .collect::<Vec<_>>(),
+                    )),
+                ),
             ],
         );
         let options = Options {

@@ -65,6 +65,26 @@ impl TableInput {
         }
     }
 
+    /// A table of one batch from named columns, without renaming (tests, benches and fuzz
+    /// targets build their inputs this way). Columns of unequal length are an error.
+    pub fn from_columns(name: &'static str, columns: Vec<(&str, ArrayRef)>) -> Result<Self> {
+        let schema = Arc::new(arrow_schema::Schema::new(
+            columns
+                .iter()
+                .map(|(n, a)| arrow_schema::Field::new(*n, a.data_type().clone(), true))
+                .collect::<Vec<_>>(),
+        ));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            columns.into_iter().map(|(_, a)| a).collect(),
+        )
+        .map_err(|e| Error::Arrow {
+            table: name.to_owned(),
+            message: e.to_string(),
+        })?;
+        Ok(TableInput::new(name, schema, vec![batch], HashMap::new()))
+    }
+
     /// A table of `rows` rows whose columns `load` reads when they are needed (each time
     /// they are needed: a view grouping by a column reads it again).
     pub fn on_demand(
