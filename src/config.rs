@@ -12,6 +12,7 @@ use serde_json::Value;
 use crate::catalog::{self, BandRule, CATALOG};
 use crate::error::{Error, Result};
 use crate::taxonomy::DEFAULT_TAXONOMY;
+use crate::time::{parse_duration, parse_instant};
 
 /// What the taxonomy says about one intent (SPEC §4).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -257,23 +258,6 @@ impl TimestampRange {
         }
         Ok((earliest, latest))
     }
-}
-
-/// An instant from RFC 3339 text or a YYYY-MM-DD date (UTC midnight).
-pub fn parse_instant(text: &str, key: &str) -> Result<i64> {
-    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
-        return Ok(t.timestamp_micros());
-    }
-    if let Ok(d) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        return Ok(d
-            .and_time(chrono::NaiveTime::MIN)
-            .and_utc()
-            .timestamp_micros());
-    }
-    Err(Error::config(
-        key,
-        format!("{text:?} is not an RFC 3339 timestamp or a YYYY-MM-DD date"),
-    ))
 }
 
 /// Kind of diagnostic rule.
@@ -570,60 +554,6 @@ impl Default for Config {
             limits: Limits::default(),
         }
     }
-}
-
-/// Parses a duration such as "7d", "48h", "90m", "30s" into microseconds.
-pub fn parse_duration(text: &str, key: &str) -> Result<i64> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| c.is_ascii_alphabetic())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let value: f64 = number.trim().parse().map_err(|_| {
-        Error::config(
-            key,
-            format!("{text:?} is not a duration like \"7d\", \"48h\", \"90m\""),
-        )
-    })?;
-    let unit_micros = match unit.trim() {
-        "d" => 86_400_000_000.0,
-        "h" => 3_600_000_000.0,
-        "m" => 60_000_000.0,
-        "s" => 1_000_000.0,
-        _ => {
-            return Err(Error::config(
-                key,
-                format!("{text:?}: unknown unit; use d, h, m or s"),
-            ))
-        }
-    };
-    let micros = value * unit_micros;
-    if !(micros.is_finite() && micros > 0.0) {
-        return Err(Error::config(
-            key,
-            format!("{text:?} must be a positive duration"),
-        ));
-    }
-    check_window(micros.round() as i64, key)
-}
-
-/// The longest window or duration accepted, days: the span of the default plausible
-/// timestamp range. Longer windows mean nothing for the KPIs, and dates computed from them
-/// (a baseline window's start, a partial state's grid) would leave the calendar.
-pub const MAX_WINDOW_DAYS: i64 = 36_525;
-
-/// A window in µs, checked positive and at most [`MAX_WINDOW_DAYS`].
-pub fn check_window(micros: i64, key: &str) -> Result<i64> {
-    if micros <= 0 {
-        return Err(Error::config(key, "windows must be positive durations"));
-    }
-    if micros > MAX_WINDOW_DAYS * 86_400_000_000 {
-        return Err(Error::config(
-            key,
-            format!("windows may span at most {MAX_WINDOW_DAYS}d (100 years)"),
-        ));
-    }
-    Ok(micros)
 }
 
 /// Deep-merges `patch` into `base`: objects merge key by key, anything else replaces.

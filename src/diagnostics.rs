@@ -20,8 +20,9 @@
 use std::collections::BTreeMap;
 
 use crate::catalog;
-use crate::config::{parse_duration, RuleKind, RuleSpec};
+use crate::config::{RuleKind, RuleSpec};
 use crate::error::{Error, Result};
+use crate::time::parse_duration;
 
 /// KPIs that `by(dim, value, kpi)` can compute on a dimension slice: contact counts from the
 /// cell, orders and sessions from the period (both tables must carry the dimension).

@@ -20,8 +20,6 @@ use crate::aggregate::daily::Daily;
 use crate::aggregate::state::{
     CellValues, ContactState, DayTotals, PeriodCustomerState, RepurchaseState,
 };
-#[cfg(test)]
-use crate::config::parse_instant;
 use crate::config::Limits;
 use crate::error::{Error, Result};
 use crate::ingest::{TableAudit, TableInput};
@@ -30,6 +28,8 @@ use crate::scorecard::{
     baseline_windows, distinct_sorted_keys, finish, partial_extension, read_calendar_tables, Grid,
     KeyColumns, Options, Scorecard, Settings, ViewState,
 };
+#[cfg(test)]
+use crate::time::parse_instant;
 use crate::time::Calendar;
 
 /// Leading bytes of every partial state.

@@ -1,0 +1,256 @@
+//! Group codes of the contacts for `group_by`, and the sorted distinct group keys.
+
+use std::collections::BTreeSet;
+
+use arrow_array::{ArrayRef, UInt32Array};
+use arrow_row::{RowConverter, SortField};
+use arrow_schema::{DataType, SortOptions};
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+
+use crate::catalog::{Need, CATALOG};
+use crate::error::{Error, Result};
+use crate::ingest::columns::read_coded;
+use crate::ingest::{Contacts, TableInput, NULL_CODE};
+
+/// Up to this many distinct values of a one-column `group_by`, each thread keeps its own
+/// table of first rows while numbering the groups in parallel.
+pub(super) const PARALLEL_GROUP_SLOTS: usize = 1 << 16;
+
+/// Group codes of the contacts over the `group_by` columns, and each group's key values
+/// (one row per group). Groups are numbered in the sort order of their keys (nulls last),
+/// so the output order depends neither on row order nor on how customers were partitioned.
+pub(super) struct Groups {
+    pub(super) code: Vec<u32>,
+    pub(super) keys: Vec<(String, ArrayRef)>,
+    pub(super) n_groups: usize,
+}
+
+pub(super) fn group_contacts(
+    contacts: &TableInput,
+    group_by: &[String],
+    rows: &Contacts,
+) -> Result<Groups> {
+    let n = rows.len;
+    if group_by.is_empty() {
+        return Ok(Groups {
+            code: vec![0; n],
+            keys: Vec::new(),
+            n_groups: 1,
+        });
+    }
+    let mut per_column = Vec::with_capacity(group_by.len());
+    // Each column is read once (an on-demand table reads it from its file) and kept until
+    // the groups' key values are taken out of it.
+    let mut column_chunks = Vec::with_capacity(group_by.len());
+    for column in group_by {
+        let Some(chunks) = contacts.column(column)? else {
+            return Err(Error::config(
+                "group_by",
+                format!("{column:?} is not a column of contacts"),
+            ));
+        };
+        let coded = read_coded(&chunks, true)
+            .map_err(|_| Error::schema("contacts", column, "cannot group by this column's type"))?;
+        per_column.push(coded.codes);
+        column_chunks.push(chunks);
+    }
+    let mut representative = Vec::new();
+    let mut code = if let [codes] = per_column.as_slice() {
+        // One column (the common case): a table indexed by its value code, no hashing.
+        let n_values = codes
+            .iter()
+            .filter(|&&c| c != NULL_CODE)
+            .max()
+            .map_or(0, |&c| c + 1) as usize;
+        // Null keys take the slot after the values.
+        let slot_of = |i: usize| -> usize {
+            match codes[rows.source_row(i)] {
+                NULL_CODE => n_values,
+                c => c as usize,
+            }
+        };
+        let (groups, first_rows) =
+            number_by_first_appearance(n, n_values + 1, slot_of, PARALLEL_GROUP_SLOTS);
+        representative.extend(first_rows.into_iter().map(|i| rows.source_row(i) as u32));
+        groups
+    } else {
+        let mut index: FxHashMap<Vec<u32>, u32> = FxHashMap::default();
+        let mut key = Vec::with_capacity(group_by.len());
+        let mut code = Vec::with_capacity(n);
+        for i in 0..n {
+            // Group columns are read from the input, so index them by input position.
+            let row = rows.source_row(i);
+            key.clear();
+            key.extend(per_column.iter().map(|codes| codes[row]));
+            let g = match index.get(&key) {
+                Some(&g) => g,
+                None => {
+                    let g = representative.len() as u32;
+                    index.insert(key.clone(), g);
+                    representative.push(row as u32);
+                    g
+                }
+            };
+            code.push(g);
+        }
+        code
+    };
+    let mut keys = Vec::with_capacity(group_by.len());
+    for (column, chunks) in group_by.iter().zip(column_chunks) {
+        let taken = contacts.take_chunk_rows(column, &chunks, &representative)?;
+        keys.push((column.clone(), plain_key_column(taken, column)?));
+    }
+    let (sorted_code, keys) = distinct_sorted_keys(&keys)?;
+    code.par_iter_mut()
+        .for_each(|c| *c = sorted_code[*c as usize]);
+    Ok(Groups {
+        code,
+        n_groups: keys.first().map_or(0, |(_, a)| a.len()),
+        keys,
+    })
+}
+
+/// Numbers the distinct slots of rows `0..n` (each row's slot in `0..n_slots`) in order of
+/// first appearance: each row's number, and the first row of each number. With at most
+/// `parallel_max_slots` slots, each thread finds first rows in a table of its own and the
+/// rows are numbered in parallel; with more, one pass does it without tables per thread.
+pub(super) fn number_by_first_appearance(
+    n: usize,
+    n_slots: usize,
+    slot_of: impl Fn(usize) -> usize + Sync,
+    parallel_max_slots: usize,
+) -> (Vec<u32>, Vec<usize>) {
+    let first_of_slot = if n_slots <= parallel_max_slots {
+        (0..n)
+            .into_par_iter()
+            .with_min_len(1 << 16)
+            .fold(
+                || vec![usize::MAX; n_slots],
+                |mut first, i| {
+                    let slot = slot_of(i);
+                    first[slot] = first[slot].min(i);
+                    first
+                },
+            )
+            .reduce(
+                || vec![usize::MAX; n_slots],
+                |mut a, b| {
+                    for (x, y) in a.iter_mut().zip(b) {
+                        *x = (*x).min(y);
+                    }
+                    a
+                },
+            )
+    } else {
+        let mut first = vec![usize::MAX; n_slots];
+        for i in 0..n {
+            let slot = slot_of(i);
+            if first[slot] == usize::MAX {
+                first[slot] = i;
+            }
+        }
+        first
+    };
+    let mut seen: Vec<(usize, usize)> = first_of_slot
+        .iter()
+        .enumerate()
+        .filter(|(_, &first)| first != usize::MAX)
+        .map(|(slot, &first)| (first, slot))
+        .collect();
+    seen.sort_unstable();
+    let mut number_of_slot = vec![u32::MAX; n_slots];
+    for (number, &(_, slot)) in seen.iter().enumerate() {
+        number_of_slot[slot] = number as u32;
+    }
+    let mut numbers = Vec::with_capacity(n);
+    (0..n)
+        .into_par_iter()
+        .map(|i| number_of_slot[slot_of(i)])
+        .collect_into_vec(&mut numbers);
+    (numbers, seen.into_iter().map(|(first, _)| first).collect())
+}
+
+/// Named key columns, one row per group.
+pub(crate) type KeyColumns = Vec<(String, ArrayRef)>;
+
+/// A group key column in its plain type (dictionaries decoded, string views and large
+/// strings as strings), so keys from different partitions compare and concatenate.
+pub(crate) fn plain_key_column(array: ArrayRef, column: &str) -> Result<ArrayRef> {
+    let target = match array.data_type() {
+        DataType::Dictionary(_, value) => value.as_ref().clone(),
+        other => other.clone(),
+    };
+    let target = match target {
+        DataType::LargeUtf8 | DataType::Utf8View => DataType::Utf8,
+        DataType::LargeBinary | DataType::BinaryView => DataType::Binary,
+        other => other,
+    };
+    if &target == array.data_type() {
+        return Ok(array);
+    }
+    arrow_cast::cast(array.as_ref(), &target)
+        .map_err(|e| Error::schema("contacts", column, format!("cannot group by it: {e}")))
+}
+
+/// The distinct rows of some key columns in sorted order (ascending, nulls last), and the
+/// position of every input row among them.
+pub(crate) fn distinct_sorted_keys(keys: &[(String, ArrayRef)]) -> Result<(Vec<u32>, KeyColumns)> {
+    let arrow_error = |e: arrow_schema::ArrowError| Error::Arrow {
+        table: "group_by".to_owned(),
+        message: e.to_string(),
+    };
+    let fields = keys
+        .iter()
+        .map(|(_, a)| {
+            SortField::new_with_options(
+                a.data_type().clone(),
+                SortOptions {
+                    descending: false,
+                    nulls_first: false,
+                },
+            )
+        })
+        .collect();
+    let converter = RowConverter::new(fields).map_err(arrow_error)?;
+    let arrays: Vec<ArrayRef> = keys.iter().map(|(_, a)| a.clone()).collect();
+    let rows = converter.convert_columns(&arrays).map_err(arrow_error)?;
+    let mut order: Vec<usize> = (0..rows.num_rows()).collect();
+    order.sort_by(|&a, &b| rows.row(a).cmp(&rows.row(b)));
+    let mut code = vec![0u32; rows.num_rows()];
+    let mut firsts: Vec<u32> = Vec::new();
+    for (k, &i) in order.iter().enumerate() {
+        if k == 0 || rows.row(order[k - 1]) != rows.row(i) {
+            firsts.push(i as u32);
+        }
+        code[i] = (firsts.len() - 1) as u32;
+    }
+    let take_rows = UInt32Array::from(firsts);
+    let mut distinct = Vec::with_capacity(keys.len());
+    for (name, array) in keys {
+        let taken =
+            arrow_select::take::take(array.as_ref(), &take_rows, None).map_err(arrow_error)?;
+        distinct.push((name.clone(), taken));
+    }
+    Ok((code, distinct))
+}
+
+/// The contacts columns (our names) that the catalogue's KPIs ask for and the input has.
+pub(super) fn present_columns(contacts: &TableInput) -> BTreeSet<String> {
+    let mut present = BTreeSet::new();
+    for kpi in CATALOG {
+        for need in kpi.needs {
+            let names: &[&str] = match need {
+                Need::Column(c) => std::slice::from_ref(c),
+                Need::AnyColumn(cs) => cs,
+                _ => &[],
+            };
+            for name in names {
+                if contacts.has(name) {
+                    present.insert((*name).to_owned());
+                }
+            }
+        }
+    }
+    present
+}

@@ -1,0 +1,216 @@
+//! A view's state: the day grid, the daily states, cohorts, baseline windows and backlog,
+//! and slice counts (`build_view`).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use arrow_array::ArrayRef;
+
+use crate::aggregate::breakdown::{Breakdown, BreakdownInputs};
+use crate::aggregate::daily::{
+    backlog_in_windows, build_daily, customer_cohorts, CohortRules, Context, Daily, IntentFlags,
+};
+use crate::aggregate::state::{PeriodCustomerState, RepurchaseState};
+use crate::catalog::Reads;
+use crate::error::Result;
+use crate::ingest::TableAudit;
+use crate::limits::{self, ViewShape};
+use crate::time::{local_midnight_utc, Calendar};
+use crate::trace::PhaseTimer;
+
+use super::groups::{group_contacts, present_columns};
+use super::options::{Options, Settings, MICROS_PER_DAY};
+use super::prepare::{max_created, min_created, Prepared};
+use super::rules::{computed_kpis, pass_needed, prepare_rules, rule_dimensions};
+
+/// What a scorecard view is evaluated from, before sessions and events: per-day × group
+/// states, customer cohorts, the baseline backlog and the slice counts. A local view builds
+/// it from the prepared rows; `sk.merge` builds it from partial states (crate::partial).
+pub(crate) struct ViewState {
+    /// Group-by columns, one row per group, in group order.
+    pub group_keys: Vec<(String, ArrayRef)>,
+    /// Number of groups.
+    pub n_groups: usize,
+    /// Contacts columns present (our names), for the KPIs' requirements.
+    pub contact_columns: BTreeSet<String>,
+    /// Whether any cost is known.
+    pub has_cost: bool,
+    /// Rows read, used and dropped per table.
+    pub audits: Vec<TableAudit>,
+    /// The as_of used (None for empty inputs without an explicit one).
+    pub as_of: Option<i64>,
+    /// The states; None when there are no contacts and no orders.
+    pub grid: Option<Grid>,
+}
+
+/// The day grid of a view and its states.
+pub(crate) struct Grid {
+    /// Days and periods.
+    pub calendar: Calendar,
+    /// Earliest created_at over contacts and orders.
+    pub first: i64,
+    /// The later of as_of and the latest created_at.
+    pub last: i64,
+    /// End of observed data.
+    pub as_of: i64,
+    /// Per-day × group states (sessions not yet added).
+    pub daily: Daily,
+    /// Repurchase cohorts per period × group.
+    pub repurchase: Vec<RepurchaseState>,
+    /// Customer order totals per period.
+    pub per_period: Vec<PeriodCustomerState>,
+    /// The baseline window [start, end) of each period.
+    pub baseline_windows: Vec<(i64, i64)>,
+    /// Open contacts at each baseline window's end, per period × group.
+    pub baseline_backlog: Vec<(u64, i128)>,
+    /// Slice counts per rule dimension (sessions not yet added).
+    pub breakdowns: BTreeMap<String, Breakdown>,
+}
+
+/// How far a partial state's grid runs past its last row, µs: far enough to reach every
+/// period and baseline window the slice's rows can touch once merged with slices whose
+/// data runs later (a baseline window, plus a month of at most 31 days).
+pub(crate) fn partial_extension(settings: &Settings) -> i64 {
+    (settings.baseline_days as i64 + 32) * MICROS_PER_DAY
+}
+
+/// The baseline window of each period: the rolling window before it, or the fixed range.
+pub(crate) fn baseline_windows(calendar: &Calendar, settings: &Settings) -> Vec<(i64, i64)> {
+    (0..calendar.n_periods())
+        .map(|p| match settings.baseline_range {
+            Some(range) => range,
+            None => {
+                let start_day = calendar.period_days(p).start as i64;
+                let from = calendar.date_of_day(start_day - settings.baseline_days as i64);
+                (
+                    local_midnight_utc(&settings.tz, from),
+                    calendar.period_start(p),
+                )
+            }
+        })
+        .collect()
+}
+
+/// Builds the view state from the prepared rows. `extend` (µs) lengthens the grid past the
+/// last row: a partial state must hold every period and baseline window its rows can reach
+/// once merged with partitions whose data runs later.
+pub(crate) fn build_view(
+    prepared: &Prepared,
+    options: &Options,
+    settings: &Settings,
+    extend: i64,
+) -> Result<ViewState> {
+    let config = &settings.config;
+    let rules = prepare_rules(config)?;
+    let mut timer = PhaseTimer::from_env("scorecard");
+    let joined = &prepared.joined;
+    let data = &joined.data;
+    let groups = group_contacts(&prepared.contacts, &options.group_by, &data.contacts)?;
+    let n_groups = groups.n_groups;
+    let mut view = ViewState {
+        group_keys: groups.keys.clone(),
+        n_groups,
+        contact_columns: present_columns(&prepared.contacts),
+        has_cost: Context::has_cost(&data.contacts, config),
+        audits: prepared.audits.clone(),
+        as_of: joined.as_of,
+        grid: None,
+    };
+    let (Some(as_of), Some(first)) = (joined.as_of, min_created(data)) else {
+        return Ok(view);
+    };
+    let last = as_of.max(max_created(data).unwrap_or(as_of));
+    let calendar = Calendar::covering(
+        settings.tz,
+        settings.kind,
+        first,
+        last.saturating_add(extend),
+    );
+    // Sized before anything is allocated; slice values are added as each dimension is read.
+    let input_rows = limits::input_rows(&prepared.audits);
+    let mut shape = ViewShape::new(&calendar, n_groups, 0);
+    limits::check(&shape, config, input_rows)?;
+    let ctx = Context {
+        contacts: &data.contacts,
+        joins: &joined.joins,
+        flags: IntentFlags::new(&data.contacts, config),
+        config,
+        recovery_window: settings.windows.recovery,
+        repeat_window: settings.windows.repeat,
+        recontact_window: settings.windows.recontact,
+        as_of,
+    };
+    timer.lap("groups")?;
+    // A pass no computed KPI reads is skipped; its states stay empty (zero), which only
+    // the skipped KPIs would read.
+    let computed = computed_kpis(&settings.shown, &rules);
+    let n_periods = calendar.n_periods();
+    // Cohorts first: their per-row period and group lists are freed before the daily
+    // pass allocates the quantile lists the view keeps, so the two never add up in the
+    // peak memory.
+    let (repurchase, per_period) = if pass_needed(&computed, Reads::Customers) {
+        customer_cohorts(
+            data,
+            &joined.index,
+            &calendar,
+            &groups.code,
+            n_groups,
+            &CohortRules {
+                repurchase_window: settings.repurchase_window,
+                csat_satisfied_min: config.scales.csat.max - 1.0,
+                as_of,
+            },
+        )
+    } else {
+        (
+            vec![RepurchaseState::default(); n_periods * n_groups],
+            vec![PeriodCustomerState::default(); n_periods],
+        )
+    };
+    timer.lap("cohorts")?;
+    let daily = build_daily(&ctx, &calendar, &groups.code, n_groups, data);
+    timer.lap("daily")?;
+    let windows = baseline_windows(&calendar, settings);
+    let baseline_backlog = if pass_needed(&computed, Reads::Backlog) {
+        backlog_in_windows(&data.contacts, &groups.code, n_groups, &windows)
+    } else {
+        vec![(0, 0); n_periods * n_groups]
+    };
+    timer.lap("backlog")?;
+    let inputs = BreakdownInputs {
+        contacts: &prepared.contacts,
+        orders: &prepared.orders,
+        data,
+        calendar: &calendar,
+        group: &groups.code,
+        n_groups,
+        flags: &ctx.flags,
+    };
+    let mut breakdowns = BTreeMap::new();
+    for dim in rule_dimensions(&rules) {
+        let checked_before = shape.slice_values;
+        let within_budget = |values: usize| {
+            let shape = ViewShape {
+                slice_values: checked_before + values,
+                ..shape
+            };
+            limits::check(&shape, config, input_rows)
+        };
+        let breakdown = Breakdown::build(&dim, &inputs, &within_budget)?;
+        shape.slice_values += breakdown.values.len();
+        breakdowns.insert(dim, breakdown);
+    }
+    timer.lap("breakdowns")?;
+    view.grid = Some(Grid {
+        calendar,
+        first,
+        last,
+        as_of,
+        daily,
+        repurchase,
+        per_period,
+        baseline_windows: windows,
+        baseline_backlog,
+        breakdowns,
+    });
+    Ok(view)
+}
