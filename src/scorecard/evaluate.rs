@@ -1,7 +1,7 @@
 //! Evaluating a view: every KPI of every period × group cell with its baseline, then
 //! bands and diagnostics (`finish`).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use rayon::prelude::*;
 
@@ -10,8 +10,8 @@ use crate::aggregate::state::{
     CellValues, ContactState, DayTotals, PeriodCustomerState, RepurchaseState,
 };
 use crate::catalog::{Cell, CellSamples, KpiDef, Measure, Need, CATALOG};
-use crate::config::RuleKind;
 use crate::diagnostics::fire;
+use crate::diagnostics::RuleKind;
 use crate::error::Result;
 use crate::ingest::{Event, SessionTime, Sessions, TableAudit, TableInput};
 use crate::limits::{self, ViewShape};
@@ -20,8 +20,10 @@ use crate::trace::PhaseTimer;
 
 use super::options::{Options, Settings};
 use super::output::{Output, Scorecard};
-use super::rules::{baseline_reads, computed_kpis, hotspots, prepare_rules, CellFacts, Finding};
+use super::reads::{baseline_reads, computed_kpis};
 use super::view::ViewState;
+use crate::aggregate::breakdown::Breakdown;
+use crate::diagnostics::{hotspots, prepare_rules, Facts, Finding, When};
 
 pub(super) fn skip_reason(
     kpi: &KpiDef,
@@ -166,7 +168,7 @@ pub(crate) fn finish(
     events: &[Event],
 ) -> Result<Scorecard> {
     let config = &settings.config;
-    let rules = prepare_rules(config)?;
+    let rules = prepare_rules(&config.rules)?;
     let mut timer = PhaseTimer::from_env("evaluate");
     let n_groups = view.n_groups;
     let grouped = !options.group_by.is_empty();
@@ -465,5 +467,57 @@ fn audit_sessions_outside(
                  contact or order)"
             ))
             .or_insert(0) += outside as u64;
+    }
+}
+
+/// Reads a pass-through of the diagnostics' view of the computed cells.
+pub(super) struct CellFacts<'a> {
+    pub(super) p: usize,
+    pub(super) g: usize,
+    pub(super) n_groups: usize,
+    pub(super) results: &'a [CellResult],
+    pub(super) active: &'a HashMap<&'static str, usize>,
+    pub(super) breakdowns: &'a BTreeMap<String, Breakdown>,
+    pub(super) events: &'a [Event],
+    pub(super) period_end: i64,
+}
+
+impl Facts for CellFacts<'_> {
+    fn has_kpi(&self, id: &str) -> bool {
+        self.active.contains_key(id)
+    }
+
+    fn kpi(&self, id: &str, when: When) -> Option<f64> {
+        let k = *self.active.get(id)?;
+        match when {
+            When::Current => self.results[self.p * self.n_groups + self.g].current[k].value,
+            When::Previous => {
+                let p = self.p.checked_sub(1)?;
+                self.results[p * self.n_groups + self.g].current[k].value
+            }
+            When::Baseline => self.results[self.p * self.n_groups + self.g].baseline[k],
+        }
+    }
+
+    fn by(&self, dim: &str, value: &str, kpi: &str, when: When) -> Option<f64> {
+        let breakdown = self.breakdowns.get(dim)?;
+        let v = breakdown.value_code(value)?;
+        let p = match when {
+            When::Current => self.p,
+            When::Previous => self.p.checked_sub(1)?,
+            // Slices have no baseline window (documented).
+            When::Baseline => return None,
+        };
+        breakdown.slice_kpi(kpi, p, self.g, v)
+    }
+
+    fn event_ended_within(&self, kind: &str, window: i64) -> Option<String> {
+        self.events
+            .iter()
+            .filter(|e| {
+                e.kind == kind && e.end <= self.period_end && e.end >= self.period_end - window
+            })
+            .max_by_key(|e| e.end)
+            .map(|e| e.name.clone())
     }
 }

@@ -8,7 +8,7 @@ mod groups;
 mod options;
 mod output;
 mod prepare;
-mod rules;
+mod reads;
 #[cfg(test)]
 mod tests;
 mod view;

@@ -16,7 +16,7 @@ use crate::time::Calendar;
 
 use super::enrich::batch;
 use super::evaluate::CellResult;
-use super::rules::{Finding, PreparedRule};
+use crate::diagnostics::{Finding, PreparedRule};
 
 /// The scorecard as computed by the core.
 pub struct Scorecard {

@@ -14,8 +14,8 @@ use super::enrich::enrich_prepared;
 use super::evaluate::finish;
 use super::options::{Options, Settings};
 use super::output::Scorecard;
-use super::rules::prepare_rules;
 use super::view::{build_view, partial_extension};
+use crate::diagnostics::prepare_rules;
 
 /// The joined inputs and per-contact results shared by `scorecard` and `enrich`.
 pub(super) struct Joined {
@@ -135,7 +135,7 @@ pub fn prepare(
         &options,
         &settings,
     )?;
-    prepare_rules(&settings.config)?;
+    prepare_rules(&settings.config.rules)?;
     let mut timer = PhaseTimer::from_env("prepare");
     let joined = join_inputs(&contacts, &orders, &options, &settings, &mut timer)?;
     audits.splice(0..0, joined.data.audits.iter().cloned());

@@ -20,7 +20,8 @@ use crate::trace::PhaseTimer;
 use super::groups::{group_contacts, present_columns};
 use super::options::{Options, Settings, MICROS_PER_DAY};
 use super::prepare::{max_created, min_created, Prepared};
-use super::rules::{computed_kpis, pass_needed, prepare_rules, rule_dimensions};
+use super::reads::{computed_kpis, pass_needed};
+use crate::diagnostics::{prepare_rules, rule_dimensions};
 
 /// What a scorecard view is evaluated from, before sessions and events: per-day × group
 /// states, customer cohorts, the baseline backlog and the slice counts. A local view builds
@@ -100,7 +101,7 @@ pub(crate) fn build_view(
     extend: i64,
 ) -> Result<ViewState> {
     let config = &settings.config;
-    let rules = prepare_rules(config)?;
+    let rules = prepare_rules(&config.rules)?;
     let mut timer = PhaseTimer::from_env("scorecard");
     let joined = &prepared.joined;
     let data = &joined.data;

@@ -20,8 +20,6 @@
 use std::collections::BTreeMap;
 
 use crate::catalog;
-use crate::config::{RuleKind, RuleSpec};
-use crate::error::{Error, Result};
 use crate::time::parse_duration;
 
 /// KPIs that `by(dim, value, kpi)` can compute on a dimension slice: contact counts from the
@@ -314,62 +312,6 @@ pub fn parse_condition(text: &str) -> std::result::Result<Condition, String> {
         expr,
         compare,
     })
-}
-
-/// A condition as quoted in a message: whole up to 120 characters, else its start and
-/// end (a hostile condition can be megabytes long).
-fn shortened(text: &str) -> String {
-    const KEEP: usize = 60;
-    let chars: Vec<char> = text.chars().collect();
-    if chars.len() <= 2 * KEEP {
-        return text.to_owned();
-    }
-    let head: String = chars[..KEEP].iter().collect();
-    let tail: String = chars[chars.len() - KEEP..].iter().collect();
-    format!("{head}…{tail}")
-}
-
-/// Checks a rule when the config is loaded.
-pub fn check_rule(id: &str, rule: &RuleSpec) -> Result<()> {
-    match rule.kind {
-        RuleKind::Conditions => {
-            if rule.enabled && rule.when.is_empty() {
-                return Err(Error::config(
-                    &format!("rules.{id}.when"),
-                    "a conditions rule needs at least one condition",
-                ));
-            }
-            for (i, text) in rule.when.iter().enumerate() {
-                parse_condition(text).map_err(|e| {
-                    Error::config(
-                        &format!("rules.{id}.when[{i}]"),
-                        format!("{:?}: {e}", shortened(text)),
-                    )
-                })?;
-            }
-        }
-        RuleKind::Hotspot => {
-            if rule.enabled && rule.dimensions.is_empty() {
-                return Err(Error::config(
-                    &format!("rules.{id}.dimensions"),
-                    "a hotspot rule needs at least one dimension",
-                ));
-            }
-            if !(rule.min_ratio.is_finite() && rule.min_ratio > 0.0) {
-                return Err(Error::config(
-                    &format!("rules.{id}.min_ratio"),
-                    "must be > 0",
-                ));
-            }
-            if !(rule.min_contacts.is_finite() && rule.min_contacts >= 0.0) {
-                return Err(Error::config(
-                    &format!("rules.{id}.min_contacts"),
-                    "must be ≥ 0",
-                ));
-            }
-        }
-    }
-    Ok(())
 }
 
 /// What a rule can read about one period × group cell.
