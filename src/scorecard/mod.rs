@@ -2,8 +2,10 @@
 //! with baselines, bands and diagnostics read from the config. Also the per-contact view
 //! (`enrich`), which stops after the joins.
 
+mod cells;
 mod enrich;
 mod evaluate;
+mod findings;
 mod groups;
 mod options;
 mod output;

@@ -14,8 +14,8 @@ use crate::error::{Error, Result};
 use crate::ingest::{Event, TableAudit};
 use crate::time::Calendar;
 
+use super::cells::CellResult;
 use super::enrich::batch;
-use super::evaluate::CellResult;
 use crate::diagnostics::{Finding, PreparedRule};
 
 /// The scorecard as computed by the core.
