@@ -9,7 +9,7 @@ import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
-from typing import Any
+from typing import Any, TypeAlias
 
 import pandas as pd
 import pyarrow as pa
@@ -27,8 +27,8 @@ from ._arrow import (
 from ._config import Config, config_document
 from ._supportkpi import ConfigError
 
-TimeLike = dt.datetime | pd.Timestamp | str
-WindowLike = dt.timedelta | pd.Timedelta | str
+TimeLike: TypeAlias = dt.datetime | pd.Timestamp | str
+WindowLike: TypeAlias = dt.timedelta | pd.Timedelta | str
 
 
 def _micros(value: TimeLike, name: str) -> int:

@@ -197,7 +197,8 @@ def _run_per_bucket(
     def run(bucket: int, c: pa.Table, o: pa.Table) -> pa.Table:
         from supportkpi import SupportKpiError
 
-        state, error = None, (None, None)
+        state: bytes | None = None
+        error: tuple[str | None, str | None] = (None, None)
         try:
             state = job(c.drop_columns([_scale.BUCKET]), o.drop_columns([_scale.BUCKET]))
         except SupportKpiError as failure:
