@@ -25,7 +25,7 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::ingest::{ColumnLoader, TableInput};
 use crate::partial::{combine, merge, options_of, FORMAT_VERSION};
-use crate::scorecard::{enrich, prepare, scorecard, Options, Prepared, Scorecard};
+use crate::scorecard::{prepare, Options, Prepared, Scorecard};
 use crate::trace::interrupt_on;
 
 /// The extension's own allocator (Python's and pyarrow's are untouched). The engine's
@@ -177,12 +177,7 @@ fn read_table(
     let schema = reader.schema();
     let batches = reader
         .collect::<Result<Vec<RecordBatch>, _>>()
-        .map_err(|e| {
-            to_py_err(Error::Arrow {
-                table: name.to_owned(),
-                message: e.to_string(),
-            })
-        })?;
+        .map_err(|e| to_py_err(Error::arrow(format!("reading {name}"), e)))?;
     Ok(TableInput::new(
         name,
         schema,
@@ -283,35 +278,6 @@ fn read_optional(
     options: &Options,
 ) -> PyResult<Option<TableInput>> {
     stream.map(|s| read_table(name, s, options)).transpose()
-}
-
-/// Computes the scorecard: (long table, bands, diagnostics) as pyarrow Tables,
-/// [(kpi, reason)], as_of µs, and the row audit as JSON.
-#[pyfunction]
-#[pyo3(signature = (contacts, orders, sessions, events, options_json))]
-fn compute_scorecard<'py>(
-    py: Python<'py>,
-    contacts: PyRecordBatchReader,
-    orders: PyRecordBatchReader,
-    sessions: Option<PyRecordBatchReader>,
-    events: Option<PyRecordBatchReader>,
-    options_json: &str,
-) -> PyResult<ScorecardParts<'py>> {
-    let options = parse_options(options_json)?;
-    let contacts = read_table("contacts", contacts, &options)?;
-    let orders = read_table("orders", orders, &options)?;
-    let sessions = read_optional("sessions", sessions, &options)?;
-    let events = read_optional("events", events, &options)?;
-    let card = run_detached(py, || {
-        scorecard(
-            &contacts,
-            &orders,
-            sessions.as_ref(),
-            events.as_ref(),
-            &options,
-        )
-    })?;
-    scorecard_parts(py, card)
 }
 
 fn scorecard_parts(py: Python<'_>, card: Scorecard) -> PyResult<ScorecardParts<'_>> {
@@ -423,22 +389,6 @@ fn combine_states<'py>(
     Ok(PyBytes::new(py, &bytes))
 }
 
-/// Per-contact join results (pyarrow.Table, input order) and the as_of used.
-#[pyfunction]
-#[pyo3(signature = (contacts, orders, options_json))]
-fn enrich_contacts<'py>(
-    py: Python<'py>,
-    contacts: PyRecordBatchReader,
-    orders: PyRecordBatchReader,
-    options_json: &str,
-) -> PyResult<Bound<'py, PyAny>> {
-    let options = parse_options(options_json)?;
-    let contacts = read_table("contacts", contacts, &options)?;
-    let orders = read_table("orders", orders, &options)?;
-    let batches = run_detached(py, || enrich(&contacts, &orders, &options))?;
-    batches_to_pyarrow(py, batches)
-}
-
 /// The default configuration as JSON.
 #[pyfunction]
 fn config_default_json() -> PyResult<String> {
@@ -480,8 +430,6 @@ fn _supportkpi(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("SchemaError", py.get_type::<SchemaError>())?;
     m.add("DataError", py.get_type::<DataError>())?;
     m.add("ConfigError", py.get_type::<ConfigError>())?;
-    m.add_function(wrap_pyfunction!(compute_scorecard, m)?)?;
-    m.add_function(wrap_pyfunction!(enrich_contacts, m)?)?;
     m.add_function(wrap_pyfunction!(prepare_inputs, m)?)?;
     m.add_function(wrap_pyfunction!(merge_states, m)?)?;
     m.add_function(wrap_pyfunction!(combine_states, m)?)?;

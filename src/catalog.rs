@@ -243,7 +243,7 @@ pub struct Cell<'a> {
     pub lifespan_days: f64,
 }
 
-const MICROS_PER_HOUR: f64 = 3.6e9;
+const MICROS_PER_HOUR: f64 = crate::time::MICROS_PER_HOUR as f64;
 
 /// One catalogue entry.
 pub struct KpiDef {

@@ -13,7 +13,7 @@ use crate::catalog::{self, BandRule, CATALOG};
 use crate::diagnostics::{default_rules, RuleSpec};
 use crate::error::{Error, Result};
 use crate::taxonomy::DEFAULT_TAXONOMY;
-use crate::time::{parse_duration, parse_instant};
+use crate::time::{parse_duration, parse_instant, MICROS_PER_DAY};
 
 /// What the taxonomy says about one intent (SPEC §4).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -470,7 +470,7 @@ impl Config {
         ] {
             parse_duration(value, &format!("windows.{name}"))?;
         }
-        if parse_duration(&self.windows.baseline, "windows.baseline")? % 86_400_000_000 != 0 {
+        if parse_duration(&self.windows.baseline, "windows.baseline")? % MICROS_PER_DAY != 0 {
             return Err(Error::config(
                 "windows.baseline",
                 "the baseline window must be whole days",

@@ -39,11 +39,11 @@ pub enum Error {
     /// The run was interrupted (Ctrl-C) at a phase boundary.
     #[error("interrupted")]
     Interrupted,
-    /// Arrow could not read the input stream.
-    #[error("reading {table}: {message}")]
+    /// Arrow failed: reading an input, or building an output table.
+    #[error("{context}: {message}")]
     Arrow {
-        /// Input table.
-        table: String,
+        /// What was being done, e.g. "reading contacts" or "building the scorecard table".
+        context: String,
         /// Arrow's message.
         message: String,
     },
@@ -80,6 +80,15 @@ impl Error {
             table: table.to_owned(),
             column: column.to_owned(),
             message: message.into(),
+        }
+    }
+
+    /// An Arrow failure while doing `context` ("reading contacts", "building the bands
+    /// table"): the one constructor, so every message says what was being done.
+    pub fn arrow(context: impl Into<String>, error: impl fmt::Display) -> Self {
+        Error::Arrow {
+            context: context.into(),
+            message: error.to_string(),
         }
     }
 

@@ -380,11 +380,6 @@ impl CustomerIndex {
     pub fn customers(&self) -> usize {
         self.contact_offsets.len() - 1
     }
-
-    /// Customer c's contact rows, in time order.
-    pub fn contacts_of(&self, c: usize) -> &[u32] {
-        &self.contact_rows[self.contact_offsets[c]..self.contact_offsets[c + 1]]
-    }
 }
 
 /// Join results of one contact, in customer-sorted position space.

@@ -92,10 +92,8 @@ fn encode_keys(keys: &[(String, ArrayRef)]) -> Result<Vec<u8>> {
     if keys.is_empty() {
         return Ok(Vec::new());
     }
-    let arrow_error = |e: arrow_schema::ArrowError| Error::Arrow {
-        table: "partial state".to_owned(),
-        message: e.to_string(),
-    };
+    let arrow_error =
+        |e: arrow_schema::ArrowError| Error::arrow("writing the partial state's group keys", e);
     let schema = Arc::new(Schema::new(
         keys.iter()
             .map(|(name, a)| Field::new(name, a.data_type().clone(), true))

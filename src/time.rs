@@ -7,6 +7,15 @@ use chrono_tz::Tz;
 
 use crate::error::{Error, Result};
 
+/// Microseconds per minute, hour and day: the one set of time constants (instants are UTC
+/// microseconds throughout; a local day may be 23 or 25 hours, so days of the calendar are
+/// never computed from `MICROS_PER_DAY`, only durations and UTC day numbers are).
+pub const MICROS_PER_MINUTE: i64 = 60_000_000;
+/// See [`MICROS_PER_MINUTE`].
+pub const MICROS_PER_HOUR: i64 = 60 * MICROS_PER_MINUTE;
+/// See [`MICROS_PER_MINUTE`].
+pub const MICROS_PER_DAY: i64 = 24 * MICROS_PER_HOUR;
+
 /// Period length of the scorecard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -167,7 +176,7 @@ impl Calendar {
         }
         // Days are 23–25 hours long: guess from a 24-hour day and correct by a few steps.
         let n = self.n_days();
-        let guess = ((micros - self.day_starts[0]) / 86_400_000_000).clamp(0, n as i64) as usize;
+        let guess = ((micros - self.day_starts[0]) / MICROS_PER_DAY).clamp(0, n as i64) as usize;
         let mut d = guess;
         while d > 0 && self.day_starts[d] > micros {
             d -= 1;
@@ -238,9 +247,9 @@ pub fn parse_duration(text: &str, key: &str) -> Result<i64> {
         )
     })?;
     let unit_micros = match unit.trim() {
-        "d" => 86_400_000_000.0,
-        "h" => 3_600_000_000.0,
-        "m" => 60_000_000.0,
+        "d" => MICROS_PER_DAY as f64,
+        "h" => MICROS_PER_HOUR as f64,
+        "m" => MICROS_PER_MINUTE as f64,
         "s" => 1_000_000.0,
         _ => {
             return Err(Error::config(
@@ -269,7 +278,7 @@ pub fn check_window(micros: i64, key: &str) -> Result<i64> {
     if micros <= 0 {
         return Err(Error::config(key, "windows must be positive durations"));
     }
-    if micros > MAX_WINDOW_DAYS * 86_400_000_000 {
+    if micros > MAX_WINDOW_DAYS * MICROS_PER_DAY {
         return Err(Error::config(
             key,
             format!("windows may span at most {MAX_WINDOW_DAYS}d (100 years)"),

@@ -395,7 +395,7 @@ class Prepared:
 
     def __init__(
         self,
-        native: Any,
+        native: _native.PreparedInputs,
         tables: Mapping[str, pa.Table],
         contacts_frame: pd.DataFrame | None,
         renaming: Mapping[str, Mapping[str, str]],

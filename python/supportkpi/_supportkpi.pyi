@@ -9,11 +9,9 @@ __all__ = [
     "SupportKpiError",
     "__version__",
     "combine_states",
-    "compute_scorecard",
     "config_default_json",
     "config_resolve",
     "config_to_toml",
-    "enrich_contacts",
     "kpi_catalog_json",
     "merge_states",
     "prepare_inputs",
@@ -34,11 +32,6 @@ class DataError(SupportKpiError):
 
 class ConfigError(SupportKpiError):
     """A bad argument or configuration value."""
-
-def compute_scorecard(
-    contacts: Any, orders: Any, sessions: Any | None, events: Any | None, options_json: str
-) -> tuple[Any, Any, Any, list[tuple[str, str]], int | None, str]:
-    """(long table, bands, diagnostics), skipped KPIs, as_of µs, row audit (JSON)."""
 
 @final
 class PreparedInputs:
@@ -72,9 +65,6 @@ def prepare_inputs(
 ) -> PreparedInputs:
     """Reads, validates and joins the inputs once (Arrow streams, or on-demand sources with
     ``schema``, ``num_rows`` and ``read_column(name)``)."""
-
-def enrich_contacts(contacts: Any, orders: Any, options_json: str) -> Any:
-    """Per-contact join results as a pyarrow.Table, in input order."""
 
 def kpi_catalog_json() -> str:
     """The KPI catalogue as JSON."""

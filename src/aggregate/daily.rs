@@ -12,8 +12,9 @@ use crate::joins::{ContactJoins, CustomerIndex};
 use crate::taxonomy::WISMO_INTENT;
 use crate::time::Calendar;
 
-const MICROS_PER_HOUR: f64 = 3.6e9;
-const MICROS_PER_MINUTE: f64 = 6e7;
+/// Durations in hours and minutes are µs divided once (docs/semantics.md, "Time").
+const MICROS_PER_HOUR: f64 = crate::time::MICROS_PER_HOUR as f64;
+const MICROS_PER_MINUTE: f64 = crate::time::MICROS_PER_MINUTE as f64;
 
 /// start + window ≤ as_of (SPEC §2).
 pub fn matures(start: i64, window: i64, as_of: i64) -> bool {

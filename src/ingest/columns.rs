@@ -23,7 +23,7 @@ pub const NULL_TS: i64 = i64::MIN;
 /// Code sentinel for a null string.
 pub const NULL_CODE: u32 = u32::MAX;
 
-const MICROS_PER_DAY: i64 = 86_400_000_000;
+use crate::time::MICROS_PER_DAY;
 
 /// Why a column could not be read: a type problem (schema) or a bad value (data).
 #[derive(Debug)]

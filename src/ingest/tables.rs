@@ -16,6 +16,7 @@ use super::columns::{
 };
 use crate::config::Scales;
 use crate::error::{BadValue, Error, Result, RowRef};
+use crate::time::MICROS_PER_DAY;
 
 /// Customer code sentinel for anonymous rows (null customer_id).
 pub const ANONYMOUS: u32 = u32::MAX;
@@ -78,10 +79,7 @@ impl TableInput {
             schema.clone(),
             columns.into_iter().map(|(_, a)| a).collect(),
         )
-        .map_err(|e| Error::Arrow {
-            table: name.to_owned(),
-            message: e.to_string(),
-        })?;
+        .map_err(|e| Error::arrow(format!("building {name}"), e))?;
         Ok(TableInput::new(name, schema, vec![batch], HashMap::new()))
     }
 
@@ -177,9 +175,8 @@ impl TableInput {
                 batches.iter().map(|b| b.column(index).clone()).collect(),
             )),
             Columns::OnDemand { rows, load } => {
-                let failed = |message: String| Error::Arrow {
-                    table: self.name.to_owned(),
-                    message: format!("reading column {theirs:?}: {message}"),
+                let failed = |message: String| {
+                    Error::arrow(format!("reading {} column {theirs:?}", self.name), message)
                 };
                 let chunks = load(theirs).map_err(failed)?;
                 let read = chunked_len(&chunks);
@@ -1377,7 +1374,6 @@ pub fn read_sessions(
         let values =
             read_timestamps(&chunks, true).map_err(|e| read_failure(name, "date", None, e))?;
         if is_date {
-            const MICROS_PER_DAY: i64 = 86_400_000_000;
             let days = values
                 .into_iter()
                 .map(|v| {
@@ -1410,7 +1406,7 @@ pub fn read_sessions(
                     if d == NULL_TS {
                         NULL_TS
                     } else {
-                        d.saturating_mul(86_400_000_000)
+                        d.saturating_mul(MICROS_PER_DAY)
                     }
                 })
                 .collect();

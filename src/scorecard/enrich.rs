@@ -25,10 +25,7 @@ pub(super) fn batch(columns: Vec<(String, ArrayRef)>, what: &str) -> Result<Reco
         Arc::new(Schema::new(fields)),
         columns.into_iter().map(|(_, a)| a).collect(),
     )
-    .map_err(|e| Error::Arrow {
-        table: what.to_owned(),
-        message: e.to_string(),
-    })
+    .map_err(|e| Error::arrow(format!("building the {what} table"), e))
 }
 
 /// Per-contact join results as an Arrow batch, in input order (see docs/semantics.md).
@@ -83,11 +80,8 @@ pub(super) fn enrich_prepared(
     let take = UInt32Array::from(kept_index);
     let mut expanded = Vec::with_capacity(columns.len() + 1);
     for (name, array) in columns {
-        let taken =
-            arrow_select::take::take(array.as_ref(), &take, None).map_err(|e| Error::Arrow {
-                table: "enrich_contacts".to_owned(),
-                message: e.to_string(),
-            })?;
+        let taken = arrow_select::take::take(array.as_ref(), &take, None)
+            .map_err(|e| Error::arrow("building the per-contact table", e))?;
         expanded.push((name, taken));
     }
     let reason: StringArray = (0..input_rows)

@@ -196,10 +196,7 @@ pub(crate) fn plain_key_column(array: ArrayRef, column: &str) -> Result<ArrayRef
 /// The distinct rows of some key columns in sorted order (ascending, nulls last), and the
 /// position of every input row among them.
 pub(crate) fn distinct_sorted_keys(keys: &[(String, ArrayRef)]) -> Result<(Vec<u32>, KeyColumns)> {
-    let arrow_error = |e: arrow_schema::ArrowError| Error::Arrow {
-        table: "group_by".to_owned(),
-        message: e.to_string(),
-    };
+    let arrow_error = |e: arrow_schema::ArrowError| Error::arrow("sorting the group_by keys", e);
     let fields = keys
         .iter()
         .map(|(_, a)| {

@@ -13,8 +13,8 @@ use crate::joins::Windows;
 use crate::time::{check_window, parse_duration, parse_instant, MAX_WINDOW_DAYS};
 use crate::time::{parse_tz, PeriodKind};
 
-pub(super) const MICROS_PER_HOUR: f64 = 3.6e9;
-pub(super) const MICROS_PER_DAY: i64 = 86_400_000_000;
+pub(super) const MICROS_PER_HOUR: f64 = crate::time::MICROS_PER_HOUR as f64;
+pub(super) use crate::time::MICROS_PER_DAY;
 
 /// Scorecard options, deserialized from the Python call's keyword arguments (unknown keys
 /// are a `ConfigError`). Windows left `None` come from the config.

@@ -57,13 +57,8 @@ impl Output<'_> {
             vec![("period_start".to_owned(), Arc::new(period_start))];
         let take_rows = UInt32Array::from(keys.iter().map(|&(_, g)| g as u32).collect::<Vec<_>>());
         for (column, values) in self.group_keys {
-            let taken =
-                arrow_select::take::take(values.as_ref(), &take_rows, None).map_err(|e| {
-                    Error::Arrow {
-                        table: "scorecard".to_owned(),
-                        message: e.to_string(),
-                    }
-                })?;
+            let taken = arrow_select::take::take(values.as_ref(), &take_rows, None)
+                .map_err(|e| Error::arrow("building the scorecard's group columns", e))?;
             columns.push((column.clone(), taken));
         }
         Ok(columns)
