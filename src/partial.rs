@@ -898,34 +898,115 @@ mod tests {
         TableInput::from_columns(name, columns).expect("valid columns")
     }
 
-    /// The state of one contact (id `id`, channel `channel`) at `at`, with `options`.
-    fn state_of(id: i64, channel: &str, at: i64, options: &Options) -> Vec<u8> {
-        let ts = |t: i64| -> ArrayRef {
-            Arc::new(TimestampMicrosecondArray::from(vec![t]).with_timezone("UTC"))
+    /// Contacts `(id, channel, at)` (each its own customer, with an order an hour later),
+    /// prepared with `options`.
+    fn prepared_of(rows: &[(i64, &str, i64)], options: &Options) -> crate::scorecard::Prepared {
+        let ts = |t: Vec<i64>| -> ArrayRef {
+            Arc::new(TimestampMicrosecondArray::from(t).with_timezone("UTC"))
         };
+        let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
+        let at: Vec<i64> = rows.iter().map(|r| r.2).collect();
         let contacts = table(
             "contacts",
             vec![
-                ("contact_id", Arc::new(Int64Array::from(vec![id]))),
-                ("customer_id", Arc::new(Int64Array::from(vec![id]))),
-                ("created_at", ts(at)),
-                ("channel", Arc::new(StringArray::from(vec![channel]))),
+                ("contact_id", Arc::new(Int64Array::from(ids.clone()))),
+                ("customer_id", Arc::new(Int64Array::from(ids.clone()))),
+                ("created_at", ts(at.clone())),
+                (
+                    "channel",
+                    Arc::new(StringArray::from(
+                        rows.iter().map(|r| r.1).collect::<Vec<_>>(),
+                    )),
+                ),
             ],
         );
         let orders = table(
             "orders",
             vec![
-                ("order_id", Arc::new(Int64Array::from(vec![id]))),
-                ("customer_id", Arc::new(Int64Array::from(vec![id]))),
-                ("created_at", ts(at + HOUR)),
+                ("order_id", Arc::new(Int64Array::from(ids.clone()))),
+                ("customer_id", Arc::new(Int64Array::from(ids))),
+                ("created_at", ts(at.iter().map(|t| t + HOUR).collect())),
                 (
                     "revenue",
-                    Arc::new(arrow_array::Float64Array::from(vec![5.0])),
+                    Arc::new(arrow_array::Float64Array::from(
+                        rows.iter().map(|r| r.0 as f64 * 2.5).collect::<Vec<_>>(),
+                    )),
                 ),
             ],
         );
-        let prepared = prepare(contacts, orders, None, None, options.clone()).expect("prepares");
-        prepared.partial(options).expect("a state")
+        prepare(contacts, orders, None, None, options.clone()).expect("prepares")
+    }
+
+    /// The state of one contact (id `id`, channel `channel`) at `at`, with `options`.
+    fn state_of(id: i64, channel: &str, at: i64, options: &Options) -> Vec<u8> {
+        prepared_of(&[(id, channel, at)], options)
+            .partial(options)
+            .expect("a state")
+    }
+
+    /// The (kpi, group, period) → value of a card's long table.
+    fn values_of(card: &Scorecard) -> BTreeMap<(String, String, i64), Option<f64>> {
+        use arrow_array::cast::AsArray;
+        use arrow_array::types::{Float64Type, TimestampMicrosecondType};
+        use arrow_array::Array;
+        let column = |name: &str| card.table.column_by_name(name).expect("a column").clone();
+        let kpi = column("kpi");
+        let channel = arrow_cast::cast(&column("channel"), &DataType::Utf8).expect("text");
+        let period = column("period_start");
+        let value = column("value");
+        (0..card.table.num_rows())
+            .map(|i| {
+                let key = (
+                    kpi.as_string::<i32>().value(i).to_owned(),
+                    channel.as_string::<i32>().value(i).to_owned(),
+                    period.as_primitive::<TimestampMicrosecondType>().value(i),
+                );
+                let v = value.as_primitive::<Float64Type>();
+                (key, v.is_valid(i).then(|| v.value(i)))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn absorbed_slices_give_the_card_of_all_their_rows() {
+        // Two customer-disjoint slices over three weeks and two channels, merged, against
+        // the local card of all rows: every count and sum KPI alike (quantiles travel as
+        // sketches and are compared in tests/test_partial.py).
+        let options = grouped(BASE + 21 * 24 * HOUR);
+        let rows: Vec<(i64, &str, i64)> = (0..24)
+            .map(|i| (i, ["chat", "email"][i as usize % 2], BASE + i * 20 * HOUR))
+            .collect();
+        let (even, odd): (Vec<_>, Vec<_>) = rows.iter().partition(|r| r.0 % 2 == 0);
+        let a = prepared_of(&even, &options).partial(&options).expect("a");
+        let b = prepared_of(&odd, &options).partial(&options).expect("b");
+        let merged = values_of(&merge(&[&a, &b], None, None).expect("merges"));
+        let local = values_of(
+            &prepared_of(&rows, &options)
+                .scorecard(&options)
+                .expect("card"),
+        );
+        assert_eq!(merged.len(), local.len());
+        let exact = [
+            "contacts",
+            "orders",
+            "tickets_per_order",
+            "recovery_rate_7d",
+            "recovered_revenue",
+        ];
+        let mut compared = 0;
+        for (key, value) in &local {
+            if exact.contains(&key.0.as_str()) {
+                let other = merged.get(key).copied().flatten();
+                match (value, other) {
+                    (Some(x), Some(y)) => {
+                        assert!((x - y).abs() <= 1e-9 * x.abs().max(1.0), "{key:?}")
+                    }
+                    (x, y) => assert_eq!(*x, y, "{key:?}"),
+                }
+                compared += 1;
+            }
+        }
+        assert!(compared >= 5 * 4, "{compared}");
     }
 
     fn grouped(as_of: i64) -> Options {

@@ -751,3 +751,161 @@ pub fn backlog_in_windows(
             a
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow_array::{ArrayRef, Float64Array, Int64Array, StringArray, TimestampMicrosecondArray};
+
+    use super::*;
+    use crate::aggregate::state::{Quantiled, Sample};
+    use crate::ingest::{read_joinable, OnInvalid, TableInput};
+    use crate::time::{PeriodKind, MICROS_PER_HOUR};
+
+    /// Monday 2024-01-01 00:00 UTC, µs.
+    const T0: i64 = 1_704_067_200_000_000;
+
+    fn ts(values: Vec<i64>) -> ArrayRef {
+        Arc::new(TimestampMicrosecondArray::from(values).with_timezone("UTC"))
+    }
+
+    fn sorted(sample: &Sample) -> Vec<f64> {
+        let Sample::Exact(values) = sample else {
+            panic!("a local fold keeps exact values");
+        };
+        let mut values = values.clone();
+        values.sort_by(f64::total_cmp);
+        values
+    }
+
+    #[test]
+    fn both_fold_paths_give_the_same_daily_states() {
+        // The fold runs in row order for small grids and by cell for large ones (a
+        // threshold on days × groups); both must give every cell the same state and the
+        // same quantile inputs. 600 contacts over ~25 days in 3 groups, with responses,
+        // resolutions, handlers, CSAT and repeat customers.
+        let n = 600i64;
+        let created: Vec<i64> = (0..n)
+            .map(|i| T0 + (i * 37 % 600) * MICROS_PER_HOUR)
+            .collect();
+        let handlers = ["ai", "human", "self_service"];
+        let contacts = TableInput::from_columns(
+            "contacts",
+            vec![
+                (
+                    "contact_id",
+                    Arc::new(Int64Array::from((0..n).collect::<Vec<_>>())),
+                ),
+                (
+                    "customer_id",
+                    Arc::new(Int64Array::from((0..n).map(|i| i % 97).collect::<Vec<_>>())),
+                ),
+                ("created_at", ts(created.clone())),
+                (
+                    "first_response_at",
+                    ts(created
+                        .iter()
+                        .enumerate()
+                        .map(|(i, t)| t + (i as i64 % 7 + 1) * MICROS_PER_HOUR / 3)
+                        .collect()),
+                ),
+                (
+                    "resolved_at",
+                    ts(created
+                        .iter()
+                        .enumerate()
+                        .map(|(i, t)| t + (i as i64 % 11 + 1) * MICROS_PER_HOUR)
+                        .collect()),
+                ),
+                (
+                    "handled_by",
+                    Arc::new(StringArray::from(
+                        (0..n).map(|i| handlers[i as usize % 3]).collect::<Vec<_>>(),
+                    )),
+                ),
+                (
+                    "csat",
+                    Arc::new(Float64Array::from(
+                        (0..n).map(|i| (i % 5 + 1) as f64).collect::<Vec<_>>(),
+                    )),
+                ),
+            ],
+        )
+        .expect("contacts");
+        let orders = TableInput::from_columns(
+            "orders",
+            vec![
+                (
+                    "order_id",
+                    Arc::new(Int64Array::from((0..n).collect::<Vec<_>>())),
+                ),
+                (
+                    "customer_id",
+                    Arc::new(Int64Array::from((0..n).map(|i| i % 89).collect::<Vec<_>>())),
+                ),
+                (
+                    "created_at",
+                    ts(created.iter().map(|t| t + 5 * MICROS_PER_HOUR).collect()),
+                ),
+                (
+                    "revenue",
+                    Arc::new(Float64Array::from(
+                        (0..n).map(|i| i as f64 * 1.5).collect::<Vec<_>>(),
+                    )),
+                ),
+            ],
+        )
+        .expect("orders");
+        let config = Config::default();
+        let bounds = config.timestamps.bounds().expect("bounds");
+        let data = read_joinable(&contacts, &orders, &config.scales, bounds, OnInvalid::Raise)
+            .expect("reads");
+        let (index, columns) = CustomerIndex::build(&data.contacts, &data.orders, data.customers);
+        let windows = crate::joins::Windows {
+            recovery: 7 * 24 * MICROS_PER_HOUR,
+            repeat: 14 * 24 * MICROS_PER_HOUR,
+            recontact: 48 * MICROS_PER_HOUR,
+        };
+        let joins =
+            crate::joins::join_contacts(&data.contacts, &data.orders, &index, &columns, windows);
+        let as_of = T0 + 700 * MICROS_PER_HOUR;
+        let ctx = Context {
+            contacts: &data.contacts,
+            joins: &joins,
+            flags: IntentFlags::new(&data.contacts, &config),
+            config: &config,
+            recovery_window: windows.recovery,
+            repeat_window: windows.repeat,
+            recontact_window: windows.recontact,
+            as_of,
+        };
+        let calendar = Calendar::covering(chrono_tz::UTC, PeriodKind::Week, T0, as_of);
+        let n_groups = 3;
+        let group: Vec<u32> = (0..data.contacts.len).map(|i| (i % 3) as u32).collect();
+        let (row_states, row_values) = fold_in_row_order(&ctx, &calendar, &group, n_groups);
+        let (cell_states, cell_values) = fold_by_cell(&ctx, &calendar, &group, n_groups);
+        assert_eq!(row_states.len(), calendar.n_days() * n_groups);
+        let total: u64 = row_states.iter().map(|s| s.contacts).sum();
+        assert_eq!(total, n as u64);
+        for (k, (a, b)) in row_states.iter().zip(&cell_states).enumerate() {
+            // Counts are exact; sums may differ in the last bit with the order of addition.
+            assert_eq!(
+                (a.contacts, a.resolved, a.ai, a.csat_count),
+                (b.contacts, b.resolved, b.ai, b.csat_count),
+                "cell {k}"
+            );
+            assert!((a.csat_sum - b.csat_sum).abs() < 1e-9, "cell {k}");
+            assert_eq!(
+                (a.opened, a.closed, a.recovered),
+                (b.opened, b.closed, b.recovered),
+                "cell {k}"
+            );
+        }
+        for (a, b) in row_values.iter().zip(&cell_values) {
+            for which in Quantiled::ALL {
+                assert_eq!(sorted(a.sample(which)), sorted(b.sample(which)));
+            }
+        }
+    }
+}
