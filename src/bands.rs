@@ -1,7 +1,7 @@
 //! Bands (SPEC §6): healthy / watch / intervention from a KPI value and its edges. A value
 //! exactly on an edge takes the better band.
 
-use crate::catalog::BandRule;
+use crate::kpis::BandRule;
 
 /// A band.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -20,10 +20,10 @@ use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::PyBytes;
 use pyo3_arrow::{PyRecordBatchReader, PySchema, PyTable};
 
-use crate::catalog::catalog_info;
 use crate::config::Config;
 use crate::error::Error;
 use crate::ingest::{ColumnLoader, TableInput};
+use crate::kpis::catalog_info;
 use crate::partial::{combine, merge, options_of, FORMAT_VERSION};
 use crate::scorecard::{prepare, Options, Prepared, Scorecard};
 use crate::trace::interrupt_on;

@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::catalog::{self, BandRule, CATALOG};
 use crate::diagnostics::{default_rules, RuleSpec};
 use crate::error::{Error, Result};
+use crate::kpis::{self, BandRule, CATALOG};
 use crate::taxonomy::DEFAULT_TAXONOMY;
 use crate::time::{parse_duration, parse_instant, MICROS_PER_DAY};
 
@@ -456,7 +456,7 @@ impl Config {
     pub fn validate(&self) -> Result<()> {
         for (id, band) in &self.bands {
             let key = format!("bands.{id}");
-            if catalog::find(id).is_none() {
+            if kpis::find(id).is_none() {
                 return Err(Error::config(&key, "not a KPI id of the catalogue"));
             }
             band.rule(&key)?;

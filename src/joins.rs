@@ -18,24 +18,78 @@ pub struct Windows {
     pub recontact: i64,
 }
 
-/// Per-contact join results, in input row order.
-#[derive(Debug, Clone, Default)]
-pub struct ContactJoins {
+/// Declares the per-contact join outputs once: the result columns ([`ContactJoins`], in
+/// input row order), one contact's results while its customer is walked (`JoinRow`, with
+/// each output's start value), and the slots the walks write them to (`JoinSlots`).
+/// An output marked `if <condition on the orders>` is computed only when the condition
+/// holds; otherwise its column is empty and readers take the start value.
+macro_rules! join_outputs {
+    ($($(#[$meta:meta])* $name:ident : $ty:ty = $start:expr $(, if $when:expr)?;)*) => {
+        /// Per-contact join results, in input row order (an output computed only for some
+        /// inputs is empty otherwise).
+        #[derive(Debug, Clone, Default)]
+        pub struct ContactJoins {
+            $($(#[$meta])* pub $name: Vec<$ty>,)*
+        }
+
+        /// Join results of one contact, in customer-sorted position space.
+        #[derive(Debug, Clone, Copy)]
+        struct JoinRow {
+            $($name: $ty,)*
+        }
+
+        impl Default for JoinRow {
+            fn default() -> Self {
+                JoinRow { $($name: $start,)* }
+            }
+        }
+
+        impl ContactJoins {
+            /// `n` contacts at their start values (outputs the orders cannot give, empty).
+            fn start(n: usize, orders: &Orders) -> Self {
+                let _ = orders;
+                ContactJoins {
+                    $($name: if true $(&& $when(orders))? { vec![$start; n] } else { Vec::new() },)*
+                }
+            }
+        }
+
+        /// The output columns of [`join_contacts`], written in input row order.
+        struct JoinSlots<'a> {
+            $($name: DisjointSlots<'a, $ty>,)*
+        }
+
+        impl<'a> JoinSlots<'a> {
+            fn new(joins: &'a mut ContactJoins) -> Self {
+                JoinSlots { $($name: DisjointSlots::new(&mut joins.$name),)* }
+            }
+
+            /// # Safety
+            /// As [`DisjointSlots::write`]: each row is written by one thread only.
+            unsafe fn write(&self, row: usize, r: &JoinRow) {
+                // SAFETY: forwarded from the caller; empty outputs are not written.
+                unsafe { $(if self.$name.len > 0 { self.$name.write(row, r.$name); })* }
+            }
+        }
+    };
+}
+
+join_outputs! {
     /// recovered_7d (SPEC §3.1), regardless of maturity.
-    pub recovered: Vec<bool>,
+    recovered: bool = false;
     /// µs from the contact to the first order within the window, `NULL_TS` if none (§3.2).
-    pub next_order_delay: Vec<i64>,
+    next_order_delay: i64 = NULL_TS;
     /// Number of orders attributed to the contact (§3.3).
-    pub attributed_orders: Vec<u32>,
+    attributed_orders: u32 = 0;
     /// Sum of revenue of attributed orders.
-    pub attributed_revenue: Vec<f64>,
-    /// Sum of refund+discount+appeasement+cogs of attributed orders (None when orders
+    attributed_revenue: f64 = 0.0;
+    /// Sum of refund+discount+appeasement+cogs of attributed orders (empty when orders
     /// carry none of those columns).
-    pub attributed_deductions: Option<Vec<f64>>,
+    attributed_deductions: f64 = 0.0, if |o: &Orders| o.deductions.is_some();
     /// repeat_14d (§3.4), regardless of maturity.
-    pub repeat: Vec<bool>,
+    repeat: bool = false;
     /// recontact_48h (§3.5): 1, 0, or -1 for unresolved contacts.
-    pub recontact: Vec<i8>,
+    recontact: i8 = -1;
 }
 
 /// Contact and order rows grouped by customer, each group sorted by time: what the joins
@@ -382,32 +436,6 @@ impl CustomerIndex {
     }
 }
 
-/// Join results of one contact, in customer-sorted position space.
-#[derive(Debug, Clone, Copy)]
-struct JoinRow {
-    recovered: bool,
-    next_order_delay: i64,
-    attributed_orders: u32,
-    attributed_revenue: f64,
-    attributed_deductions: f64,
-    repeat: bool,
-    recontact: i8,
-}
-
-impl Default for JoinRow {
-    fn default() -> Self {
-        JoinRow {
-            recovered: false,
-            next_order_delay: NULL_TS,
-            attributed_orders: 0,
-            attributed_revenue: 0.0,
-            attributed_deductions: 0.0,
-            repeat: false,
-            recontact: -1,
-        }
-    }
-}
-
 /// Runs every join of SPEC §3 and returns per-contact results in input order.
 pub fn join_contacts(
     contacts: &Contacts,
@@ -419,36 +447,17 @@ pub fn join_contacts(
     // Anonymous contacts keep the defaults (SPEC §8.9), with recontact false rather than
     // null when they are resolved (§8.10 makes null mean "unresolved").
     let n = contacts.len;
-    let mut recontact = vec![-1i8; n];
+    let mut joins = ContactJoins::start(n, orders);
     if let Some(resolved) = &contacts.resolved_at {
-        recontact
+        joins
+            .recontact
             .par_iter_mut()
             .zip(resolved.par_iter())
             .for_each(|(r, &t)| *r = if t != NULL_TS { 0 } else { -1 });
     }
-    let mut joins = ContactJoins {
-        recovered: vec![false; n],
-        next_order_delay: vec![NULL_TS; n],
-        attributed_orders: vec![0; n],
-        attributed_revenue: vec![0.0; n],
-        attributed_deductions: orders.deductions.as_ref().map(|_| vec![0.0; n]),
-        repeat: vec![false; n],
-        recontact,
-    };
     // Each customer's results go straight to their input rows: `contact_rows` holds every
     // non-anonymous row exactly once, so the writes of different customers never meet.
-    let out = JoinSlots {
-        recovered: DisjointSlots::new(&mut joins.recovered),
-        next_order_delay: DisjointSlots::new(&mut joins.next_order_delay),
-        attributed_orders: DisjointSlots::new(&mut joins.attributed_orders),
-        attributed_revenue: DisjointSlots::new(&mut joins.attributed_revenue),
-        attributed_deductions: joins
-            .attributed_deductions
-            .as_mut()
-            .map(|d| DisjointSlots::new(d)),
-        repeat: DisjointSlots::new(&mut joins.repeat),
-        recontact: DisjointSlots::new(&mut joins.recontact),
-    };
+    let out = JoinSlots::new(&mut joins);
     let blocks = customer_blocks(&index.contact_offsets, 1 << 14);
     blocks.par_windows(2).for_each(|w| {
         let mut scratch = Vec::new();
@@ -510,36 +519,6 @@ impl<'a, T> DisjointSlots<'a, T> {
         assert!(i < self.len, "slot {i} out of {}", self.len);
         // SAFETY: in bounds (checked above); exclusive per the caller's promise.
         unsafe { self.ptr.add(i).write(value) }
-    }
-}
-
-/// The output columns of [`join_contacts`], written in input row order.
-struct JoinSlots<'a> {
-    recovered: DisjointSlots<'a, bool>,
-    next_order_delay: DisjointSlots<'a, i64>,
-    attributed_orders: DisjointSlots<'a, u32>,
-    attributed_revenue: DisjointSlots<'a, f64>,
-    attributed_deductions: Option<DisjointSlots<'a, f64>>,
-    repeat: DisjointSlots<'a, bool>,
-    recontact: DisjointSlots<'a, i8>,
-}
-
-impl JoinSlots<'_> {
-    /// # Safety
-    /// As [`DisjointSlots::write`]: each row is written by one thread only.
-    unsafe fn write(&self, row: usize, r: &JoinRow) {
-        // SAFETY: forwarded from the caller.
-        unsafe {
-            self.recovered.write(row, r.recovered);
-            self.next_order_delay.write(row, r.next_order_delay);
-            self.attributed_orders.write(row, r.attributed_orders);
-            self.attributed_revenue.write(row, r.attributed_revenue);
-            if let Some(d) = &self.attributed_deductions {
-                d.write(row, r.attributed_deductions);
-            }
-            self.repeat.write(row, r.repeat);
-            self.recontact.write(row, r.recontact);
-        }
     }
 }
 

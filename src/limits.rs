@@ -4,11 +4,13 @@
 //! years, ask for gigabytes; this module sizes a view before anything is allocated and
 //! turns an oversized one into a `ConfigError` that says what to change.
 
-use crate::aggregate::state::{CellValues, ContactState, DayTotals, RepurchaseState};
-use crate::catalog::{Measure, CATALOG};
+use crate::aggregate::state::{CellValues, DayTotals};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::ingest::TableAudit;
+use crate::kpis::customers::RepurchaseState;
+use crate::kpis::ContactState;
+use crate::kpis::{Measure, CATALOG};
 use crate::time::Calendar;
 
 /// The budget every view gets whatever its input, bytes.

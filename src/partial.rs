@@ -17,12 +17,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::aggregate::breakdown::Breakdown;
 use crate::aggregate::daily::Daily;
-use crate::aggregate::state::{
-    CellValues, ContactState, DayTotals, PeriodCustomerState, RepurchaseState,
-};
+use crate::aggregate::state::{CellValues, DayTotals};
 use crate::config::Limits;
 use crate::error::{Error, Result};
 use crate::ingest::{TableAudit, TableInput};
+use crate::kpis::customers::{PeriodCustomerState, RepurchaseState};
+use crate::kpis::ContactState;
 use crate::limits::{self, ViewShape};
 use crate::scorecard::{
     baseline_windows, distinct_sorted_keys, finish, partial_extension, read_calendar_tables, Grid,
@@ -34,8 +34,9 @@ use crate::time::Calendar;
 
 /// Leading bytes of every partial state.
 const MAGIC: &[u8; 8] = b"SKPARTL\0";
-/// Version of the encoding; a merge reads only its own version.
-pub const FORMAT_VERSION: u32 = 2;
+/// Version of the encoding; a merge reads only its own version. 3: the contact state is
+/// laid out by KPI family.
+pub const FORMAT_VERSION: u32 = 3;
 
 /// A slice's view state, as serialized.
 #[derive(Serialize, Deserialize)]

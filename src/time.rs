@@ -287,6 +287,15 @@ pub fn check_window(micros: i64, key: &str) -> Result<i64> {
     Ok(micros)
 }
 
+/// The day index of an instant inside the grid (the grid covers every created_at; this
+/// clamps only against misuse).
+pub fn day_in_grid(calendar: &Calendar, t: i64) -> usize {
+    calendar
+        .day_of(t)
+        .unwrap_or(0)
+        .min(calendar.n_days().saturating_sub(1))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,10 +6,13 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::daily::{day_in_grid, session_day, IntentFlags};
+use super::daily::session_day;
 use crate::error::Result;
 use crate::ingest::columns::read_coded;
 use crate::ingest::{Joinable, Sessions, TableInput, NULL_CODE};
+use crate::kpis::slices::SliceCounts;
+use crate::kpis::IntentFlags;
+use crate::time::day_in_grid;
 use crate::time::Calendar;
 
 /// Counts of one dimension, one vector per value (so values can be added later, by the
@@ -269,23 +272,12 @@ impl Breakdown {
         self.sessions.as_ref().map(|c| c[v][p])
     }
 
-    /// A slice KPI (diagnostics::SLICE_KPIS) of value `v` in period `p`, group `g`.
-    pub fn slice_kpi(&self, kpi: &str, p: usize, g: usize, v: usize) -> Option<f64> {
-        let ratio = |n: f64, d: f64| (d != 0.0).then(|| n / d);
-        match kpi {
-            "contacts" => self.contacts_at(p, g, v).map(|n| n as f64),
-            "orders" => self.orders_at(p, v).map(|n| n as f64),
-            "sessions" => self.sessions_at(p, v),
-            "tickets_per_order" => ratio(
-                self.contacts_at(p, g, v)? as f64,
-                self.orders_at(p, v)? as f64,
-            ),
-            "preventable_contact_rate" => ratio(
-                self.preventable_at(p, g, v)? as f64,
-                self.sessions_at(p, v)?,
-            ),
-            "conversion_rate" => ratio(self.orders_at(p, v)? as f64, self.sessions_at(p, v)?),
-            _ => None,
+    /// The counts of value `v` in period `p`, group `g` (for `kpis::slices`).
+    pub fn slice_counts(&self, p: usize, g: usize, v: usize) -> SliceCounts {
+        SliceCounts {
+            contacts: self.contacts_at(p, g, v).zip(self.preventable_at(p, g, v)),
+            orders: self.orders_at(p, v),
+            sessions: self.sessions_at(p, v),
         }
     }
 }

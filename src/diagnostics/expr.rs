@@ -19,19 +19,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::catalog;
+use crate::kpis as catalog;
+use crate::kpis::slices::SLICE_KPIS;
 use crate::time::parse_duration;
-
-/// KPIs that `by(dim, value, kpi)` can compute on a dimension slice: contact counts from the
-/// cell, orders and sessions from the period (both tables must carry the dimension).
-pub const SLICE_KPIS: &[&str] = &[
-    "contacts",
-    "orders",
-    "sessions",
-    "tickets_per_order",
-    "preventable_contact_rate",
-    "conversion_rate",
-];
 
 /// Which period a value is read for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -272,10 +262,11 @@ fn check_expr(expr: &Expr) -> std::result::Result<(), String> {
         }
         Expr::Ratio(a, b) => check_expr(a).and(check_expr(b)),
         Expr::By { kpi, .. } => {
-            if SLICE_KPIS.contains(&kpi.as_str()) {
+            if SLICE_KPIS.iter().any(|(id, _)| id == kpi) {
                 Ok(())
             } else {
-                Err(format!("by(...) computes only {}", SLICE_KPIS.join(", ")))
+                let ids: Vec<&str> = SLICE_KPIS.iter().map(|(id, _)| *id).collect();
+                Err(format!("by(...) computes only {}", ids.join(", ")))
             }
         }
         Expr::EventEndedWithin { kind, .. } => {

@@ -3,12 +3,12 @@
 
 use rayon::prelude::*;
 
-use crate::aggregate::daily::{backlog_at_period_ends, day_in_grid, Daily};
-use crate::aggregate::state::{
-    CellValues, ContactState, DayTotals, PeriodCustomerState, RepurchaseState,
-};
-use crate::catalog::{Cell, CellSamples, Measure, CATALOG};
-use crate::time::Calendar;
+use crate::aggregate::daily::Daily;
+use crate::aggregate::state::{CellValues, DayTotals};
+use crate::kpis::backlog::backlog_at_period_ends;
+use crate::kpis::customers::{PeriodCustomerState, RepurchaseState};
+use crate::kpis::{Cell, CellSamples, ContactState, Measure, CATALOG};
+use crate::time::{day_in_grid, Calendar};
 
 use super::options::Settings;
 use super::view::Grid;
@@ -108,7 +108,7 @@ pub(super) fn sum_days<'a>(
         totals.add(&daily.totals[d]);
         all_groups += day_contacts[d];
         if observed.contains(&d) {
-            let n = daily.states[k].contacts;
+            let n = daily.states[k].volume.contacts;
             peak_trough = Some(match peak_trough {
                 None => (n, n),
                 Some((max, min)) => (max.max(n), min.min(n)),
@@ -180,13 +180,13 @@ pub(super) fn evaluate_cells(
 ) -> Vec<CellResult> {
     let calendar = &grid.calendar;
     let daily = &grid.daily;
-    let backlog = backlog_at_period_ends(daily, calendar);
+    let backlog = backlog_at_period_ends(&daily.states, daily.n_groups, calendar);
     let observed = day_in_grid(calendar, grid.first)..=day_in_grid(calendar, grid.last);
     let baseline_days = baseline_day_ranges(calendar, settings);
     let day_contacts: Vec<u64> = daily
         .states
         .chunks(n_groups.max(1))
-        .map(|day| day.iter().map(|s| s.contacts).sum())
+        .map(|day| day.iter().map(|s| s.volume.contacts).sum())
         .collect();
     let empty_customers = PeriodCustomerState::default();
     let empty_repurchase = RepurchaseState::default();

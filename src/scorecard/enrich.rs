@@ -9,9 +9,10 @@ use arrow_buffer::{BooleanBuffer, NullBuffer};
 use arrow_schema::{Field, Schema};
 use rayon::prelude::*;
 
-use crate::aggregate::daily::{matures, resolved_without_human, IntentFlags};
 use crate::error::{Error, Result};
 use crate::ingest::{HandledBy, OnInvalid, TableInput, NULL_TS};
+use crate::kpis::row::{matures, resolved_without_human};
+use crate::kpis::IntentFlags;
 
 use super::options::{Options, Settings, MICROS_PER_HOUR};
 use super::prepare::{prepare, Joined};

@@ -5,10 +5,10 @@
 use std::collections::BTreeSet;
 
 use crate::aggregate::daily::add_session_totals;
-use crate::catalog::{KpiDef, Need, CATALOG};
 use crate::diagnostics::{prepare_rules, PreparedRule};
 use crate::error::Result;
 use crate::ingest::{Event, SessionTime, Sessions, TableAudit, TableInput};
+use crate::kpis::{KpiDef, Need, CATALOG};
 use crate::limits::{self, ViewShape};
 use crate::time::Calendar;
 use crate::trace::PhaseTimer;
@@ -186,6 +186,7 @@ fn add_sessions(
 
 pub(super) fn skip_reason(
     kpi: &KpiDef,
+    // The present input columns (see `groups::present_columns`).
     contacts: &BTreeSet<String>,
     has_sessions: bool,
     grouped: bool,
@@ -196,6 +197,7 @@ pub(super) fn skip_reason(
         .iter()
         .filter(|need| match need {
             Need::Column(c) => !contacts.contains(*c),
+            Need::OrderColumn(c) => !contacts.contains(&format!("orders.{c}")),
             Need::AnyColumn(cs) => !cs.iter().any(|c| contacts.contains(*c)),
             Need::Sessions => !has_sessions,
             Need::GroupBy => !grouped,

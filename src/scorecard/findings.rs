@@ -4,9 +4,10 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::aggregate::breakdown::Breakdown;
-use crate::catalog::CATALOG;
 use crate::diagnostics::{fire, hotspots, Facts, Finding, PreparedRule, RuleKind, When};
 use crate::ingest::Event;
+use crate::kpis::slices::slice_value;
+use crate::kpis::CATALOG;
 
 use super::cells::CellResult;
 use super::view::Grid;
@@ -118,7 +119,7 @@ impl Facts for CellFacts<'_> {
             // Slices have no baseline window (documented).
             When::Baseline => return None,
         };
-        breakdown.slice_kpi(kpi, p, self.g, v)
+        slice_value(kpi, &breakdown.slice_counts(p, self.g, v))
     }
 
     fn event_ended_within(&self, kind: &str, window: i64) -> Option<String> {

@@ -8,10 +8,10 @@ use arrow_schema::{DataType, SortOptions};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
-use crate::catalog::{Need, CATALOG};
 use crate::error::{Error, Result};
 use crate::ingest::columns::read_coded;
 use crate::ingest::{Contacts, TableInput, NULL_CODE};
+use crate::kpis::{Need, CATALOG};
 
 /// Up to this many distinct values of a one-column `group_by`, each thread keeps its own
 /// table of first rows while numbering the groups in parallel.
@@ -232,14 +232,21 @@ pub(crate) fn distinct_sorted_keys(keys: &[(String, ArrayRef)]) -> Result<(Vec<u
     Ok((code, distinct))
 }
 
-/// The contacts columns (our names) that the catalogue's KPIs ask for and the input has.
-pub(super) fn present_columns(contacts: &TableInput) -> BTreeSet<String> {
+/// The input columns that the catalogue's KPIs ask for and the input has: contacts
+/// columns by our name, orders columns as `orders.<name>`.
+pub(super) fn present_columns(contacts: &TableInput, orders: &TableInput) -> BTreeSet<String> {
     let mut present = BTreeSet::new();
-    for kpi in CATALOG {
+    for kpi in CATALOG.iter() {
         for need in kpi.needs {
             let names: &[&str] = match need {
                 Need::Column(c) => std::slice::from_ref(c),
                 Need::AnyColumn(cs) => cs,
+                Need::OrderColumn(c) => {
+                    if orders.has(c) {
+                        present.insert(format!("orders.{c}"));
+                    }
+                    &[]
+                }
                 _ => &[],
             };
             for name in names {

@@ -5,11 +5,11 @@ use std::collections::{BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::CATALOG;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::ingest::OnInvalid;
 use crate::joins::Windows;
+use crate::kpis::CATALOG;
 use crate::time::{check_window, parse_duration, parse_instant, MAX_WINDOW_DAYS};
 use crate::time::{parse_tz, PeriodKind};
 

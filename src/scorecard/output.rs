@@ -8,10 +8,10 @@ use arrow_array::{
 };
 
 use crate::bands::band_of;
-use crate::catalog::{KpiDef, Measure, CATALOG};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::ingest::{Event, TableAudit};
+use crate::kpis::{KpiDef, Measure, CATALOG};
 use crate::time::Calendar;
 
 use super::cells::CellResult;
@@ -113,8 +113,9 @@ impl Output<'_> {
         active: &[bool],
         events: &[Event],
     ) -> Result<RecordBatch> {
-        let banded: Vec<(usize, &'static KpiDef, crate::catalog::BandRule, &str)> = CATALOG
+        let banded: Vec<(usize, &'static KpiDef, crate::kpis::BandRule, &str)> = CATALOG
             .iter()
+            .copied()
             .enumerate()
             .filter(|(k, _)| active[*k])
             .filter_map(|(k, kpi)| {

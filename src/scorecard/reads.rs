@@ -1,8 +1,8 @@
 //! The rule driver: prepared rules, what they read, hotspots and the facts of a cell.
 
-use crate::catalog::{Reads, CATALOG};
 use crate::config::Config;
 use crate::diagnostics::{rule_kpi_reads, PreparedRule, RuleKind};
+use crate::kpis::{Reads, CATALOG};
 
 /// Per catalogue entry, whether a view computes it: the KPIs it shows and every KPI a
 /// diagnostic rule reads (rules fire the same whatever the card shows; hotspot rules read

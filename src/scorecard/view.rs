@@ -6,13 +6,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use arrow_array::ArrayRef;
 
 use crate::aggregate::breakdown::{Breakdown, BreakdownInputs};
-use crate::aggregate::daily::{
-    backlog_in_windows, build_daily, customer_cohorts, CohortRules, Context, Daily, IntentFlags,
-};
-use crate::aggregate::state::{PeriodCustomerState, RepurchaseState};
-use crate::catalog::Reads;
+use crate::aggregate::daily::{build_daily, Daily};
 use crate::error::Result;
 use crate::ingest::TableAudit;
+use crate::kpis::backlog::backlog_in_windows;
+use crate::kpis::customers::{customer_cohorts, CohortRules, PeriodCustomerState, RepurchaseState};
+use crate::kpis::{FoldContext, IntentFlags, Reads};
 use crate::limits::{self, ViewShape};
 use crate::time::{local_midnight_utc, Calendar};
 use crate::trace::PhaseTimer;
@@ -110,8 +109,8 @@ pub(crate) fn build_view(
     let mut view = ViewState {
         group_keys: groups.keys.clone(),
         n_groups,
-        contact_columns: present_columns(&prepared.contacts),
-        has_cost: Context::has_cost(&data.contacts, config),
+        contact_columns: present_columns(&prepared.contacts, &prepared.orders),
+        has_cost: FoldContext::has_cost(&data.contacts, config),
         audits: prepared.audits.clone(),
         as_of: joined.as_of,
         grid: None,
@@ -130,7 +129,7 @@ pub(crate) fn build_view(
     let input_rows = limits::input_rows(&prepared.audits);
     let mut shape = ViewShape::new(&calendar, n_groups, 0);
     limits::check(&shape, config, input_rows)?;
-    let ctx = Context {
+    let ctx = FoldContext {
         contacts: &data.contacts,
         joins: &joined.joins,
         flags: IntentFlags::new(&data.contacts, config),

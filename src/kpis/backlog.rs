@@ -1,0 +1,154 @@
+//! Backlog: the contacts still open at a period end (a stock, read from inflow and outflow
+//! per day, or from the rows over a baseline window).
+
+use super::prelude::*;
+use rayon::prelude::*;
+
+use super::{mean, total, ContactState, KpiDef, Need, Row};
+use crate::aggregate::state::{additive_state, CellValues};
+use crate::ingest::{Contacts, NULL_TS};
+use crate::time::Calendar;
+
+const MICROS_PER_HOUR: f64 = crate::time::MICROS_PER_HOUR as f64;
+
+additive_state! {
+    /// Backlog inflow and outflow of one day × group cell.
+    BacklogCounters {
+        /// Contacts created this day (backlog inflow).
+        opened: u64,
+        /// Sum of their created_at (µs).
+        opened_created_sum: i128,
+        /// Contacts resolved this day (backlog outflow; bucketed by resolved day).
+        closed: u64,
+        /// Sum of the created_at (µs) of those.
+        closed_created_sum: i128,
+    }
+}
+
+impl BacklogCounters {
+    /// Books one contact's inflow on its created day.
+    #[inline]
+    pub fn fold(&mut self, _values: &mut CellValues, row: &Row) {
+        self.opened += 1;
+        self.opened_created_sum += i128::from(row.created);
+    }
+
+    /// Books a contact's outflow on the day it is resolved (SPEC §8.16).
+    #[inline]
+    pub fn close(&mut self, created: i64) {
+        self.closed += 1;
+        self.closed_created_sum += i128::from(created);
+    }
+}
+
+const RESOLVED: Need = Need::Column("resolved_at");
+
+/// Backlog KPIs, in output order.
+pub static KPIS: &[KpiDef] = &[
+    KpiDef {
+        id: "backlog_open",
+        name: "Open backlog",
+        definition: "contacts with created_at < period end and resolved_at null or >= period end",
+        unit: Unit::Count,
+        direction: LowerIsBetter,
+        needs: &[RESOLVED],
+        reads: Backlog,
+        headline: None,
+        band: None,
+        owner: None,
+        source: "seed 001",
+        compute: |c| total(c.backlog_open as f64),
+    },
+    KpiDef {
+        id: "backlog_age_hours",
+        name: "Backlog age",
+        definition: "mean age at period end of the open contacts, hours",
+        unit: Unit::Hours,
+        direction: LowerIsBetter,
+        needs: &[RESOLVED],
+        reads: Backlog,
+        headline: None,
+        band: Some(BandRule::LowerIsBetter {
+            healthy_max: 4.0,
+            watch_max: 8.0,
+        }),
+        owner: Some("support operations"),
+        source: "seed 001",
+        compute: |c| {
+            mean(
+                c.backlog_age_micros as f64 / MICROS_PER_HOUR,
+                c.backlog_open,
+            )
+        },
+    },
+];
+
+/// (open count, sum of ages in µs) at each period end, per period × group: running sums of
+/// inflow minus outflow (a stock, not a sum over the period's days).
+pub fn backlog_at_period_ends(
+    states: &[ContactState],
+    n_groups: usize,
+    calendar: &Calendar,
+) -> Vec<(u64, i128)> {
+    let n_periods = calendar.n_periods();
+    let mut out = vec![(0u64, 0i128); n_periods * n_groups];
+    for g in 0..n_groups {
+        let mut open: i64 = 0;
+        let mut created_sum: i128 = 0;
+        for p in 0..n_periods {
+            for d in calendar.period_days(p) {
+                let s = &states[d * n_groups + g].backlog;
+                open += s.opened as i64 - s.closed as i64;
+                created_sum += s.opened_created_sum - s.closed_created_sum;
+            }
+            let end = i128::from(calendar.period_end(p));
+            let open = open.max(0);
+            out[p * n_groups + g] = (open as u64, end * i128::from(open) - created_sum);
+        }
+    }
+    out
+}
+
+/// The backlog of a baseline window [start, end): contacts of the group created in it and
+/// still open at its end, with the sum of their ages at the end. One window per period
+/// (`windows[p]`, non-decreasing in both ends), evaluated from the rows (a stock cannot be
+/// read off summed days).
+pub fn backlog_in_windows(
+    contacts: &Contacts,
+    group: &[u32],
+    n_groups: usize,
+    windows: &[(i64, i64)],
+) -> Vec<(u64, i128)> {
+    let n = windows.len();
+    let empty = || vec![(0u64, 0i128); n * n_groups];
+    let Some(resolved) = &contacts.resolved_at else {
+        return empty();
+    };
+    (0..contacts.len)
+        .into_par_iter()
+        .fold(empty, |mut acc, i| {
+            let created = contacts.created_at[i];
+            let r = resolved[i];
+            // Windows run forward in time (both ends non-decreasing): start at the first
+            // one ending after this contact and stop at the first starting after it.
+            let first = windows.partition_point(|&(_, end)| end <= created);
+            for (p, &(start, end)) in windows.iter().enumerate().skip(first) {
+                if start > created {
+                    break;
+                }
+                if r == NULL_TS || r >= end {
+                    let slot = &mut acc[p * n_groups + group[i] as usize];
+                    slot.0 += 1;
+                    slot.1 += i128::from(end - created);
+                }
+            }
+            acc
+        })
+        .reduce(empty, |mut a, b| {
+            for (x, y) in a.iter_mut().zip(&b) {
+                x.0 += y.0;
+                x.1 += y.1;
+            }
+            a
+        })
+}

@@ -1,0 +1,71 @@
+//! What a KPI's formula reads: one period × group cell's merged states.
+
+use super::customers::{PeriodCustomerState, RepurchaseState};
+use super::{quantile_of, ContactState, Measure};
+use crate::aggregate::state::{CellValues, DayTotals, Quantiled, Sample};
+
+/// A cell's quantile inputs, gathered from its days' lists into scratch lists the first
+/// time a KPI asks for them. A list no evaluated KPI reads is never copied: a baseline
+/// window holds a month of values per period, and only the banded KPIs and the rules
+/// read baselines.
+pub struct CellSamples<'a> {
+    scratch: &'a mut CellValues,
+    parts: &'a [&'a CellValues],
+    gathered: [bool; Quantiled::ALL.len()],
+}
+
+impl<'a> CellSamples<'a> {
+    /// The values of `parts` (the cell's days), to be gathered into `scratch` on demand.
+    pub fn new(scratch: &'a mut CellValues, parts: &'a [&'a CellValues]) -> Self {
+        CellSamples {
+            scratch,
+            parts,
+            gathered: [false; Quantiled::ALL.len()],
+        }
+    }
+
+    /// The cell's list `which` (reordered by quantile computations).
+    pub fn get(&mut self, which: Quantiled) -> &mut Sample {
+        let k = which as usize;
+        if !self.gathered[k] {
+            self.gathered[k] = true;
+            self.scratch
+                .sample_mut(which)
+                .refill(self.parts.iter().map(|p| p.sample(which)));
+        }
+        self.scratch.sample_mut(which)
+    }
+
+    /// The q-quantile of list `which` (see [`quantile_of`]).
+    pub fn quantile(&mut self, which: Quantiled, q: f64) -> Measure {
+        quantile_of(self.get(which), q)
+    }
+}
+
+/// Everything known about one period × group cell, merged from the daily states.
+pub struct Cell<'a> {
+    /// Contact counts and sums of the cell.
+    pub state: &'a ContactState,
+    /// Quantile inputs of the cell, gathered on first use.
+    pub values: CellSamples<'a>,
+    /// Order and traffic totals of the period (all groups).
+    pub totals: &'a DayTotals,
+    /// Contacts of the period over all groups.
+    pub period_contacts: u64,
+    /// Customer-level order totals of the period.
+    pub customers: &'a PeriodCustomerState,
+    /// Repurchase cohort of the cell.
+    pub repurchase: &'a RepurchaseState,
+    /// The cell's state over the baseline window before the period, when it has any days.
+    pub baseline: Option<&'a ContactState>,
+    /// Contacts open at the period end.
+    pub backlog_open: u64,
+    /// Sum of their ages at the period end, µs.
+    pub backlog_age_micros: i128,
+    /// (max, min) daily contacts over the observed days of the period.
+    pub daily_peak_trough: Option<(u64, u64)>,
+    /// Length of the period in days.
+    pub period_days: f64,
+    /// CLV lifespan in days.
+    pub lifespan_days: f64,
+}

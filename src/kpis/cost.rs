@@ -1,0 +1,103 @@
+//! Cost: support cost per contact, per resolution and against revenue.
+
+use super::prelude::*;
+use super::{ratio, KpiDef, Measure, Need, Row};
+use crate::aggregate::state::{additive_state, CellValues};
+
+additive_state! {
+    /// Cost of one day × group cell.
+    CostCounters {
+        /// Sum of cost (the column, null = 0, or the unit-cost model).
+        total: f64,
+    }
+}
+
+impl CostCounters {
+    /// Adds one contact's cost.
+    #[inline]
+    pub fn fold(&mut self, _values: &mut CellValues, row: &Row) {
+        self.total += row.cost;
+    }
+}
+
+const COST: Need = Need::Cost;
+const RESOLVED: Need = Need::Column("resolved_at");
+
+/// Cost KPIs, in output order.
+pub static KPIS: &[KpiDef] = &[
+    KpiDef {
+        id: "cost_per_contact",
+        name: "Cost per contact",
+        definition: "total cost / contacts",
+        unit: Unit::Currency,
+        direction: LowerIsBetter,
+        needs: &[COST],
+        reads: Days,
+        headline: None,
+        band: None,
+        owner: None,
+        source: "seed 003",
+        compute: |c| ratio(c.state.cost.total, c.state.volume.contacts as f64),
+    },
+    KpiDef {
+        id: "cost_per_resolved_contact",
+        name: "Cost per resolved contact",
+        definition: "total cost / resolved contacts",
+        unit: Unit::Currency,
+        direction: LowerIsBetter,
+        needs: &[COST, RESOLVED],
+        reads: Days,
+        headline: None,
+        band: None,
+        owner: None,
+        source: "seed 000",
+        compute: |c| ratio(c.state.cost.total, c.state.resolution.resolved as f64),
+    },
+    KpiDef {
+        id: "cost_per_resolved_vs_baseline",
+        name: "Cost per resolved contact vs baseline",
+        definition:
+            "cost_per_resolved_contact / its baseline over the preceding baseline window - 1",
+        unit: Unit::Rate,
+        direction: LowerIsBetter,
+        needs: &[COST, RESOLVED],
+        reads: Days,
+        headline: None,
+        band: Some(BandRule::LowerIsBetter {
+            healthy_max: 0.10,
+            watch_max: 0.20,
+        }),
+        owner: Some("finance + support"),
+        source: "seed 000",
+        compute: |c| {
+            let current = (c.state.resolution.resolved > 0)
+                .then(|| c.state.cost.total / c.state.resolution.resolved as f64);
+            let baseline = c
+                .baseline
+                .filter(|b| b.resolution.resolved > 0)
+                .map(|b| b.cost.total / b.resolution.resolved as f64);
+            Measure {
+                value: current
+                    .zip(baseline)
+                    .filter(|(_, b)| *b != 0.0)
+                    .map(|(cur, b)| cur / b - 1.0),
+                numerator: current,
+                denominator: baseline,
+            }
+        },
+    },
+    KpiDef {
+        id: "support_cost_to_revenue",
+        name: "Support cost to revenue",
+        definition: "total cost / order revenue (revenue of the whole period)",
+        unit: Unit::Ratio,
+        direction: LowerIsBetter,
+        needs: &[COST],
+        reads: Days,
+        headline: None,
+        band: None,
+        owner: None,
+        source: "seed 002",
+        compute: |c| ratio(c.state.cost.total, c.totals.revenue),
+    },
+];

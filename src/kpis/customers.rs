@@ -1,0 +1,347 @@
+//! Customers: repurchase cohorts, retention and lifetime value. These are not sums over
+//! contact days: one walk over each customer's contacts and orders (in customer order, from
+//! the join index) fills the per-period counters.
+
+use super::prelude::*;
+use rayon::prelude::*;
+
+use super::row::matures;
+use super::{ratio, KpiDef, Measure, Need};
+use crate::aggregate::state::additive_state;
+use crate::ingest::Joinable;
+use crate::joins::CustomerIndex;
+use crate::time::{day_in_grid, Calendar};
+
+additive_state! {
+    /// Customer-level counts of one period × group cell (repurchase cohorts).
+    RepurchaseState {
+        /// Mature customers with a contact in the cell.
+        mature: u64,
+        /// … who ordered within the window after their first contact.
+        repurchased: u64,
+        /// Mature, first contact rated csat ≥ 4.
+        satisfied_mature: u64,
+        /// … repurchased.
+        satisfied_repurchased: u64,
+        /// Mature, first contact rated csat < 4.
+        unsatisfied_mature: u64,
+        /// … repurchased.
+        unsatisfied_repurchased: u64,
+        /// Mature, first contact unrated.
+        unrated_mature: u64,
+        /// … repurchased.
+        unrated_repurchased: u64,
+    }
+}
+
+additive_state! {
+    /// Customer-level order totals of one period (not split by contact group).
+    PeriodCustomerState {
+        /// Customers ordering in the previous period.
+        retention_base: u64,
+        /// … who order again in this one.
+        retained: u64,
+        /// Orders with a customer.
+        orders_with_customer: u64,
+        /// Distinct ordering customers.
+        ordering_customers: u64,
+        /// Mature customers with an order and no contact in the period.
+        no_contact_mature: u64,
+        /// … who ordered again within the window after their first order in it.
+        no_contact_repurchased: u64,
+    }
+}
+
+/// Parameters of the customer cohorts.
+#[derive(Debug, Clone, Copy)]
+pub struct CohortRules {
+    /// repurchase_rate_90d window, µs.
+    pub repurchase_window: i64,
+    /// Lowest "satisfied" csat (the top two points of the scale).
+    pub csat_satisfied_min: f64,
+    /// End of observed data.
+    pub as_of: i64,
+}
+
+/// A contact's csat class in the cohort pass.
+const CSAT_UNRATED: u8 = 0;
+const CSAT_SATISFIED: u8 = 1;
+const CSAT_UNSATISFIED: u8 = 2;
+
+/// Customer-level cohorts: repurchase per period × group, retention/CLV/no-contact per
+/// period. Customers are independent, so they fold in parallel; each row's period is
+/// looked up once up front and nothing is allocated per customer.
+pub fn customer_cohorts(
+    data: &Joinable,
+    index: &CustomerIndex,
+    calendar: &Calendar,
+    group: &[u32],
+    n_groups: usize,
+    rules: &CohortRules,
+) -> (Vec<RepurchaseState>, Vec<PeriodCustomerState>) {
+    let CohortRules {
+        repurchase_window: window,
+        csat_satisfied_min,
+        as_of,
+    } = *rules;
+    let n_periods = calendar.n_periods();
+    let c = &data.contacts;
+    let period_of = |t: i64| calendar.period_of_day[day_in_grid(calendar, t)];
+    // Periods in customer-sorted order, aligned with the index's time arrays.
+    let contact_period: Vec<u32> = index
+        .contact_times
+        .par_iter()
+        .map(|&t| period_of(t))
+        .collect();
+    let order_period: Vec<u32> = index
+        .order_times
+        .par_iter()
+        .map(|&t| period_of(t))
+        .collect();
+    // Each contact's group and csat class, gathered once into customer order. As a tight
+    // loop of independent loads this gather overlaps its cache misses; done inside the fold
+    // below, each miss would stall the loop (two random reads per contact over 10M rows).
+    let csat = c.csat.as_deref();
+    let csat_class = |row: u32| -> u8 {
+        match csat.map_or(f64::NAN, |x| x[row as usize]) {
+            v if v.is_nan() => CSAT_UNRATED,
+            v if v >= csat_satisfied_min => CSAT_SATISFIED,
+            _ => CSAT_UNSATISFIED,
+        }
+    };
+    let contact_csat: Vec<u8> = index
+        .contact_rows
+        .par_iter()
+        .map(|&r| csat_class(r))
+        .collect();
+    // One group: every contact's group is 0, nothing to gather.
+    let contact_group: Option<Vec<u32>> = (n_groups > 1).then(|| {
+        index
+            .contact_rows
+            .par_iter()
+            .map(|&row| group[row as usize])
+            .collect()
+    });
+    struct Fold {
+        repurchase: Vec<RepurchaseState>,
+        per_period: Vec<PeriodCustomerState>,
+        seen_groups: Vec<u32>,
+    }
+    let empty = || Fold {
+        repurchase: vec![RepurchaseState::default(); n_periods * n_groups],
+        per_period: vec![PeriodCustomerState::default(); n_periods],
+        seen_groups: Vec::new(),
+    };
+    let folded = (0..index.customers())
+        .into_par_iter()
+        .fold(empty, |mut acc, customer| {
+            let (c0, o0) = (
+                index.contact_offsets[customer],
+                index.order_offsets[customer],
+            );
+            let contact_times = index.contact_times_of(customer);
+            let order_times = index.order_times_of(customer);
+            let contact_periods = &contact_period[c0..c0 + contact_times.len()];
+            let n_contacts = contact_times.len();
+            let csat_classes = &contact_csat[c0..c0 + n_contacts];
+            let groups = contact_group.as_ref().map(|g| &g[c0..c0 + n_contacts]);
+            let order_periods = &order_period[o0..o0 + order_times.len()];
+            // Another order in (t0, t0 + window].
+            let ordered_within = |t0: i64| {
+                let next = order_times.partition_point(|&t| t <= t0);
+                next < order_times.len() && order_times[next] - t0 <= window
+            };
+            let mut current_period = u32::MAX;
+            // Contacts are in (created_at, contact_id) order, so the first of a cell is
+            // the earliest, ties going to the smallest id.
+            for (k, &csat_class) in csat_classes.iter().enumerate() {
+                let p = contact_periods[k];
+                if p != current_period {
+                    current_period = p;
+                    acc.seen_groups.clear();
+                }
+                let g = groups.map_or(0, |g| g[k]);
+                if acc.seen_groups.contains(&g) {
+                    continue;
+                }
+                acc.seen_groups.push(g);
+                let t0 = contact_times[k];
+                if !matures(t0, window, as_of) {
+                    continue;
+                }
+                let hit = u64::from(ordered_within(t0));
+                let state = &mut acc.repurchase[p as usize * n_groups + g as usize];
+                state.mature += 1;
+                state.repurchased += hit;
+                match csat_class {
+                    CSAT_UNRATED => {
+                        state.unrated_mature += 1;
+                        state.unrated_repurchased += hit;
+                    }
+                    CSAT_SATISFIED => {
+                        state.satisfied_mature += 1;
+                        state.satisfied_repurchased += hit;
+                    }
+                    _ => {
+                        state.unsatisfied_mature += 1;
+                        state.unsatisfied_repurchased += hit;
+                    }
+                }
+            }
+            // Orders: one pass over the customer's periods with orders (periods are
+            // non-decreasing along the time-sorted rows).
+            let mut k = 0usize;
+            let mut previous_period: Option<u32> = None;
+            while k < order_times.len() {
+                let p = order_periods[k];
+                let mut end = k + 1;
+                while end < order_times.len() && order_periods[end] == p {
+                    end += 1;
+                }
+                let pu = p as usize;
+                let totals = &mut acc.per_period[pu];
+                totals.ordering_customers += 1;
+                totals.orders_with_customer += (end - k) as u64;
+                if p > 0 && previous_period == Some(p - 1) {
+                    totals.retained += 1;
+                }
+                if pu + 1 < n_periods {
+                    acc.per_period[pu + 1].retention_base += 1;
+                }
+                let at = contact_periods.partition_point(|&q| q < p);
+                let contacted = at < contact_periods.len() && contact_periods[at] == p;
+                let t0 = order_times[k];
+                if !contacted && matures(t0, window, as_of) {
+                    let totals = &mut acc.per_period[pu];
+                    totals.no_contact_mature += 1;
+                    totals.no_contact_repurchased += u64::from(ordered_within(t0));
+                }
+                previous_period = Some(p);
+                k = end;
+            }
+            acc
+        })
+        .reduce(empty, |mut a, b| {
+            for (x, y) in a.repurchase.iter_mut().zip(&b.repurchase) {
+                x.add(y);
+            }
+            for (x, y) in a.per_period.iter_mut().zip(&b.per_period) {
+                x.add(y);
+            }
+            a
+        });
+    (folded.repurchase, folded.per_period)
+}
+
+const CSAT: Need = Need::Column("csat");
+
+/// Customer KPIs, in output order.
+pub static KPIS: &[KpiDef] = &[
+    KpiDef {
+        id: "repurchase_rate_90d",
+        name: "90-day repurchase rate of contacting customers",
+        definition: "customers with a contact in the period who order within 90 d after their first contact in it / such mature customers",
+        unit: Unit::Rate,
+        direction: HigherIsBetter,
+        needs: &[],
+        reads: Customers,
+        headline: None,
+        band: None,
+        owner: None,
+        source: "seed 001",
+        compute: |c| ratio(c.repurchase.repurchased as f64, c.repurchase.mature as f64),
+    },
+    KpiDef {
+        id: "repurchase_rate_90d_satisfied",
+        name: "90-day repurchase rate, satisfied (csat >= 4)",
+        definition: "repurchase_rate_90d of customers whose first contact in the period was rated csat >= 4",
+        unit: Unit::Rate,
+        direction: HigherIsBetter,
+        needs: &[CSAT],
+        reads: Customers,
+        headline: None,
+        band: None,
+        owner: None,
+        source: "seed 001",
+        compute: |c| ratio(c.repurchase.satisfied_repurchased as f64, c.repurchase.satisfied_mature as f64),
+    },
+    KpiDef {
+        id: "repurchase_rate_90d_unsatisfied",
+        name: "90-day repurchase rate, unsatisfied (csat < 4)",
+        definition: "repurchase_rate_90d of customers whose first contact in the period was rated csat < 4",
+        unit: Unit::Rate,
+        direction: HigherIsBetter,
+        needs: &[CSAT],
+        reads: Customers,
+        headline: None,
+        band: None,
+        owner: None,
+        source: "seed 001",
+        compute: |c| ratio(c.repurchase.unsatisfied_repurchased as f64, c.repurchase.unsatisfied_mature as f64),
+    },
+    KpiDef {
+        id: "repurchase_rate_90d_unrated",
+        name: "90-day repurchase rate, unrated",
+        definition: "repurchase_rate_90d of customers whose first contact in the period has no csat",
+        unit: Unit::Rate,
+        direction: HigherIsBetter,
+        needs: &[CSAT],
+        reads: Customers,
+        headline: None,
+        band: None,
+        owner: None,
+        source: "seed 001",
+        compute: |c| ratio(c.repurchase.unrated_repurchased as f64, c.repurchase.unrated_mature as f64),
+    },
+    KpiDef {
+        id: "repurchase_rate_90d_no_contact",
+        name: "90-day repurchase rate of non-contacting customers",
+        definition: "customers with an order and no contact in the period who order again within 90 d after their first order in it / such mature customers",
+        unit: Unit::Rate,
+        direction: HigherIsBetter,
+        needs: &[],
+        reads: Customers,
+        headline: None,
+        band: None,
+        owner: None,
+        source: "seed 001",
+        compute: |c| ratio(c.customers.no_contact_repurchased as f64, c.customers.no_contact_mature as f64),
+    },
+    KpiDef {
+        id: "retention_rate",
+        name: "Customer retention rate",
+        definition: "customers ordering in the previous period who order again in this one / customers ordering in the previous period",
+        unit: Unit::Rate,
+        direction: HigherIsBetter,
+        needs: &[],
+        reads: Customers,
+        headline: None,
+        band: None,
+        owner: None,
+        source: "seed 002",
+        compute: |c| ratio(c.customers.retained as f64, c.customers.retention_base as f64),
+    },
+    KpiDef {
+        id: "clv_simple",
+        name: "Customer lifetime value (simple)",
+        definition: "average order value x orders per customer x (lifespan days / period days)",
+        unit: Unit::Currency,
+        direction: HigherIsBetter,
+        needs: &[],
+        reads: Customers,
+        headline: None,
+        band: None,
+        owner: None,
+        source: "seed 002",
+        compute: |c| {
+            let orders = c.totals.orders as f64;
+            let customers = c.customers.ordering_customers as f64;
+            let value = (orders > 0.0 && customers > 0.0).then(|| {
+                let average_order_value = c.totals.revenue / orders;
+                let orders_per_customer = c.customers.orders_with_customer as f64 / customers;
+                average_order_value * orders_per_customer * (c.lifespan_days / c.period_days)
+            });
+            Measure { value, numerator: None, denominator: None }
+        },
+    },
+];

@@ -1,0 +1,299 @@
+//! KPI families: each family file owns its per-cell counters, the per-contact fold that
+//! fills them and its catalogue entries (id, formula text, unit, direction, band, owner,
+//! and the function computing the value from a cell). [`catalog`] assembles the families
+//! in output order; nothing else lists KPIs.
+//!
+//! Adding a KPI: a counter and a fold line in its family's counters, an entry in its
+//! family's `KPIS`, and a test. A new per-contact join fact is one line in the
+//! `join_outputs!` declaration of `joins.rs`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::aggregate::state::{CellValues, Sample};
+
+pub mod backlog;
+pub mod catalog;
+pub mod cell;
+pub mod cost;
+pub mod customers;
+pub mod quality;
+pub mod recovery;
+pub mod repeats;
+pub mod resolution;
+pub mod row;
+pub mod slices;
+pub mod speed;
+pub mod volume;
+
+/// What every family file needs to declare its catalogue entries.
+mod prelude {
+    pub use super::Direction::{self, HigherIsBetter, LowerIsBetter, Neutral};
+    pub use super::Reads::{Backlog, Customers, Days};
+    pub use super::{BandRule, Unit};
+}
+
+pub use catalog::{catalog_info, find, KpiInfo, CATALOG};
+pub use cell::{Cell, CellSamples};
+pub use row::{FoldContext, IntentFlags, Row};
+
+/// Declares the per-day × group contact state as the families' counters side by side, with
+/// `add` (merging two states) and `fold` (one contact into its cell) running every family.
+macro_rules! contact_state {
+    ($($(#[$fmeta:meta])* $family:ident : $counters:ty),* $(,)?) => {
+        /// Counts and sums of the contacts of one day × group cell, one block per family.
+        /// Every field adds, so any set of days or customer partitions combines by addition.
+        #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+        pub struct ContactState { $($(#[$fmeta])* pub $family: $counters),* }
+
+        impl ContactState {
+            /// Adds another state field by field.
+            pub fn add(&mut self, other: &Self) { $(self.$family.add(&other.$family);)* }
+
+            /// Folds one contact into this cell (its quantile inputs into `values`).
+            #[inline]
+            pub fn fold(&mut self, values: &mut CellValues, row: &Row) {
+                $(self.$family.fold(values, row);)*
+            }
+        }
+    };
+}
+
+contact_state! {
+    /// Contacts and their intent mix.
+    volume: volume::VolumeCounters,
+    /// Resolution paths: self-service, AI, escalations, QA.
+    resolution: resolution::ResolutionCounters,
+    /// Orders after contacts: recovery and attributed revenue.
+    recovery: recovery::RecoveryCounters,
+    /// Repeat contacts and recontacts after resolution.
+    repeats: repeats::RepeatCounters,
+    /// Handle time (response and resolution times are quantile inputs).
+    speed: speed::SpeedCounters,
+    /// Backlog inflow and outflow.
+    backlog: backlog::BacklogCounters,
+    /// Ratings: CSAT, NPS, CES.
+    quality: quality::QualityCounters,
+    /// Support cost.
+    cost: cost::CostCounters,
+}
+
+/// Unit of a KPI value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Unit {
+    /// A count of rows.
+    Count,
+    /// A fraction in [0, 1].
+    Rate,
+    /// A ratio that may exceed 1.
+    Ratio,
+    /// Money, in the currency of the inputs.
+    Currency,
+    /// Minutes.
+    Minutes,
+    /// Hours.
+    Hours,
+    /// A score on its own scale (CSAT 1–5, NPS −100..100, CES 1–7).
+    Score,
+}
+
+impl Unit {
+    /// The unit's name as in the output table.
+    pub fn name(self) -> &'static str {
+        match self {
+            Unit::Count => "count",
+            Unit::Rate => "rate",
+            Unit::Ratio => "ratio",
+            Unit::Currency => "currency",
+            Unit::Minutes => "minutes",
+            Unit::Hours => "hours",
+            Unit::Score => "score",
+        }
+    }
+}
+
+/// Which way is better.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// Higher values are better.
+    HigherIsBetter,
+    /// Lower values are better.
+    LowerIsBetter,
+    /// A healthy range; both sides are worse.
+    Range,
+    /// Context only (volumes, money totals).
+    Neutral,
+}
+
+/// An input a KPI needs beyond the required columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// A contacts column.
+    Column(&'static str),
+    /// An orders column.
+    OrderColumn(&'static str),
+    /// At least one of these contacts columns.
+    AnyColumn(&'static [&'static str]),
+    /// The sessions table.
+    Sessions,
+    /// A non-empty group_by.
+    GroupBy,
+    /// A cost: the contacts.cost column or a unit-cost model in the config.
+    Cost,
+}
+
+impl Need {
+    /// The need as text, for `requires` in the catalogue and skip reasons.
+    pub fn describe(&self) -> String {
+        match self {
+            Need::Column(c) => format!("contacts.{c}"),
+            Need::OrderColumn(c) => format!("orders.{c}"),
+            Need::AnyColumn(cs) => format!(
+                "one of {}",
+                cs.iter()
+                    .map(|c| format!("contacts.{c}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Need::Sessions => "sessions".to_owned(),
+            Need::GroupBy => "group_by".to_owned(),
+            Need::Cost => "contacts.cost or a cost_model".to_owned(),
+        }
+    }
+}
+
+/// The pass of a scorecard view that a KPI's states come from. Every view builds the
+/// per-day states; the other passes run only when a KPI the view computes reads them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reads {
+    /// The per-day contact, order and traffic states (and the quantile lists).
+    Days,
+    /// The per-day states plus the open backlog at period ends and over baseline windows.
+    Backlog,
+    /// The per-customer cohort pass: repurchase cohorts, retention and CLV.
+    Customers,
+}
+
+/// Default band edges (SPEC §6). A value exactly on an edge takes the better band.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(tag = "shape", rename_all = "snake_case")]
+pub enum BandRule {
+    /// healthy ≥ healthy_min; watch ≥ watch_min; else intervention.
+    HigherIsBetter {
+        /// Lowest healthy value.
+        healthy_min: f64,
+        /// Lowest watch value.
+        watch_min: f64,
+    },
+    /// healthy ≤ healthy_max; watch ≤ watch_max; else intervention.
+    LowerIsBetter {
+        /// Highest healthy value.
+        healthy_max: f64,
+        /// Highest watch value.
+        watch_max: f64,
+    },
+    /// healthy in [healthy_min, healthy_max]; watch below it or up to watch_max; else
+    /// intervention.
+    Range {
+        /// Lowest healthy value.
+        healthy_min: f64,
+        /// Highest healthy value.
+        healthy_max: f64,
+        /// Highest watch value.
+        watch_max: f64,
+    },
+}
+
+/// A KPI value with the numerator and denominator behind it (SPEC §8.17).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Measure {
+    /// The value; None when its denominator is empty.
+    pub value: Option<f64>,
+    /// Numerator (ratios), sum (means), or the value (counts and sums).
+    pub numerator: Option<f64>,
+    /// Denominator (ratios), count (means, quantiles).
+    pub denominator: Option<f64>,
+}
+
+/// A ratio: value = num / den, null when den = 0.
+pub fn ratio(num: f64, den: f64) -> Measure {
+    Measure {
+        value: (den != 0.0).then(|| num / den),
+        numerator: Some(num),
+        denominator: Some(den),
+    }
+}
+
+/// A count or a sum: numerator = value, no denominator.
+pub fn total(x: f64) -> Measure {
+    Measure {
+        value: Some(x),
+        numerator: Some(x),
+        denominator: None,
+    }
+}
+
+/// A mean: numerator = sum, denominator = count.
+pub fn mean(sum: f64, count: u64) -> Measure {
+    ratio(sum, count as f64)
+}
+
+/// A quantile: numerator null, denominator = number of inputs.
+pub fn quantile_of(values: &mut Sample, q: f64) -> Measure {
+    Measure {
+        value: values.quantile(q),
+        numerator: None,
+        denominator: Some(values.len() as f64),
+    }
+}
+
+/// One catalogue entry.
+pub struct KpiDef {
+    /// Stable id, used in the output table.
+    pub id: &'static str,
+    /// Human name.
+    pub name: &'static str,
+    /// The formula, in words.
+    pub definition: &'static str,
+    /// Unit of the value.
+    pub unit: Unit,
+    /// Which way is better.
+    pub direction: Direction,
+    /// Optional inputs it needs.
+    pub needs: &'static [Need],
+    /// The view pass its states come from (a view skips a pass no computed KPI reads).
+    pub reads: Reads,
+    /// Position among the four headline KPIs (seed 001 order), which lead the catalogue.
+    pub headline: Option<u8>,
+    /// Default band edges (SPEC §6), if any.
+    pub band: Option<BandRule>,
+    /// Decision owner (SPEC §6), if any.
+    pub owner: Option<&'static str>,
+    /// Where the definition comes from.
+    pub source: &'static str,
+    /// Computes the KPI for a cell.
+    pub compute: fn(&mut Cell) -> Measure,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_add_field_by_field_in_every_family() {
+        let mut a = ContactState::default();
+        a.volume.contacts = 2;
+        a.cost.total = 1.5;
+        let mut b = ContactState::default();
+        b.volume.contacts = 3;
+        b.cost.total = 2.0;
+        b.backlog.opened_created_sum = 10;
+        b.quality.nps_rated = 4;
+        a.add(&b);
+        assert_eq!(a.volume.contacts, 5);
+        assert_eq!(a.cost.total, 3.5);
+        assert_eq!(a.backlog.opened_created_sum, 10);
+        assert_eq!(a.quality.nps_rated, 4);
+    }
+}

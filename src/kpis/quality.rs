@@ -1,0 +1,226 @@
+//! Quality: ratings (CSAT, NPS, CES) overall and by resolution path.
+
+use super::prelude::*;
+use super::row::IntentClass;
+use super::{mean, ratio, KpiDef, Measure, Need, Row};
+use crate::aggregate::state::{additive_state, CellValues};
+use crate::ingest::HandledBy;
+use Need::Column;
+
+additive_state! {
+    /// Rating counts and sums of one day × group cell.
+    QualityCounters {
+        /// Sum of csat.
+        csat_sum: f64,
+        /// Rated contacts.
+        csat_count: u64,
+        /// csat ≥ 4.
+        csat_satisfied: u64,
+        /// csat ≤ 2.
+        csat_negative: u64,
+        /// csat ≤ 2 with a checkout_shipping intent.
+        csat_negative_checkout_shipping: u64,
+        /// Sum of csat on the ai path.
+        csat_ai_sum: f64,
+        /// Rated contacts on the ai path.
+        csat_ai_count: u64,
+        /// Sum of csat on the human path.
+        csat_human_sum: f64,
+        /// Rated contacts on the human path.
+        csat_human_count: u64,
+        /// nps ≥ 9.
+        nps_promoters: u64,
+        /// nps ≤ 6.
+        nps_detractors: u64,
+        /// nps rated.
+        nps_rated: u64,
+        /// Sum of ces.
+        ces_sum: f64,
+        /// ces rated.
+        ces_count: u64,
+    }
+}
+
+impl QualityCounters {
+    /// Counts one contact's ratings.
+    #[inline]
+    pub fn fold(&mut self, _values: &mut CellValues, row: &Row) {
+        let c = row.contacts();
+        let scales = &row.config().scales;
+        let csat = row.float(&c.csat);
+        if !csat.is_nan() {
+            self.csat_sum += csat;
+            self.csat_count += 1;
+            // Satisfied = the top two points of the scale, negative = the bottom two.
+            self.csat_satisfied += u64::from(csat >= scales.csat.max - 1.0);
+            if csat <= scales.csat.min + 1.0 {
+                self.csat_negative += 1;
+                self.csat_negative_checkout_shipping +=
+                    u64::from(row.intent_is(IntentClass::CheckoutShipping));
+            }
+            match row.path {
+                HandledBy::Ai => {
+                    self.csat_ai_sum += csat;
+                    self.csat_ai_count += 1;
+                }
+                HandledBy::Human => {
+                    self.csat_human_sum += csat;
+                    self.csat_human_count += 1;
+                }
+                _ => {}
+            }
+        }
+        let nps = row.float(&c.nps);
+        if !nps.is_nan() {
+            // 9–10 promoters and 0–6 detractors on the 0–10 scale, kept relative to its top.
+            self.nps_rated += 1;
+            self.nps_promoters += u64::from(nps >= scales.nps.max - 1.0);
+            self.nps_detractors += u64::from(nps <= scales.nps.max - 4.0);
+        }
+        let ces = row.float(&c.ces);
+        if !ces.is_nan() {
+            self.ces_sum += ces;
+            self.ces_count += 1;
+        }
+    }
+}
+
+const HANDLED: Need = Column("handled_by");
+const CSAT: Need = Column("csat");
+const INTENT: Need = Column("intent");
+
+fn csat_by_path(sum: f64, count: u64) -> Option<f64> {
+    (count > 0).then(|| sum / count as f64)
+}
+
+/// Quality KPIs, in output order.
+pub static KPIS: &[KpiDef] = &[
+    KpiDef {
+        id: "csat_mean",
+        name: "CSAT (mean)",
+        definition: "mean csat over rated contacts",
+        unit: Unit::Score,
+        direction: HigherIsBetter,
+        needs: &[CSAT],
+        reads: Days,
+        headline: Some(0),
+        band: Some(BandRule::HigherIsBetter { healthy_min: 4.3, watch_min: 4.0 }),
+        owner: Some("support lead"),
+        source: "seed 001",
+        compute: |c| mean(c.state.quality.csat_sum, c.state.quality.csat_count),
+    },
+    KpiDef {
+        id: "csat_satisfied_rate",
+        name: "CSAT satisfied share",
+        definition: "rated contacts with csat >= 4 / rated contacts",
+        unit: Unit::Rate,
+        direction: HigherIsBetter,
+        needs: &[CSAT],
+        reads: Days,
+        headline: None,
+        band: None,
+        owner: None,
+        source: "seed 002",
+        compute: |c| ratio(c.state.quality.csat_satisfied as f64, c.state.quality.csat_count as f64),
+    },
+    KpiDef {
+        id: "csat_ai",
+        name: "CSAT, AI path",
+        definition: "mean csat over contacts on the ai path",
+        unit: Unit::Score,
+        direction: HigherIsBetter,
+        needs: &[CSAT, HANDLED],
+        reads: Days,
+        headline: None,
+        band: None,
+        owner: None,
+        source: "seed 001",
+        compute: |c| mean(c.state.quality.csat_ai_sum, c.state.quality.csat_ai_count),
+    },
+    KpiDef {
+        id: "csat_human",
+        name: "CSAT, human path",
+        definition: "mean csat over contacts on the human path (escalated AI contacts included)",
+        unit: Unit::Score,
+        direction: HigherIsBetter,
+        needs: &[CSAT, HANDLED],
+        reads: Days,
+        headline: None,
+        band: None,
+        owner: None,
+        source: "seed 001",
+        compute: |c| mean(c.state.quality.csat_human_sum, c.state.quality.csat_human_count),
+    },
+    KpiDef {
+        id: "csat_ai_human_gap",
+        name: "CSAT gap, AI vs human",
+        definition: "abs(csat_ai - csat_human)",
+        unit: Unit::Score,
+        direction: LowerIsBetter,
+        needs: &[CSAT, HANDLED],
+        reads: Days,
+        headline: None,
+        band: Some(BandRule::LowerIsBetter { healthy_max: 0.3, watch_max: 0.5 }),
+        owner: Some("support lead"),
+        source: "seed 001",
+        compute: |c| {
+            let ai = csat_by_path(c.state.quality.csat_ai_sum, c.state.quality.csat_ai_count);
+            let human = csat_by_path(c.state.quality.csat_human_sum, c.state.quality.csat_human_count);
+            Measure {
+                value: ai.zip(human).map(|(a, h)| (a - h).abs()),
+                numerator: None,
+                denominator: None,
+            }
+        },
+    },
+    KpiDef {
+        id: "negative_csat_checkout_shipping_share",
+        name: "Negative CSAT from checkout/shipping",
+        definition: "negative (csat <= 2) contacts with a checkout_shipping intent / negative contacts",
+        unit: Unit::Rate,
+        direction: LowerIsBetter,
+        needs: &[CSAT, INTENT],
+        reads: Days,
+        headline: None,
+        band: Some(BandRule::LowerIsBetter { healthy_max: 0.08, watch_max: 0.14 }),
+        owner: Some("product + checkout owner"),
+        source: "seed 000",
+        compute: |c| ratio(c.state.quality.csat_negative_checkout_shipping as f64, c.state.quality.csat_negative as f64),
+    },
+    KpiDef {
+        id: "nps",
+        name: "Net promoter score",
+        definition: "100 x (promoters (>= 9) - detractors (<= 6)) / rated; numerator = promoters - detractors",
+        unit: Unit::Score,
+        direction: HigherIsBetter,
+        needs: &[Column("nps")],
+        reads: Days,
+        headline: None,
+        band: None,
+        owner: None,
+        source: "seed 002",
+        compute: |c| {
+            let net = c.state.quality.nps_promoters as f64 - c.state.quality.nps_detractors as f64;
+            let rated = c.state.quality.nps_rated as f64;
+            Measure {
+                value: (rated > 0.0).then(|| 100.0 * net / rated),
+                numerator: Some(net),
+                denominator: Some(rated),
+            }
+        },
+    },
+    KpiDef {
+        id: "ces_mean",
+        name: "Customer effort score (mean)",
+        definition: "mean ces over rated contacts",
+        unit: Unit::Score,
+        direction: HigherIsBetter,
+        needs: &[Column("ces")],
+        reads: Days,
+        headline: None,
+        band: None,
+        owner: None,
+        source: "seed 002",
+        compute: |c| mean(c.state.quality.ces_sum, c.state.quality.ces_count),
+    },
+];

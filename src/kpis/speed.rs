@@ -1,0 +1,167 @@
+//! Speed: first response, resolution and handle times.
+
+use super::prelude::*;
+use super::{mean, KpiDef, Need, Row};
+use crate::aggregate::state::{additive_state, CellValues, Quantiled};
+use crate::ingest::{HandledBy, NULL_TS};
+use Need::Column;
+
+/// Durations in hours and minutes are µs divided once (docs/semantics.md, "Time").
+const MICROS_PER_HOUR: f64 = crate::time::MICROS_PER_HOUR as f64;
+const MICROS_PER_MINUTE: f64 = crate::time::MICROS_PER_MINUTE as f64;
+
+additive_state! {
+    /// Handle-time sums of one day × group cell (response and resolution times are
+    /// quantile inputs, in [`CellValues`]).
+    SpeedCounters {
+        /// Sum of handle_seconds of resolved human-path contacts.
+        aht_seconds: f64,
+        /// Count of those.
+        aht_count: u64,
+    }
+}
+
+impl SpeedCounters {
+    /// Counts one contact and adds its response and resolution times to the cell's lists.
+    #[inline]
+    pub fn fold(&mut self, values: &mut CellValues, row: &Row) {
+        let c = row.contacts();
+        if row.resolved && row.path == HandledBy::Human {
+            let seconds = row.float(&c.handle_seconds);
+            if !seconds.is_nan() {
+                self.aht_seconds += seconds;
+                self.aht_count += 1;
+            }
+        }
+        let first_response = c.first_response_at.as_ref().map_or(NULL_TS, |f| f[row.i]);
+        if first_response != NULL_TS {
+            let minutes = (first_response - row.created) as f64 / MICROS_PER_MINUTE;
+            values.frt_minutes.push(minutes);
+            match row.path {
+                HandledBy::Ai => values.frt_ai_minutes.push(minutes),
+                HandledBy::Human => values.frt_human_minutes.push(minutes),
+                _ => {}
+            }
+        }
+        if row.resolved_at != NULL_TS {
+            values
+                .resolution_hours
+                .push((row.resolved_at - row.created) as f64 / MICROS_PER_HOUR);
+        }
+    }
+}
+
+const HANDLED: Need = Column("handled_by");
+const RESOLVED: Need = Column("resolved_at");
+const FRT: Need = Column("first_response_at");
+
+/// Speed KPIs, in output order.
+pub static KPIS: &[KpiDef] = &[
+    KpiDef {
+        id: "frt_median",
+        name: "First response time (median)",
+        definition: "median of first_response_at - created_at, minutes",
+        unit: Unit::Minutes,
+        direction: LowerIsBetter,
+        needs: &[FRT],
+        reads: Days,
+        headline: None,
+        band: None,
+        owner: None,
+        source: "seed 002",
+        compute: |c| c.values.quantile(Quantiled::FrtMinutes, 0.5),
+    },
+    KpiDef {
+        id: "frt_p90",
+        name: "First response time (p90)",
+        definition: "90th percentile of first_response_at - created_at, minutes",
+        unit: Unit::Minutes,
+        direction: LowerIsBetter,
+        needs: &[FRT],
+        reads: Days,
+        headline: None,
+        band: None,
+        owner: None,
+        source: "seed 003",
+        compute: |c| c.values.quantile(Quantiled::FrtMinutes, 0.9),
+    },
+    KpiDef {
+        id: "frt_median_ai",
+        name: "First response time, AI path (median)",
+        definition: "frt_median over contacts on the ai path",
+        unit: Unit::Minutes,
+        direction: LowerIsBetter,
+        needs: &[FRT, HANDLED],
+        reads: Days,
+        headline: None,
+        band: Some(BandRule::LowerIsBetter {
+            healthy_max: 5.0,
+            watch_max: 15.0,
+        }),
+        owner: Some("support enablement"),
+        source: "seed 001",
+        compute: |c| c.values.quantile(Quantiled::FrtAiMinutes, 0.5),
+    },
+    KpiDef {
+        id: "frt_median_human",
+        name: "First response time, human path (median)",
+        definition: "frt_median over contacts on the human path",
+        unit: Unit::Minutes,
+        direction: LowerIsBetter,
+        needs: &[FRT, HANDLED],
+        reads: Days,
+        headline: None,
+        band: Some(BandRule::LowerIsBetter {
+            healthy_max: 240.0,
+            watch_max: 480.0,
+        }),
+        owner: Some("support lead"),
+        source: "seed 001",
+        compute: |c| c.values.quantile(Quantiled::FrtHumanMinutes, 0.5),
+    },
+    KpiDef {
+        id: "resolution_time_median",
+        name: "Resolution time (median)",
+        definition: "median of resolved_at - created_at, hours",
+        unit: Unit::Hours,
+        direction: LowerIsBetter,
+        needs: &[RESOLVED],
+        reads: Days,
+        headline: None,
+        band: None,
+        owner: None,
+        source: "seed 002",
+        compute: |c| c.values.quantile(Quantiled::ResolutionHours, 0.5),
+    },
+    KpiDef {
+        id: "resolution_time_p90",
+        name: "Resolution time (p90)",
+        definition: "90th percentile of resolved_at - created_at, hours",
+        unit: Unit::Hours,
+        direction: LowerIsBetter,
+        needs: &[RESOLVED],
+        reads: Days,
+        headline: None,
+        band: None,
+        owner: None,
+        source: "seed 003",
+        compute: |c| c.values.quantile(Quantiled::ResolutionHours, 0.9),
+    },
+    KpiDef {
+        id: "aht_minutes",
+        name: "Average handle time",
+        definition: "mean handle_seconds / 60 over resolved human-path contacts",
+        unit: Unit::Minutes,
+        direction: LowerIsBetter,
+        needs: &[Column("handle_seconds"), HANDLED, RESOLVED],
+        reads: Days,
+        headline: None,
+        band: Some(BandRule::LowerIsBetter {
+            healthy_max: 15.0,
+            watch_max: 20.0,
+        }),
+        owner: Some("support lead"),
+        source: "seed 001",
+        compute: |c| mean(c.state.speed.aht_seconds / 60.0, c.state.speed.aht_count),
+    },
+];
