@@ -38,6 +38,29 @@ const MAGIC: &[u8; 8] = b"SKPARTL\0";
 /// laid out by KPI family.
 pub const FORMAT_VERSION: u32 = 3;
 
+/// A fingerprint of the states' field layouts (FNV-1a of their declarations): a partial
+/// state whose KPI families counted other fields is refused, not misread, even when the
+/// format version was not bumped for a new counter.
+fn state_layout_fingerprint() -> u64 {
+    let layout = [
+        ContactState::layout(),
+        DayTotals::LAYOUT.to_owned(),
+        RepurchaseState::LAYOUT.to_owned(),
+        PeriodCustomerState::LAYOUT.to_owned(),
+        format!(
+            "{} quantile lists",
+            crate::aggregate::state::Quantiled::ALL.len()
+        ),
+    ]
+    .join("\n");
+    layout.bytes().fold(0xcbf2_9ce4_8422_2325u64, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// Bytes before the encoded state: magic, format version, layout fingerprint.
+const HEADER_LEN: usize = MAGIC.len() + 4 + 8;
+
 /// A slice's view state, as serialized.
 #[derive(Serialize, Deserialize)]
 struct PartialState {
@@ -173,6 +196,7 @@ pub(crate) fn encode(view: ViewState, options: &Options, slices: Vec<u64>) -> Re
     let mut out = Vec::with_capacity(1 << 16);
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(&state_layout_fingerprint().to_le_bytes());
     let body = postcard::to_stdvec(&state)
         .map_err(|e| Error::config("options", format!("cannot serialize the state: {e}")))?;
     out.extend_from_slice(&body);
@@ -181,7 +205,7 @@ pub(crate) fn encode(view: ViewState, options: &Options, slices: Vec<u64>) -> Re
 
 fn decode(bytes: &[u8], which: usize) -> Result<PartialState> {
     let key = format!("states[{which}]");
-    if bytes.len() < MAGIC.len() + 4 || &bytes[..MAGIC.len()] != MAGIC {
+    if bytes.len() < HEADER_LEN || &bytes[..MAGIC.len()] != MAGIC {
         return Err(Error::config(
             &key,
             "not a supportkpi partial state (make states with sk.partial)",
@@ -200,7 +224,19 @@ fn decode(bytes: &[u8], which: usize) -> Result<PartialState> {
             ),
         ));
     }
-    let (state, rest): (PartialState, &[u8]) = postcard::take_from_bytes(&bytes[MAGIC.len() + 4..])
+    let mut fingerprint = [0u8; 8];
+    fingerprint.copy_from_slice(&bytes[MAGIC.len() + 4..HEADER_LEN]);
+    if u64::from_le_bytes(fingerprint) != state_layout_fingerprint() {
+        return Err(Error::config(
+            &key,
+            format!(
+                "partial state written by a supportkpi whose KPI states differ from this \
+                 one's ({}; compute every partial with the same library version)",
+                env!("CARGO_PKG_VERSION")
+            ),
+        ));
+    }
+    let (state, rest): (PartialState, &[u8]) = postcard::take_from_bytes(&bytes[HEADER_LEN..])
         .map_err(|e| Error::config(&key, format!("corrupt partial state: {e}")))?;
     if !rest.is_empty() {
         return Err(Error::config(
@@ -1021,6 +1057,7 @@ mod tests {
     fn reencoded(state: &PartialState) -> Vec<u8> {
         let mut out = MAGIC.to_vec();
         out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        out.extend_from_slice(&state_layout_fingerprint().to_le_bytes());
         out.extend_from_slice(&postcard::to_stdvec(state).expect("encodes"));
         out
     }
@@ -1105,6 +1142,21 @@ mod tests {
         let ab = combine(&[&a, &b]).expect("combines");
         assert!(config_error(merge(&[&ab, &b], None, None)).contains("hold the same slice"));
         assert!(merge(&[&ab], None, None).is_ok());
+    }
+
+    #[test]
+    fn a_state_of_another_counter_layout_is_refused() {
+        // A KPI family that gains a counter changes the layout without a format bump.
+        let options = grouped(BASE + 100 * HOUR);
+        let a = state_of(1, "a", BASE, &options);
+        assert!(ContactState::layout().contains("recovered: u64"));
+        for k in MAGIC.len() + 4..HEADER_LEN {
+            let mut other = a.clone();
+            other[k] ^= 1;
+            let message = config_error(merge(&[&other], None, None));
+            assert!(message.contains("KPI states differ"), "{message}");
+        }
+        assert!(merge(&[&a], None, None).is_ok());
     }
 
     const EDIT_VALUES: [u8; 256] = {

@@ -16,6 +16,11 @@ macro_rules! additive_state {
         impl $name {
             /// Adds another state field by field.
             pub fn add(&mut self, other: &Self) { $(self.$field += other.$field;)* }
+
+            /// The fields and their types, as written in the declaration (partial states
+            /// carry a fingerprint of the layouts they encode).
+            pub const LAYOUT: &'static str =
+                concat!(stringify!($name), " { ", $(stringify!($field), ": ", stringify!($ty), ", ",)* "}");
         }
     };
 }

@@ -49,6 +49,11 @@ macro_rules! contact_state {
             /// Adds another state field by field.
             pub fn add(&mut self, other: &Self) { $(self.$family.add(&other.$family);)* }
 
+            /// The families' counter layouts, in order (see `additive_state!`).
+            pub fn layout() -> String {
+                [$(<$counters>::LAYOUT),*].join("; ")
+            }
+
             /// Folds one contact into this cell (its quantile inputs into `values`).
             #[inline]
             pub fn fold(&mut self, values: &mut CellValues, row: &Row) {
