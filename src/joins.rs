@@ -86,6 +86,8 @@ join_outputs! {
     /// Sum of refund+discount+appeasement+cogs of attributed orders (empty when orders
     /// carry none of those columns).
     attributed_deductions: f64 = 0.0, if |o: &Orders| o.deductions.is_some();
+    /// An attributed order has refund > 0 (empty without a refund column).
+    attributed_refunded: bool = false, if |o: &Orders| o.refunded.is_some();
     /// repeat_14d (§3.4), regardless of maturity.
     repeat: bool = false;
     /// recontact_48h (§3.5): 1, 0, or -1 for unresolved contacts.
@@ -576,6 +578,7 @@ fn join_one_customer(
             if let Some(d) = &orders.deductions {
                 slot.attributed_deductions += d[order as usize];
             }
+            slot.attributed_refunded |= orders.refunded.as_ref().is_some_and(|r| r[order as usize]);
         }
     }
 

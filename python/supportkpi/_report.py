@@ -32,7 +32,7 @@ Example:
     >>> html_table.index("CSAT (mean)") < html_table.index("Escalation rate")
     True
     >>> print(terminal_repr(card).splitlines()[0])
-    <Scorecard by=week tz=UTC group_by=[] periods=26 kpis=50 skipped=1 as_of=2024-12-08 23:41 UTC>
+    <Scorecard by=week tz=UTC group_by=[] periods=26 kpis=51 skipped=1 as_of=2024-12-08 23:41 UTC>
 """
 
 from __future__ import annotations

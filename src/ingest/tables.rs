@@ -710,6 +710,8 @@ pub struct Orders {
     /// refund + discount + appeasement + cogs of each order (absent or null = 0), or None
     /// when none of those columns is present.
     pub deductions: Option<Vec<f64>>,
+    /// refund > 0 of each order, or None when orders carry no refund column.
+    pub refunded: Option<Vec<bool>>,
     /// Input position of each row when invalid rows were dropped.
     pub source_rows: Option<Vec<u32>>,
 }
@@ -1297,8 +1299,12 @@ fn read_orders(
         revenue[i].is_nan().then(String::new)
     })?;
     let mut deductions: Option<Vec<f64>> = None;
+    let mut refunded: Option<Vec<bool>> = None;
     for column in DEDUCTION_COLUMNS {
         if let Some(values) = read_checked_numbers(table, &mut issues, column, |_| None)? {
+            if column == "refund" {
+                refunded = Some(values.iter().map(|&v| v > 0.0).collect());
+            }
             let total = deductions.get_or_insert_with(|| vec![0.0; values.len()]);
             for (t, v) in total.iter_mut().zip(&values) {
                 if !v.is_nan() {
@@ -1314,6 +1320,7 @@ fn read_orders(
         created_at,
         revenue,
         deductions,
+        refunded,
         source_rows: None,
     };
     Ok(match keep {
@@ -1327,6 +1334,7 @@ fn read_orders(
                     created_at: compact(orders.created_at, &keep),
                     revenue: compact(orders.revenue, &keep),
                     deductions: compact_opt(orders.deductions, &keep),
+                    refunded: compact_opt(orders.refunded, &keep),
                     source_rows: Some(source_rows),
                 },
                 audit,

@@ -15,6 +15,8 @@ additive_state! {
         recovery_mature: u64,
         /// … recovered.
         recovered: u64,
+        /// … recovered, with an attributed order later refunded.
+        recovered_refunded: u64,
         /// Attributed revenue of recovery-mature contacts.
         recovered_revenue: f64,
         /// … of those on the ai or human path.
@@ -40,6 +42,7 @@ impl RecoveryCounters {
             self.recovery_mature += 1;
             if j.recovered[i] {
                 self.recovered += 1;
+                self.recovered_refunded += u64::from(j.attributed_refunded.get(i) == Some(&true));
                 values
                     .recovery_hours
                     .push(j.next_order_delay[i] as f64 / MICROS_PER_HOUR);
@@ -75,6 +78,20 @@ pub static KPIS: &[KpiDef] = &[
         owner: Some("growth + lifecycle"),
         source: "seed 000",
         compute: |c| ratio(c.state.recovery.recovered as f64, c.state.recovery.recovery_mature as f64),
+    },
+    KpiDef {
+        id: "recovered_refund_rate",
+        name: "Refunded share of recoveries",
+        definition: "recovered mature contacts with an attributed order whose refund > 0 / recovered mature contacts",
+        unit: Unit::Rate,
+        direction: LowerIsBetter,
+        needs: &[Need::OrderColumn("refund")],
+        reads: Days,
+        headline: None,
+        band: None,
+        owner: None,
+        source: "project (the worked example of docs/architecture.md)",
+        compute: |c| ratio(c.state.recovery.recovered_refunded as f64, c.state.recovery.recovered as f64),
     },
     KpiDef {
         id: "recovery_hours_median",
