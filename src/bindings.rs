@@ -20,6 +20,7 @@ use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::PyBytes;
 use pyo3_arrow::{PyRecordBatchReader, PySchema, PyTable};
 
+use crate::bands::Band;
 use crate::config::Config;
 use crate::error::Error;
 use crate::ingest::{ColumnLoader, TableInput};
@@ -422,6 +423,24 @@ fn kpi_catalog_json() -> PyResult<String> {
         .map_err(|e| SupportKpiError::new_err(format!("catalogue: {e}")))
 }
 
+/// The value ranges (JSON) of a band given as a config writes it (JSON; the owner may be
+/// left out): what the report, plots and docs draw and describe.
+#[pyfunction]
+fn band_regions_json(band_json: &str) -> PyResult<String> {
+    let band: serde_json::Value = serde_json::from_str(band_json)
+        .map_err(|e| ConfigError::new_err(format!("band: not valid JSON: {e}")))?;
+    let mut band = band;
+    if let Some(fields) = band.as_object_mut() {
+        fields
+            .entry("owner")
+            .or_insert_with(|| serde_json::Value::String(String::new()));
+    }
+    let band: Band =
+        serde_json::from_value(band).map_err(|e| ConfigError::new_err(format!("band: {e}")))?;
+    serde_json::to_string(&band.regions())
+        .map_err(|e| SupportKpiError::new_err(format!("band regions: {e}")))
+}
+
 /// The native module.
 #[pymodule]
 fn _supportkpi(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -436,6 +455,7 @@ fn _supportkpi(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("PARTIAL_FORMAT_VERSION", FORMAT_VERSION)?;
     m.add_class::<PreparedInputs>()?;
     m.add_function(wrap_pyfunction!(kpi_catalog_json, m)?)?;
+    m.add_function(wrap_pyfunction!(band_regions_json, m)?)?;
     m.add_function(wrap_pyfunction!(config_default_json, m)?)?;
     m.add_function(wrap_pyfunction!(config_resolve, m)?)?;
     m.add_function(wrap_pyfunction!(config_to_toml, m)?)?;

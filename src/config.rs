@@ -9,9 +9,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::bands::Band;
 use crate::diagnostics::{default_rules, RuleSpec};
 use crate::error::{Error, Result};
-use crate::kpis::{self, BandRule, CATALOG};
+use crate::kpis::{self, CATALOG};
 use crate::taxonomy::DEFAULT_TAXONOMY;
 use crate::time::{parse_duration, parse_instant, MICROS_PER_DAY};
 
@@ -27,130 +28,6 @@ pub struct IntentSpec {
     pub policy: bool,
     /// Checkout or shipping related.
     pub checkout_shipping: bool,
-}
-
-/// Shape of a band.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BandShape {
-    /// healthy ≥ healthy_min, watch ≥ watch_min.
-    HigherIsBetter,
-    /// healthy ≤ healthy_max, watch ≤ watch_max.
-    LowerIsBetter,
-    /// healthy in [healthy_min, healthy_max], watch below it or ≤ watch_max.
-    Range,
-}
-
-/// Band edges and owner of one KPI, as written in a config.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BandSpec {
-    /// Shape.
-    pub shape: BandShape,
-    /// Lower healthy edge (higher_is_better, range).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub healthy_min: Option<f64>,
-    /// Upper healthy edge (lower_is_better, range).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub healthy_max: Option<f64>,
-    /// Lower watch edge (higher_is_better).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub watch_min: Option<f64>,
-    /// Upper watch edge (lower_is_better, range).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub watch_max: Option<f64>,
-    /// Decision owner.
-    pub owner: String,
-}
-
-impl BandSpec {
-    fn from_rule(rule: BandRule, owner: &str) -> Self {
-        let mut spec = BandSpec {
-            shape: BandShape::HigherIsBetter,
-            healthy_min: None,
-            healthy_max: None,
-            watch_min: None,
-            watch_max: None,
-            owner: owner.to_owned(),
-        };
-        match rule {
-            BandRule::HigherIsBetter {
-                healthy_min,
-                watch_min,
-            } => {
-                spec.healthy_min = Some(healthy_min);
-                spec.watch_min = Some(watch_min);
-            }
-            BandRule::LowerIsBetter {
-                healthy_max,
-                watch_max,
-            } => {
-                spec.shape = BandShape::LowerIsBetter;
-                spec.healthy_max = Some(healthy_max);
-                spec.watch_max = Some(watch_max);
-            }
-            BandRule::Range {
-                healthy_min,
-                healthy_max,
-                watch_max,
-            } => {
-                spec.shape = BandShape::Range;
-                spec.healthy_min = Some(healthy_min);
-                spec.healthy_max = Some(healthy_max);
-                spec.watch_max = Some(watch_max);
-            }
-        }
-        spec
-    }
-
-    /// The edges as a rule, checking that the shape has the edges it needs, in order.
-    pub fn rule(&self, key: &str) -> Result<BandRule> {
-        let need = |v: Option<f64>, name: &str| {
-            v.filter(|x| x.is_finite()).ok_or_else(|| {
-                Error::config(
-                    &format!("{key}.{name}"),
-                    format!("a {:?} band needs a finite {name}", self.shape),
-                )
-            })
-        };
-        let rule = match self.shape {
-            BandShape::HigherIsBetter => BandRule::HigherIsBetter {
-                healthy_min: need(self.healthy_min, "healthy_min")?,
-                watch_min: need(self.watch_min, "watch_min")?,
-            },
-            BandShape::LowerIsBetter => BandRule::LowerIsBetter {
-                healthy_max: need(self.healthy_max, "healthy_max")?,
-                watch_max: need(self.watch_max, "watch_max")?,
-            },
-            BandShape::Range => BandRule::Range {
-                healthy_min: need(self.healthy_min, "healthy_min")?,
-                healthy_max: need(self.healthy_max, "healthy_max")?,
-                watch_max: need(self.watch_max, "watch_max")?,
-            },
-        };
-        let ordered = match rule {
-            BandRule::HigherIsBetter {
-                healthy_min,
-                watch_min,
-            } => watch_min <= healthy_min,
-            BandRule::LowerIsBetter {
-                healthy_max,
-                watch_max,
-            } => healthy_max <= watch_max,
-            BandRule::Range {
-                healthy_min,
-                healthy_max,
-                watch_max,
-            } => healthy_min <= healthy_max && healthy_max <= watch_max,
-        };
-        if !ordered {
-            return Err(Error::config(
-                key,
-                "band edges are out of order (watch must lie beyond healthy)",
-            ));
-        }
-        Ok(rule)
-    }
 }
 
 /// Join and cohort windows, as durations like "7d", "48h", "90m".
@@ -268,7 +145,7 @@ pub struct Config {
     /// intent -> class.
     pub taxonomy: BTreeMap<String, IntentSpec>,
     /// KPI id -> band.
-    pub bands: BTreeMap<String, BandSpec>,
+    pub bands: BTreeMap<String, Band>,
     /// Windows.
     pub windows: WindowsSpec,
     /// Score scales.
@@ -315,13 +192,7 @@ impl Default for Config {
             .collect();
         let bands = CATALOG
             .iter()
-            .filter_map(|k| {
-                let rule = k.band?;
-                Some((
-                    k.id.to_owned(),
-                    BandSpec::from_rule(rule, k.owner.unwrap_or("")),
-                ))
-            })
+            .filter_map(|k| Some((k.id.to_owned(), k.band.clone()?)))
             .collect();
         Config {
             taxonomy,
@@ -374,6 +245,27 @@ fn merge(base: &mut Value, patch: Value) {
     }
 }
 
+/// A band whose patch names another shape starts from its owner only: the old shape's
+/// edges would be options the new shape does not use (and a band refuses those).
+fn restart_reshaped_bands(base: &mut Value, patch: &Value) {
+    let (Some(Value::Object(patched)), Some(Value::Object(bands))) =
+        (patch.get("bands"), base.get_mut("bands"))
+    else {
+        return;
+    };
+    for (id, band_patch) in patched {
+        let Some(shape) = band_patch.get("shape") else {
+            continue;
+        };
+        if let Some(band) = bands.get_mut(id) {
+            if band.get("shape") != Some(shape) {
+                let owner = band.get("owner").cloned().unwrap_or(Value::Null);
+                *band = serde_json::json!({ "owner": owner });
+            }
+        }
+    }
+}
+
 /// A new rule added by the user starts from these defaults.
 fn new_rule_defaults() -> Value {
     serde_json::json!({
@@ -411,6 +303,7 @@ impl Config {
             return Err(Error::config("config", "expected a table of settings"));
         }
         if !patch.is_null() {
+            restart_reshaped_bands(&mut base, &patch);
             merge(&mut base, patch);
         }
         let config: Config = serde_path_to_error::deserialize(base).map_err(|e| {
@@ -454,12 +347,14 @@ impl Config {
 
     /// Checks values the types cannot.
     pub fn validate(&self) -> Result<()> {
-        for (id, band) in &self.bands {
-            let key = format!("bands.{id}");
+        // Band edges are checked as they are read (bands.rs).
+        for id in self.bands.keys() {
             if kpis::find(id).is_none() {
-                return Err(Error::config(&key, "not a KPI id of the catalogue"));
+                return Err(Error::config(
+                    &format!("bands.{id}"),
+                    "not a KPI id of the catalogue",
+                ));
             }
-            band.rule(&key)?;
         }
         for (name, value) in [
             ("recovery", &self.windows.recovery),
@@ -543,8 +438,13 @@ mod tests {
         )
         .unwrap_or_default();
         let csat = &config.bands["csat_mean"];
-        assert_eq!(csat.healthy_min, Some(4.5));
-        assert_eq!(csat.watch_min, Some(4.0));
+        assert_eq!(
+            csat.edges,
+            crate::bands::Edges::HigherIsBetter {
+                healthy_min: 4.5,
+                watch_min: 4.0
+            }
+        );
         assert_eq!(csat.owner, "support lead");
         assert!(config.taxonomy["gift_cards"].preventable);
         assert!(config.taxonomy.contains_key("order_tracking"));
@@ -563,6 +463,24 @@ mod tests {
         assert!(matches!(&order, Err(Error::Config { key, .. }) if key == "bands.fcr_rate"));
         let kpi = Config::from_json(r#"{"bands": {"no_such_kpi": {"shape": "range"}}}"#);
         assert!(kpi.is_err());
+        // An option the band's shape does not use is refused, not ignored.
+        let unused = Config::from_json(r#"{"bands": {"csat_mean": {"watch_max": 3.0}}}"#);
+        assert!(
+            matches!(&unused, Err(Error::Config { key, message }) if key == "bands.csat_mean"
+                && message.contains("has no watch_max")),
+            "{unused:?}"
+        );
+        // A new shape starts from the owner: the old shape's edges do not linger.
+        let reshaped = Config::from_json(
+            r#"{"bands": {"escalation_rate": {"shape": "higher_is_better",
+                "healthy_min": 0.3, "watch_min": 0.2}}}"#,
+        );
+        let band = reshaped.map(|c| c.bands["escalation_rate"].clone());
+        assert!(
+            matches!(&band, Ok(b) if b.owner == "support enablement"
+                && b.edges == crate::bands::Edges::HigherIsBetter { healthy_min: 0.3, watch_min: 0.2 }),
+            "{band:?}"
+        );
     }
 
     #[test]

@@ -306,6 +306,98 @@ def test_range_band_follows_override():
     }
 
 
+def test_range_band_honours_a_watch_min():
+    # healthy 20-40%, watch 10-20% or 40-50%, intervention below 10% or above 50%
+    ks = [9, 10, 15, 20, 0]
+    per_week = [[{"handled_by": "ai", "escalated": i < k} for i in range(100)] for k in ks]
+    config = {"bands": {"escalation_rate": {"watch_min": 0.1}}}
+    card = sk.scorecard(weekly_contacts(per_week), one_order(), by="week", config=config)
+    assert bands_of(card, "escalation_rate") == {
+        W[0]: "intervention",  # 0.09
+        W[1]: "watch",  # 0.10: the watch edge
+        W[2]: "watch",
+        W[3]: "healthy",
+        W[4]: "intervention",  # 0.00
+    }
+
+
+@pytest.mark.parametrize(
+    ("band", "option"),
+    [
+        ({"csat_mean": {"watch_max": 4.5}}, "watch_max"),
+        ({"tickets_per_order": {"healthy_min": 0.05}}, "healthy_min"),
+        ({"escalation_rate": {"watch_min": 0.3}}, "escalation_rate"),  # inside healthy
+    ],
+)
+def test_a_band_option_the_engine_does_not_honour_is_a_config_error(band, option):
+    with pytest.raises(sk.ConfigError, match=option):
+        sk.Config({"bands": band})
+
+
+def test_a_band_that_changes_shape_starts_from_its_owner():
+    config = sk.Config(
+        {
+            "bands": {
+                "escalation_rate": {
+                    "shape": "lower_is_better",
+                    "healthy_max": 0.3,
+                    "watch_max": 0.4,
+                }
+            }
+        }
+    )
+    band = config.to_dict()["bands"]["escalation_rate"]
+    assert band == {
+        "shape": "lower_is_better",
+        "healthy_max": 0.3,
+        "watch_max": 0.4,
+        "owner": "support enablement",
+    }
+
+
+def _region_band(regions, value):
+    """The band of ``value`` under exported regions, written here: an edge (up to 1e-9
+    relative) belongs to the range that includes it, the better band first."""
+
+    def near(a, b):
+        return abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b))
+
+    def inside(r):
+        above = value > r.low or (r.includes_low and near(value, r.low))
+        below = value < r.high or (r.includes_high and near(value, r.high))
+        return above and below
+
+    for name in ("healthy", "watch", "intervention"):
+        if any(r.band == name and inside(r) for r in regions):
+            return name
+    return None
+
+
+def test_exported_regions_give_every_band_the_engine_gives():
+    # What the charts shade and the report describes must be what card.bands() says, also
+    # for a config band (a range with a watch_min, moved edges).
+    from supportkpi import _present
+
+    sample = sk.load_sample()
+    config = {
+        "bands": {
+            "escalation_rate": {"watch_min": 0.25, "healthy_min": 0.3},
+            "csat_mean": {"healthy_min": 4.1, "watch_min": 3.9},
+        }
+    }
+    card = sk.scorecard(
+        sample["contacts"], sample["orders"], sessions=sample["sessions"], config=config
+    )
+    bands = card.bands().dropna(subset=["value"])
+    seen = set()
+    for kpi, rows in bands.groupby("kpi"):
+        regions = _present.band_regions(_present.band_edges(card, kpi))
+        for value, band in zip(rows["value"], rows["band"], strict=True):
+            assert _region_band(regions, value) == band, (kpi, value)
+            seen.add(band)
+    assert seen == {"healthy", "watch", "intervention"}
+
+
 # --- owners and the set of banded KPIs ---------------------------------------------------
 
 

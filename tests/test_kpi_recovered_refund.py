@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 import supportkpi as sk
 from datagen import make_tables
-
 from test_scorecard_edges import cell, check, frame
 
 

@@ -17,9 +17,9 @@ import sys
 import pandas as pd
 import pytest
 import supportkpi as sk
-from supportkpi import _report
+from supportkpi import _present, _report
+from supportkpi._present import format_value
 from supportkpi._report import (
-    format_value,
     report_html,
     scorecard_html,
     terminal_repr,
@@ -66,18 +66,6 @@ def _row(html_text, kpi):
 
 def _cells(row_html):
     return re.findall(r'<td class="sk-value([^"]*)"[^>]*title="([^"]*)">([^<]*)</td>', row_html)
-
-
-class _WithoutBands:
-    """A scorecard of an older build: no bands(), diagnose() or events."""
-
-    def __init__(self, card):
-        self._card = card
-
-    def __getattr__(self, name):
-        if name in ("bands", "diagnose", "events", "config"):
-            raise AttributeError(name)
-        return getattr(self._card, name)
 
 
 def _tiny_card(**kwargs):
@@ -130,7 +118,7 @@ def test_values_are_formatted_by_unit(notebook_html):
 
 def test_tooltips_show_numerator_and_denominator(card, notebook_html):
     long = card.to_pandas()
-    period = _report.report_period(card)
+    period = _present.report_period(card)
     row = long[(long.kpi == "deflection_rate") & (long.period_start == period)].iloc[0]
     title = f"numerator {int(row.numerator):,} / denominator {int(row.denominator):,}"
     assert title in _row(notebook_html, "deflection_rate")
@@ -140,7 +128,7 @@ def test_tooltips_show_numerator_and_denominator(card, notebook_html):
 
 def test_cells_carry_their_band(card, notebook_html):
     bands = card.bands()
-    period = _report.report_period(card)
+    period = _present.report_period(card)
     at = bands[bands.period_start == period].set_index("kpi")
     for kpi in HEADLINE:
         expected_band = at.loc[kpi, "band"]
@@ -153,12 +141,12 @@ def test_cells_carry_their_band(card, notebook_html):
 
 
 def test_report_period_skips_a_barely_started_week(card):
-    starts = _report.period_starts(card)
-    assert _report.observed_share(card, starts[-1]) < 0.5
-    assert _report.report_period(card) == starts[-2]
-    assert _report.report_period(card, "2024-11-20 12:00") == pd.Timestamp("2024-11-18", tz=TZ)
+    starts = _present.period_starts(card)
+    assert _present.observed_share(card, starts[-1]) < 0.5
+    assert _present.report_period(card) == starts[-2]
+    assert _present.report_period(card, "2024-11-20 12:00") == pd.Timestamp("2024-11-18", tz=TZ)
     with pytest.raises(sk.ConfigError, match="outside the scorecard"):
-        _report.report_period(card, "2030-01-01")
+        _present.report_period(card, "2030-01-01")
 
 
 def test_diagnostics_fired_are_listed_under_the_table(card, notebook_html):
@@ -166,7 +154,7 @@ def test_diagnostics_fired_are_listed_under_the_table(card, notebook_html):
     shown = {
         c.period
         for c in _report._columns(
-            card, _report._Grid(card), periods=6, current=_report.report_period(card)
+            card, _report._Grid(card), periods=6, current=_present.report_period(card)
         )[0]
     }
     fired = diagnostics[diagnostics.period_start.isin(shown)]
@@ -185,27 +173,6 @@ def test_group_values_are_escaped():
     assert "email &amp; co" in out
     text = terminal_repr(card)
     assert "<b>chat</b>" in text  # plain text is not escaped
-
-
-def test_without_bands_api_the_catalogue_edges_are_used(card):
-    legacy = _WithoutBands(card)
-    out = scorecard_html(legacy)
-    assert "sk-intervention" in out and "sk-healthy" in out
-    assert "Diagnostics fired" not in out
-    page = report_html(legacy, days=28)
-    assert "Diagnostics are not available" in page
-    assert "default edges" in page
-    bands = _report.bands_frame(legacy)
-    assert set(bands.band.dropna()) <= set(_report.BANDS)
-    assert not bands.baseline.notna().any()
-
-
-def test_catalogue_band_classification_matches_the_engine(card):
-    legacy = _report.bands_frame(_WithoutBands(card))
-    engine = card.bands()
-    both = legacy.merge(engine, on=["period_start", "kpi"], suffixes=("_ours", "_engine"))
-    assert len(both) == len(engine)
-    assert (both.band_ours.fillna("-") == both.band_engine.fillna("-")).all()
 
 
 def test_tiny_and_empty_periods_render():
@@ -246,7 +213,7 @@ def test_report_has_the_weekly_scorecard_sections(card, report_text):
         assert f">{heading}<" in report_text, heading
     # diagnostics with their action and owner
     fired = card.diagnose()
-    fired = fired[fired.period_start == _report.report_period(card)]
+    fired = fired[fired.period_start == _present.report_period(card)]
     for row in fired.itertuples():
         assert f'data-rule="{row.rule}"' in report_text
         assert _report._e(row.action) in report_text
@@ -354,7 +321,7 @@ def test_plot_kpi_draws_bands_baseline_and_events(card, mpl):
     assert len(ax.patches) >= 6
     # by default the chart ends at the report period, not the week barely started
     value_line = ax.lines[labels.index("value")]
-    assert len(value_line.get_xdata()) == len(_report.period_starts(card)) - 1
+    assert len(value_line.get_xdata()) == len(_present.period_starts(card)) - 1
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     assert buffer.getvalue()[:4] == b"\x89PNG"
@@ -409,7 +376,7 @@ def test_format_value_edges():
     assert format_value(-0.05, "rate", "cost_per_resolved_vs_baseline") == "-5.0%"
     assert format_value(26.73, "score") == "26.7"
     assert format_value(12345.678, "currency") == "12,345.68"  # the inputs' currency, unnamed
-    with _report.currency_symbol("€"):
+    with _present.currency_symbol("€"):
         assert format_value(-12345.678, "currency") == "-€12,345.68"
 
 

@@ -9,12 +9,12 @@ import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
+from pathlib import Path
 from typing import Any, TypeAlias
 
 import pandas as pd
 import pyarrow as pa
 
-from . import _plot, _report
 from . import _supportkpi as _native
 from ._arrow import (
     ID_COLUMNS,
@@ -306,11 +306,88 @@ class Scorecard:
         order = long.drop_duplicates(keys).set_index(keys).index
         return wide.reindex(order)
 
-    _repr_html_ = _report.scorecard_html
-    __repr__ = _report.terminal_repr
-    plot = _plot.plot_kpi
-    plot_trends = _plot.plot_trends
-    to_html = _report.write_html_report
+    # The views import on first use: `import supportkpi` loads no report or plotting code.
+
+    def _repr_html_(self, *, periods: int = 6) -> str:
+        """The notebook table (see :func:`supportkpi._report.scorecard_html`)."""
+        from ._report import scorecard_html
+
+        return scorecard_html(self, periods=periods)
+
+    def __repr__(self) -> str:
+        """The terminal view (see :func:`supportkpi._report.terminal_repr`)."""
+        from ._report import terminal_repr
+
+        return terminal_repr(self)
+
+    def plot(
+        self,
+        kpi: str,
+        *,
+        group: object = None,
+        ax: Any = None,
+        days: int | None = None,
+        partial: bool = False,
+    ) -> Any:
+        """One KPI over time with its bands (see :func:`supportkpi._plot.plot_kpi`).
+
+        Example:
+            >>> import supportkpi as sk
+            >>> sample = sk.load_sample()
+            >>> card = sk.scorecard(sample["contacts"], sample["orders"])
+            >>> card.plot("fcr_rate", days=60).axes[0].get_title(loc="left")
+            'First contact resolution'
+        """
+        from ._plot import plot_kpi
+
+        return plot_kpi(self, kpi, group=group, ax=ax, days=days, partial=partial)
+
+    def plot_trends(
+        self,
+        kpis: Sequence[str] | None = None,
+        *,
+        days: int = 90,
+        group: object = None,
+        ncols: int | None = None,
+        partial: bool = False,
+    ) -> Any:
+        """Small multiples of KPIs over time (see :func:`supportkpi._plot.plot_trends`).
+
+        Example:
+            >>> import supportkpi as sk
+            >>> sample = sk.load_sample()
+            >>> card = sk.scorecard(sample["contacts"], sample["orders"])
+            >>> len(card.plot_trends(["csat_mean", "fcr_rate"], days=60).axes)
+            2
+        """
+        from ._plot import plot_trends
+
+        return plot_trends(self, kpis, days=days, group=group, ncols=ncols, partial=partial)
+
+    def to_html(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        days: int = 90,
+        period: object = None,
+        title: str | None = None,
+        currency: str | None = None,
+    ) -> Path:
+        """The standalone HTML report (see :func:`supportkpi._report.write_html_report`).
+
+        Example:
+            >>> import pathlib, tempfile, supportkpi as sk
+            >>> sample = sk.load_sample()
+            >>> card = sk.scorecard(sample["contacts"], sample["orders"])
+            >>> with tempfile.TemporaryDirectory() as tmp:
+            ...     card.to_html(pathlib.Path(tmp) / "report.html", days=28).stat().st_size > 10_000
+            True
+        """
+        from ._report import write_html_report
+
+        return write_html_report(
+            self, Path(path), days=days, period=period, title=title, currency=currency
+        )
 
 
 ConfigLike = Config | Mapping[str, Any] | str | os.PathLike[str] | None

@@ -12,6 +12,7 @@ from typing import Any
 
 from ._api import kpi_catalog
 from ._config import default_config
+from ._present import describe_band
 
 _UNITS = {
     "count": "count",
@@ -29,18 +30,8 @@ def _percent(unit: str, x: float) -> str:
 
 
 def _band_text(band: dict[str, Any] | None, unit: str) -> str:
-    if not band:
-        return "—"
-    shape = band["shape"]
-    if shape == "higher_is_better":
-        hmin, wmin = _percent(unit, band["healthy_min"]), _percent(unit, band["watch_min"])
-        return f"healthy ≥ {hmin}; watch {wmin}–{hmin}; intervention < {wmin}"
-    if shape == "lower_is_better":
-        hmax, wmax = _percent(unit, band["healthy_max"]), _percent(unit, band["watch_max"])
-        return f"healthy ≤ {hmax}; watch {hmax}–{wmax}; intervention > {wmax}"
-    lo, hi = _percent(unit, band["healthy_min"]), _percent(unit, band["healthy_max"])
-    wmax = _percent(unit, band["watch_max"])
-    return f"healthy {lo}–{hi}; watch < {lo} or {hi}–{wmax}; intervention > {wmax}"
+    words = describe_band(band, unit, number=lambda x: _percent(unit, x), separator="; ")
+    return words or "—"
 
 
 def metrics_markdown() -> str:

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 import pandas as pd
 
-from . import _report
+from . import _present
 from ._supportkpi import ConfigError
 from ._text import terminal_safe
 
@@ -64,7 +64,7 @@ def require_matplotlib() -> Any:
 
 def _frame(card: Scorecard) -> pd.DataFrame:
     """The long table with bands, and x = period start as local wall-clock time."""
-    table = _report.scorecard_table(card)
+    table = _present.scorecard_table(card)
     local = pd.to_datetime(table["period_start"], utc=True).dt.tz_convert(card.tz)
     table["x"] = local.dt.tz_localize(None)
     return table
@@ -92,7 +92,7 @@ def _window(card: Scorecard, table: pd.DataFrame, days: int | None, partial: boo
     if table.empty:
         return table
     if not partial:
-        current = _report.report_period(card)
+        current = _present.report_period(card)
         if current is not None:
             table = table[table["x"] <= current.tz_localize(None)]
     if days is None or table.empty:
@@ -103,7 +103,7 @@ def _window(card: Scorecard, table: pd.DataFrame, days: int | None, partial: boo
 
 def _events_within(card: Scorecard, table: pd.DataFrame) -> pd.DataFrame | None:
     """The calendar events that overlap the periods drawn."""
-    events = _report.events_frame(card)
+    events = _present.events_frame(card)
     if events is None or table.empty:
         return None
     first = pd.Timestamp(table["x"].min())
@@ -118,28 +118,7 @@ def _events_within(card: Scorecard, table: pd.DataFrame) -> pd.DataFrame | None:
 
 
 def _period_step(card: Scorecard) -> pd.DateOffset:
-    return _report._PERIOD_STEP.get(card.by, pd.DateOffset(days=7))
-
-
-def _regions(edges: dict[str, Any] | None) -> list[tuple[float, float, str]]:
-    """The value ranges of each band, as (low, high, band), from the band edges."""
-    if not edges:
-        return []
-    inf = math.inf
-    shape = edges.get("shape")
-    if shape == "higher_is_better":
-        h, w = edges["healthy_min"], edges["watch_min"]
-        return [(-inf, w, "intervention"), (w, h, "watch"), (h, inf, "healthy")]
-    if shape == "lower_is_better":
-        h, w = edges["healthy_max"], edges["watch_max"]
-        return [(-inf, h, "healthy"), (h, w, "watch"), (w, inf, "intervention")]
-    if shape == "range":
-        lo, hi, w = edges["healthy_min"], edges["healthy_max"], edges["watch_max"]
-        low = [(-inf, lo, "watch")]
-        if edges.get("watch_min") is not None:
-            low = [(-inf, edges["watch_min"], "intervention"), (edges["watch_min"], lo, "watch")]
-        return [*low, (lo, hi, "healthy"), (hi, w, "watch"), (w, inf, "intervention")]
-    return []
+    return _present.PERIOD_STEP.get(card.by, pd.DateOffset(days=7))
 
 
 def _y_formatter(unit: str, kpi: str) -> Any:
@@ -149,7 +128,7 @@ def _y_formatter(unit: str, kpi: str) -> Any:
         return PercentFormatter(xmax=1.0, decimals=None)
     suffix = {"minutes": " min", "hours": " h"}.get(unit, "")
     if unit == "currency":
-        return FuncFormatter(lambda v, _: _report.format_value(v, "currency").split(".")[0])
+        return FuncFormatter(lambda v, _: _present.format_value(v, "currency").split(".")[0])
     return FuncFormatter(lambda v, _: f"{v:,.4g}{suffix}")
 
 
@@ -165,7 +144,7 @@ def _draw(
     import matplotlib.dates as mdates
 
     rows = table[table["kpi"] == kpi].sort_values("x", kind="stable")
-    title = _report._name(kpi)
+    title = _present.kpi_name(kpi)
     ax.set_title(title, fontsize=10 if compact else 12, loc="left")
     if rows.empty:
         ax.text(0.5, 0.5, "no data", transform=ax.transAxes, ha="center", color="#6b7280")
@@ -178,14 +157,14 @@ def _draw(
 
     if grouped:
         keys = rows[card.group_by].astype(object).where(rows[card.group_by].notna(), None)
-        labels = keys.apply(lambda r: _plain(_report._group_label(card, tuple(r))), axis=1)
+        labels = keys.apply(lambda r: _plain(_present.group_label(card, tuple(r))), axis=1)
         for label in dict.fromkeys(labels):
             mask = (labels == label).to_numpy()
             ax.plot(x[mask], values[mask], lw=1.4, marker="o", ms=2.5, label=label, zorder=3)
     else:
         ax.plot(x, values, color=LINE_COLOUR, lw=1.6, zorder=3, label="value")
         colours = [
-            _report.BAND_COLOURS[b][2] if b in _report.BAND_COLOURS else LINE_COLOUR
+            _present.BAND_COLOURS[b][2] if b in _present.BAND_COLOURS else LINE_COLOUR
             for b in rows["band"].tolist()
         ]
         ax.scatter(
@@ -217,8 +196,8 @@ def _draw(
         low, high = 0.0, 1.0
     else:
         low, high = float(finite.min()), float(finite.max())
-    edges = _report.band_edges(card, kpi)
-    regions = _regions(edges)
+    edges = _present.band_edges(card, kpi)
+    regions = [(r.low, r.high, r.band) for r in _present.band_regions(edges)]
     cuts = sorted({v for lo, hi, _ in regions for v in (lo, hi) if math.isfinite(v)})
     if cuts and finite.size:
         nearest = min(
@@ -231,7 +210,8 @@ def _draw(
     for lo, hi, band in regions:
         a, b = max(lo, low), min(hi, high)
         if a < b:
-            ax.axhspan(a, b, color=_report.BAND_COLOURS[band][2], alpha=SHADE_ALPHA, lw=0, zorder=0)
+            colour = _present.BAND_COLOURS[band][2]
+            ax.axhspan(a, b, color=colour, alpha=SHADE_ALPHA, lw=0, zorder=0)
     ax.set_ylim(low, high)
 
     # The x range: the first period's start to the last period's end.
@@ -293,9 +273,10 @@ def _legend_handles(card: Scorecard, events: pd.DataFrame | None, kpis: Sequence
         handles.append(
             Line2D([], [], color=BASELINE_COLOUR, lw=1.0, ls="--", label="30-day baseline")
         )
-    if any(_report.band_edges(card, k) for k in kpis):
-        for band in _report.BANDS:
-            handles.append(Patch(color=_report.BAND_COLOURS[band][2], alpha=0.35, lw=0, label=band))
+    if any(_present.band_edges(card, k) for k in kpis):
+        for band in _present.BANDS:
+            colour = _present.BAND_COLOURS[band][2]
+            handles.append(Patch(color=colour, alpha=0.35, lw=0, label=band))
     if events is not None:
         for kind in dict.fromkeys(str(k) for k in events["kind"]):
             handles.append(
@@ -354,7 +335,7 @@ def plot_kpi(
     events = _events_within(card, table[table["kpi"] == kpi])
     _draw(ax, card, table, kpi, events=events, compact=False)
     if group is not None:
-        ax.set_title(f"{_report._name(kpi)} — {_group_text(group)}", loc="left")
+        ax.set_title(f"{_present.kpi_name(kpi)} — {_group_text(group)}", loc="left")
     elif not card.group_by:
         ax.legend(
             handles=_legend_handles(card, events, [kpi]),
@@ -368,7 +349,7 @@ def plot_kpi(
 
 def _group_text(group: object) -> str:
     parts = group if isinstance(group, tuple) else (group,)
-    return _plain(" · ".join(_report.NULL_GROUP if p is None else str(p) for p in parts))
+    return _plain(" · ".join(_present.NULL_GROUP if p is None else str(p) for p in parts))
 
 
 def _plain(text: str) -> str:
@@ -426,7 +407,7 @@ def plot_trends(
     from matplotlib.figure import Figure
 
     if kpis is None:
-        sections = _report.kpi_sections(card)
+        sections = _present.kpi_sections(card)
         kpis = [k for _, ks in sections[:2] for k in ks]
     kpis = list(kpis)
     if not kpis:

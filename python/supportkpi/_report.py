@@ -11,10 +11,8 @@ engine), every value escaped with :func:`html.escape`:
 * :func:`write_html_report` — the weekly support-conversion scorecard of seed 000 as one
   self-contained HTML file (inline CSS and SVG charts, nothing fetched from the network).
 
-Bands and diagnostics come from ``card.bands()`` and ``card.diagnose()``. A scorecard
-without them (an older build) still renders: bands are then classified from the band edges
-of :func:`supportkpi.kpi_catalog` (without baselines), and the diagnostics section is left
-out.
+Bands and diagnostics come from ``card.bands()`` and ``card.diagnose()``; catalogue lookups,
+formatting, periods and band regions from :mod:`supportkpi._present`.
 
 The *report period* is the period the headline, the owners' list, the diagnostics and the
 ``--fail-on`` gate of the command line look at. By default it is the latest period, or the
@@ -37,569 +35,69 @@ Example:
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 import io
-import json
 import math
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from ._supportkpi import ConfigError, __version__, kpi_catalog_json
+from ._present import (
+    BAND_COLOURS,
+    BAND_COLUMNS,
+    BAND_MARK,
+    BANDS,
+    MISSING,
+    PERIOD_ADJECTIVE,
+    PERIOD_NOUN,
+    SECTION_TITLES,
+    as_float,
+    band_edges,
+    catalog_entry,
+    currency_symbol,
+    describe_band,
+    diagnostics_frame,
+    events_frame,
+    format_delta,
+    format_evidence,
+    format_instant,
+    format_number,
+    format_value,
+    group_label,
+    group_value,
+    is_missing,
+    kpi_name,
+    kpi_sections,
+    label_period,
+    observed_share,
+    period_ints,
+    period_phrase,
+    period_starts,
+    report_period,
+    scorecard_table,
+    section_kpis,
+    short_name,
+    stamp_int,
+)
+from ._supportkpi import __version__
 from ._text import terminal_safe
 
 if TYPE_CHECKING:
     from ._api import Scorecard
 
 __all__ = [
-    "BANDS",
-    "HEADLINE_KPIS",
-    "SUPPORT_CONVERSION_KPIS",
-    "bands_frame",
-    "classify_band",
-    "describe_band",
-    "diagnostics_frame",
-    "format_delta",
-    "format_value",
-    "report_period",
+    "report_html",
     "scorecard_html",
-    "scorecard_table",
     "terminal_repr",
     "write_html_report",
 ]
 
-# The four headline KPIs, in seed 001's order of importance. The catalogue's `headline` flag
-# is the source of truth; this is the fallback when a catalogue flags none.
-HEADLINE_KPIS = ("csat_mean", "deflection_rate", "fcr_rate", "tickets_per_order")
-# The weekly support-conversion scorecard of seed 000 (its KPI benchmark table), in order.
-SUPPORT_CONVERSION_KPIS = (
-    "preventable_contact_rate",
-    "self_service_resolution_rate",
-    "recovery_rate_7d",
-    "repeat_contact_rate_14d",
-    "cost_per_resolved_vs_baseline",
-    "negative_csat_checkout_shipping_share",
-)
-BANDS = ("healthy", "watch", "intervention")
-# band -> (cell background, cell text, accent for borders, chart points and shading)
-BAND_COLOURS = {
-    "healthy": ("#dcfce7", "#14532d", "#16a34a"),
-    "watch": ("#fef3c7", "#713f12", "#d97706"),
-    "intervention": ("#fee2e2", "#7f1d1d", "#dc2626"),
-}
-BAND_MARK = {"healthy": "ok", "watch": "!", "intervention": "!!"}
-# Money is in the currency of the inputs (docs/metrics.md), which the data do not name: no
-# symbol unless the caller gives one (``currency="€"``), set for one rendering at a time.
-_CURRENCY: ContextVar[str] = ContextVar("supportkpi_currency", default="")
-MISSING = "n/a"
-NULL_GROUP = "(null)"
 DEFAULT_PERIODS = 6
 MAX_GROUP_COLUMNS = 12
-# Columns of card.bands() (docs/semantics.md), after the group columns.
-BAND_COLUMNS = ("band", "owner", "baseline", "delta_vs_baseline", "expected")
-
-_PERIOD_NOUN = {"day": "day", "week": "week", "month": "month"}
-_PERIOD_ADJECTIVE = {"day": "Daily", "week": "Weekly", "month": "Monthly"}
-_PERIOD_FORMAT = {"day": "%Y-%m-%d", "week": "%Y-%m-%d", "month": "%Y-%m"}
-_PERIOD_STEP = {
-    "day": pd.DateOffset(days=1),
-    "week": pd.DateOffset(days=7),
-    "month": pd.DateOffset(months=1),
-}
-_SECTION_TITLES = (
-    "Headline KPIs",
-    "Diagnostic: support-conversion scorecard",
-    "Diagnostic: all other KPIs",
-)
-
-
-# --- the catalogue --------------------------------------------------------------------
-
-
-@cache
-def _catalog() -> dict[str, dict[str, Any]]:
-    return {entry["id"]: entry for entry in json.loads(kpi_catalog_json())}
-
-
-def _entry(kpi: str) -> dict[str, Any]:
-    return _catalog().get(kpi, {"id": kpi, "name": kpi, "unit": "", "definition": ""})
-
-
-def _name(kpi: str) -> str:
-    return str(_entry(kpi).get("name") or kpi)
-
-
-def _headline_kpis() -> list[str]:
-    flagged = [kpi for kpi, entry in _catalog().items() if entry.get("headline")]
-    return flagged or list(HEADLINE_KPIS)
-
-
-def kpi_sections(card: Scorecard) -> list[tuple[str, list[str]]]:
-    """The KPIs of ``card`` in display order: headline, seed 000's scorecard, the rest.
-
-    Example:
-        >>> import supportkpi as sk
-        >>> sample = sk.load_sample()
-        >>> card = sk.scorecard(sample["contacts"], sample["orders"])
-        >>> [(title, kpis[:2]) for title, kpis in kpi_sections(card)][:2]
-        [('Headline KPIs', ['csat_mean', 'deflection_rate']), \
-('Diagnostic: support-conversion scorecard', ['self_service_resolution_rate', 'recovery_rate_7d'])]
-    """
-    present = list(card.kpis)
-    headline = [k for k in _headline_kpis() if k in present]
-    scorecard = [k for k in SUPPORT_CONVERSION_KPIS if k in present and k not in headline]
-    shown = {*headline, *scorecard}
-    rest = [k for k in present if k not in shown]
-    return [
-        (title, kpis) for title, kpis in zip(_SECTION_TITLES, (headline, scorecard, rest)) if kpis
-    ]
-
-
-# --- values ---------------------------------------------------------------------------
-
-
-def _is_missing(value: object) -> bool:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return True
-    try:
-        return math.isnan(value)  # type: ignore[arg-type]
-    except TypeError:
-        return False
-
-
-def _float(value: object) -> float | None:
-    return None if _is_missing(value) else float(value)  # type: ignore[arg-type]
-
-
-@contextmanager
-def currency_symbol(symbol: str | None) -> Iterator[None]:
-    """Money is shown with ``symbol`` (e.g. ``"€"``) inside this block; None keeps the current.
-
-    Example:
-        >>> with currency_symbol("€"):
-        ...     format_value(9.5, "currency")
-        '€9.50'
-        >>> format_value(9.5, "currency")
-        '9.50'
-    """
-    if symbol is None:
-        yield
-        return
-    token = _CURRENCY.set(symbol)
-    try:
-        yield
-    finally:
-        _CURRENCY.reset(token)
-
-
-def format_value(value: object, unit: str, kpi: str | None = None) -> str:
-    """A KPI value for people: rates as percent, durations with their unit, money with cents.
-
-    ``kpi`` ids ending in ``_vs_baseline`` are signed changes (``+12.0%``). A null value is
-    ``n/a``. Money carries no symbol (the inputs' currency is not known) unless one is set
-    with :func:`currency_symbol`.
-
-    Example:
-        >>> format_value(0.0158, "rate"), format_value(4.5231, "score"), format_value(26.7, "score")
-        ('1.6%', '4.52', '26.7')
-        >>> format_value(17.55, "hours"), format_value(1469, "count"), format_value(0.4486, "ratio")
-        ('17.6 h', '1,469', '0.449')
-        >>> format_value(0.12, "rate", "cost_per_resolved_vs_baseline"), format_value(None, "rate")
-        ('+12.0%', 'n/a')
-        >>> format_value(-1103.99, "currency")
-        '-1,103.99'
-    """
-    number = _float(value)
-    if number is None:
-        return MISSING
-    if (text := _non_finite(number)) is not None:
-        return text
-    if unit == "rate":
-        if kpi is not None and kpi.endswith("_vs_baseline"):
-            return f"{100 * number:+.1f}%"
-        return f"{100 * number:.1f}%"
-    if unit == "currency":
-        sign = "-" if number < 0 else ""
-        return f"{sign}{_CURRENCY.get()}{abs(number):,.2f}"
-    if unit == "minutes":
-        return f"{number:,.1f} min"
-    if unit == "hours":
-        return f"{number:,.1f} h"
-    if unit == "count":
-        return f"{number:,.0f}"
-    if unit == "ratio":
-        return f"{number:,.3f}"
-    if unit == "score":
-        return f"{number:.2f}" if abs(number) < 10 else f"{number:.1f}"
-    return f"{number:,.4g}"
-
-
-def format_delta(delta: object, unit: str) -> str:
-    """A change of a KPI value: percentage points for rates, the unit's own otherwise.
-
-    Example:
-        >>> format_delta(0.021, "rate"), format_delta(-0.3, "score"), format_delta(2.5, "hours")
-        ('+2.1 pp', '-0.30', '+2.5 h')
-    """
-    number = _float(delta)
-    if number is None:
-        return MISSING
-    if (text := _non_finite(number)) is not None:
-        return text
-    if unit == "rate":
-        return f"{100 * number:+.1f} pp"
-    if unit == "currency":
-        sign = "-" if number < 0 else "+"
-        return f"{sign}{_CURRENCY.get()}{abs(number):,.2f}"
-    if unit == "minutes":
-        return f"{number:+,.1f} min"
-    if unit == "hours":
-        return f"{number:+,.1f} h"
-    if unit == "count":
-        return f"{number:+,.0f}"
-    if unit == "ratio":
-        return f"{number:+,.3f}"
-    return f"{number:+.2f}"
-
-
-def _non_finite(number: float) -> str | None:
-    """How an infinite value reads (a sum of revenue can overflow to inf); None if finite."""
-    if math.isfinite(number):
-        return None
-    return "∞" if number > 0 else "-∞"
-
-
-def _format_number(value: object) -> str:
-    number = _float(value)
-    if number is None:
-        return MISSING
-    if (text := _non_finite(number)) is not None:
-        return text
-    if number == int(number) and abs(number) < 1e15:
-        return f"{int(number):,}"
-    return f"{number:,.2f}"
-
-
-def _format_evidence(value: object, *, top: bool = True) -> str:
-    """Evidence for people: ``condition: value; ...`` with 4 significant digits."""
-    if isinstance(value, Mapping):
-        items = [f"{k}: {_format_evidence(v, top=False)}" for k, v in value.items()]
-        return "; ".join(items) if top else "{" + ", ".join(items) + "}"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return MISSING if _is_missing(value) else f"{value:.4g}"
-    if isinstance(value, pd.Timestamp | dt.datetime):
-        return pd.Timestamp(value).isoformat()
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_format_evidence(v, top=False) for v in value) + "]"
-    if _is_missing(value):
-        return MISSING
-    return str(value)
-
-
-# --- bands ----------------------------------------------------------------------------
-
-
-def classify_band(value: object, band: Mapping[str, Any] | None) -> str | None:
-    """The band of ``value`` under ``band`` edges (a catalogue entry's ``band``).
-
-    A value exactly on an edge takes the better band (SPEC §6). Shapes:
-    ``higher_is_better`` (healthy_min, watch_min), ``lower_is_better`` (healthy_max,
-    watch_max) and ``range`` (healthy_min..healthy_max; above that up to watch_max, or below
-    healthy_min down to an optional watch_min, is watch).
-
-    Example:
-        >>> edges = {"shape": "higher_is_better", "healthy_min": 4.3, "watch_min": 4.0}
-        >>> [classify_band(v, edges) for v in (4.3, 4.1, 3.9, None)]
-        ['healthy', 'watch', 'intervention', None]
-        >>> rng = {"shape": "range", "healthy_min": 0.2, "healthy_max": 0.4, "watch_max": 0.5}
-        >>> [classify_band(v, rng) for v in (0.1, 0.3, 0.45, 0.6)]
-        ['watch', 'healthy', 'watch', 'intervention']
-    """
-    number = _float(value)
-    if number is None or not band:
-        return None
-    shape = band.get("shape")
-    if shape == "higher_is_better":
-        if number >= band["healthy_min"]:
-            return "healthy"
-        return "watch" if number >= band["watch_min"] else "intervention"
-    if shape == "lower_is_better":
-        if number <= band["healthy_max"]:
-            return "healthy"
-        return "watch" if number <= band["watch_max"] else "intervention"
-    if shape == "range":
-        low, high = band["healthy_min"], band["healthy_max"]
-        if low <= number <= high:
-            return "healthy"
-        if number > high:
-            return "watch" if number <= band["watch_max"] else "intervention"
-        watch_min = band.get("watch_min")
-        return "watch" if watch_min is None or number >= watch_min else "intervention"
-    return None
-
-
-def describe_band(band: Mapping[str, Any] | None, unit: str, kpi: str | None = None) -> str:
-    """The band edges in words.
-
-    Example:
-        >>> import supportkpi as sk
-        >>> cat = sk.kpi_catalog().set_index("id")
-        >>> describe_band(cat.band["csat_mean"], "score")
-        'healthy ≥ 4.30 · watch 4.00–4.30 · intervention < 4.00'
-        >>> describe_band(cat.band["escalation_rate"], "rate")
-        'healthy 20.0%–40.0% · watch < 20.0% or 40.0%–50.0% · intervention > 50.0%'
-    """
-    if not band:
-        return ""
-
-    def fmt(value: float) -> str:
-        return format_value(value, unit, kpi)
-
-    shape = band.get("shape")
-    if shape == "higher_is_better":
-        h, w = fmt(band["healthy_min"]), fmt(band["watch_min"])
-        return f"healthy ≥ {h} · watch {w}–{h} · intervention < {w}"
-    if shape == "lower_is_better":
-        h, w = fmt(band["healthy_max"]), fmt(band["watch_max"])
-        return f"healthy ≤ {h} · watch {h}–{w} · intervention > {w}"
-    if shape == "range":
-        lo, hi, w = fmt(band["healthy_min"]), fmt(band["healthy_max"]), fmt(band["watch_max"])
-        low_watch = f"< {lo}"
-        low_intervention = ""
-        if band.get("watch_min") is not None:
-            wmin = fmt(band["watch_min"])
-            low_watch = f"{wmin}–{lo}"
-            low_intervention = f"< {wmin} or "
-        return (
-            f"healthy {lo}–{hi} · watch {low_watch} or {hi}–{w} · "
-            f"intervention {low_intervention}> {w}"
-        )
-    return ""
-
-
-def band_edges(card: Scorecard, kpi: str) -> dict[str, Any] | None:
-    """The band edges of ``kpi`` in effect for ``card``: its configuration's, else the catalogue's.
-
-    Example:
-        >>> import supportkpi as sk
-        >>> sample = sk.load_sample()
-        >>> card = sk.scorecard(sample["contacts"], sample["orders"])
-        >>> band_edges(card, "tickets_per_order")
-        {'shape': 'lower_is_better', 'healthy_max': 0.1, 'watch_max': 0.15}
-    """
-    config = getattr(card, "config", None)
-    if config is not None:
-        as_dict = config.to_dict() if hasattr(config, "to_dict") else config
-        bands = as_dict.get("bands") if isinstance(as_dict, Mapping) else None
-        if isinstance(bands, Mapping) and isinstance(bands.get(kpi), Mapping):
-            # The config's band also names its owner; the edges alone are returned here.
-            return {k: v for k, v in bands[kpi].items() if k != "owner"}
-    band = _entry(kpi).get("band")
-    return dict(band) if isinstance(band, Mapping) else None
-
-
-def _catalog_bands(card: Scorecard) -> pd.DataFrame:
-    """Bands classified from the catalogue's edges, for a scorecard without ``bands()``."""
-    long = card.to_pandas()
-    keys = ["period_start", *card.group_by]
-    banded = {kpi: band_edges(card, kpi) for kpi in card.kpis}
-    banded = {kpi: edges for kpi, edges in banded.items() if edges}
-    rows = long[long["kpi"].isin(list(banded))]
-    out = rows[[*keys, "kpi", "value"]].copy()
-    out["band"] = [
-        classify_band(value, banded[kpi])
-        for kpi, value in zip(rows["kpi"], rows["value"], strict=True)
-    ]
-    out["owner"] = [_entry(kpi).get("owner") for kpi in rows["kpi"]]
-    out["baseline"] = float("nan")
-    out["delta_vs_baseline"] = float("nan")
-    out["expected"] = False
-    return out.reset_index(drop=True)
-
-
-def bands_frame(card: Scorecard) -> pd.DataFrame:
-    """``card.bands()``; for a scorecard without it, bands from the catalogue's edges.
-
-    Columns: period_start, the group columns, kpi, value, band, owner, baseline,
-    delta_vs_baseline, expected.
-
-    Example:
-        >>> import supportkpi as sk
-        >>> sample = sk.load_sample()
-        >>> card = sk.scorecard(sample["contacts"], sample["orders"])
-        >>> b = bands_frame(card)
-        >>> sorted(set(b.band.dropna())) == ["healthy", "intervention", "watch"]
-        True
-    """
-    bands = getattr(card, "bands", None)
-    if callable(bands):
-        return bands()
-    return _catalog_bands(card)
-
-
-def diagnostics_frame(card: Scorecard) -> pd.DataFrame | None:
-    """``card.diagnose()``, or None for a scorecard without diagnostics.
-
-    Example:
-        >>> import supportkpi as sk
-        >>> sample = sk.load_sample()
-        >>> card = sk.scorecard(sample["contacts"], sample["orders"])
-        >>> d = diagnostics_frame(card)
-        >>> d is None or {"rule", "action", "owner", "evidence"} <= set(d.columns)
-        True
-    """
-    diagnose = getattr(card, "diagnose", None)
-    return diagnose() if callable(diagnose) else None
-
-
-def events_frame(card: Scorecard) -> pd.DataFrame | None:
-    """``card.events`` (name, kind, start, end) or None."""
-    events = getattr(card, "events", None)
-    if events is None:
-        return None
-    events = events if isinstance(events, pd.DataFrame) else pd.DataFrame(events)
-    return events if len(events) else None
-
-
-def _period_ints(series: pd.Series) -> pd.Series:
-    """Period starts as UTC microseconds: a join key whatever the time zone or unit."""
-    stamps = pd.to_datetime(series, utc=True)
-    return stamps.dt.as_unit("us").astype("int64")
-
-
-def _stamp_int(stamp: pd.Timestamp) -> int:
-    return int(pd.Timestamp(stamp).as_unit("us").value // 1000)
-
-
-def scorecard_table(card: Scorecard) -> pd.DataFrame:
-    """The long table with each row's band: what the command line writes.
-
-    Columns: period_start, the group columns, kpi, value, numerator, denominator, unit, then
-    band, owner, baseline, delta_vs_baseline, expected (null for KPIs without a band).
-
-    Example:
-        >>> import supportkpi as sk
-        >>> sample = sk.load_sample()
-        >>> card = sk.scorecard(sample["contacts"], sample["orders"])
-        >>> t = scorecard_table(card)
-        >>> list(t.columns)  # doctest: +NORMALIZE_WHITESPACE
-        ['period_start', 'kpi', 'value', 'numerator', 'denominator', 'unit', 'band', 'owner',
-         'baseline', 'delta_vs_baseline', 'expected']
-        >>> t.loc[t.kpi == "tickets_per_order", "band"].iloc[-1]
-        'intervention'
-    """
-    long = card.to_pandas()
-    keys = list(card.group_by)
-    bands = bands_frame(card)
-    if "kpi" not in bands.columns:  # no banded KPI at all
-        bands = pd.DataFrame(columns=["period_start", *keys, "kpi", *BAND_COLUMNS])
-        bands["period_start"] = pd.to_datetime(bands["period_start"], utc=True)
-    wanted = [*keys, "kpi", *[c for c in BAND_COLUMNS if c in bands.columns]]
-    right = bands[wanted].copy()
-    right["_period"] = _period_ints(bands["period_start"])
-    left = long.copy()
-    left["_period"] = _period_ints(long["period_start"])
-    merged = left.merge(right, on=["_period", *keys, "kpi"], how="left", validate="one_to_one")
-    for column in BAND_COLUMNS:
-        if column not in merged.columns:
-            merged[column] = None
-    merged["expected"] = merged["expected"].astype("boolean")
-    return merged.drop(columns="_period")
-
-
-# --- periods --------------------------------------------------------------------------
-
-
-def period_starts(card: Scorecard) -> list[pd.Timestamp]:
-    """The period starts of ``card``, oldest first, in the card's time zone."""
-    column = card.to_arrow().column("period_start")
-    if len(column) == 0:
-        return []
-    starts = pd.Series(column.unique().to_pandas()).drop_duplicates().sort_values()
-    return [pd.Timestamp(s).tz_convert(card.tz) for s in starts]
-
-
-def period_end(card: Scorecard, start: pd.Timestamp) -> pd.Timestamp:
-    """The start of the period after ``start`` (local calendar arithmetic in ``card.tz``)."""
-    later = [s for s in period_starts(card) if s > start]
-    if later:
-        return later[0]
-    try:
-        return pd.Timestamp(start) + _PERIOD_STEP[card.by]
-    except (ValueError, OverflowError):  # a DST gap at midnight
-        days = {"day": 1, "week": 7, "month": 31}[card.by]
-        return pd.Timestamp(start) + pd.Timedelta(days=days)
-
-
-def observed_share(card: Scorecard, start: pd.Timestamp) -> float:
-    """How much of the period starting at ``start`` lies before ``card.as_of`` (0 to 1)."""
-    if card.as_of is None:
-        return 1.0
-    end = period_end(card, start)
-    total = (end - start).total_seconds()
-    seen = (pd.Timestamp(card.as_of) - start).total_seconds()
-    return 1.0 if total <= 0 else min(max(seen / total, 0.0), 1.0)
-
-
-def report_period(card: Scorecard, period: object = None) -> pd.Timestamp | None:
-    """The period the report leads with (see the module docstring), as its start.
-
-    ``period`` picks one: a date or timestamp inside it (read in ``card.tz``), or None for
-    the default rule. An unknown period is a :class:`~supportkpi.ConfigError`.
-
-    Example:
-        >>> import supportkpi as sk
-        >>> sample = sk.load_sample()
-        >>> card = sk.scorecard(sample["contacts"], sample["orders"], tz="Europe/Berlin")
-        >>> latest = period_starts(card)[-1]
-        >>> str(latest.date()), round(observed_share(card, latest), 3)
-        ('2024-12-09', 0.004)
-        >>> str(report_period(card).date()), str(report_period(card, "2024-11-27").date())
-        ('2024-12-02', '2024-11-25')
-    """
-    starts = period_starts(card)
-    if not starts:
-        return None
-    if period is None:
-        latest = starts[-1]
-        if len(starts) > 1 and observed_share(card, latest) < 0.5:
-            return starts[-2]
-        return latest
-    try:
-        stamp = pd.Timestamp(period)  # type: ignore[arg-type]
-    except (TypeError, ValueError) as error:
-        raise ConfigError(f"period: not a date: {period!r}") from error
-    stamp = stamp.tz_localize(card.tz) if stamp.tzinfo is None else stamp.tz_convert(card.tz)
-    for start in reversed(starts):
-        if start <= stamp < period_end(card, start):
-            return start
-    first, last = _label_period(card, starts[0]), _label_period(card, starts[-1])
-    raise ConfigError(f"period: {period!s} is outside the scorecard ({first} to {last})")
-
-
-def _label_period(card: Scorecard, start: pd.Timestamp) -> str:
-    return pd.Timestamp(start).strftime(_PERIOD_FORMAT.get(card.by, "%Y-%m-%d"))
-
-
-def _period_phrase(card: Scorecard, start: pd.Timestamp) -> str:
-    noun = {"week": "week of", "day": "day", "month": "month"}.get(card.by, card.by)
-    return f"{noun} {_label_period(card, start)}"
-
-
-def _format_instant(instant: object, tz: str) -> str:
-    if instant is None:
-        return MISSING
-    return pd.Timestamp(instant).tz_convert(tz).strftime("%Y-%m-%d %H:%M %Z")
 
 
 # --- the grid of cells ----------------------------------------------------------------
@@ -627,15 +125,6 @@ class _Column:
     note: str
 
 
-def _group_value(value: object) -> object:
-    return None if _is_missing(value) else value
-
-
-def _group_label(card: Scorecard, group: tuple[Any, ...]) -> str:
-    parts = [NULL_GROUP if value is None else str(value) for value in group]
-    return " · ".join(parts)
-
-
 class _Grid:
     """Every cell of the card, keyed by (period, group, kpi), with its band."""
 
@@ -646,14 +135,14 @@ class _Grid:
         self.cells: dict[tuple[int, tuple[Any, ...], str], _Cell] = {}
         self.groups: list[tuple[Any, ...]] = []
         seen: set[tuple[Any, ...]] = set()
-        periods = _period_ints(table["period_start"]).tolist()
+        periods = period_ints(table["period_start"]).tolist()
         group_columns = [table[g].tolist() for g in card.group_by]
         columns = {
             name: table[name].tolist()
             for name in ("kpi", "value", "numerator", "denominator", "unit", *BAND_COLUMNS)
         }
         for i, period in enumerate(periods):
-            group = tuple(_group_value(values[i]) for values in group_columns)
+            group = tuple(group_value(values[i]) for values in group_columns)
             if group not in seen:
                 seen.add(group)
                 self.groups.append(group)
@@ -661,19 +150,19 @@ class _Grid:
             owner = columns["owner"][i]
             expected = columns["expected"][i]
             self.cells[(period, group, columns["kpi"][i])] = _Cell(
-                value=_float(columns["value"][i]),
-                numerator=_float(columns["numerator"][i]),
-                denominator=_float(columns["denominator"][i]),
+                value=as_float(columns["value"][i]),
+                numerator=as_float(columns["numerator"][i]),
+                denominator=as_float(columns["denominator"][i]),
                 unit=str(columns["unit"][i]),
-                band=None if _is_missing(band) else str(band),
-                owner=None if _is_missing(owner) else str(owner),
-                baseline=_float(columns["baseline"][i]),
-                delta=_float(columns["delta_vs_baseline"][i]),
-                expected=bool(expected) if not _is_missing(expected) else False,
+                band=None if is_missing(band) else str(band),
+                owner=None if is_missing(owner) else str(owner),
+                baseline=as_float(columns["baseline"][i]),
+                delta=as_float(columns["delta_vs_baseline"][i]),
+                expected=bool(expected) if not is_missing(expected) else False,
             )
 
     def cell(self, period: pd.Timestamp, group: tuple[Any, ...], kpi: str) -> _Cell | None:
-        return self.cells.get((_stamp_int(period), group, kpi))
+        return self.cells.get((stamp_int(period), group, kpi))
 
 
 def _columns(
@@ -692,14 +181,14 @@ def _columns(
             share = observed_share(card, start)
             observed = math.floor(100 * share)
             note = "" if share >= 1.0 else f"to date: {observed}% of the {card.by} observed"
-            columns.append(_Column(_label_period(card, start), start, (), start == current, note))
-        return columns, f"{_PERIOD_NOUN.get(card.by, card.by).capitalize()} starting"
+            columns.append(_Column(label_period(card, start), start, (), start == current, note))
+        return columns, f"{PERIOD_NOUN.get(card.by, card.by).capitalize()} starting"
     groups = grid.groups
     extra = len(groups) - MAX_GROUP_COLUMNS
     columns = [
-        _Column(_group_label(card, g), current, g, False, "") for g in groups[:MAX_GROUP_COLUMNS]
+        _Column(group_label(card, g), current, g, False, "") for g in groups[:MAX_GROUP_COLUMNS]
     ]
-    caption = f"{' · '.join(card.group_by)} in the {_period_phrase(card, current)}"
+    caption = f"{' · '.join(card.group_by)} in the {period_phrase(card, current)}"
     if extra > 0:
         caption += f" (first {MAX_GROUP_COLUMNS} groups; {extra} more in card.to_pandas())"
     return columns, caption
@@ -710,21 +199,21 @@ def _support(cell: _Cell) -> str:
     if cell.denominator is None:
         return ""
     if cell.numerator is None or cell.unit in ("score", "minutes", "hours"):
-        return f"n = {_format_number(cell.denominator)}"
-    return f"{_format_number(cell.numerator)} / {_format_number(cell.denominator)}"
+        return f"n = {format_number(cell.denominator)}"
+    return f"{format_number(cell.numerator)} / {format_number(cell.denominator)}"
 
 
 def _cell_title(kpi: str, cell: _Cell) -> str:
     lines = []
     if cell.numerator is not None and cell.denominator is not None:
         lines.append(
-            f"numerator {_format_number(cell.numerator)} / "
-            f"denominator {_format_number(cell.denominator)}"
+            f"numerator {format_number(cell.numerator)} / "
+            f"denominator {format_number(cell.denominator)}"
         )
     elif cell.denominator is not None:
-        lines.append(f"n = {_format_number(cell.denominator)}")
+        lines.append(f"n = {format_number(cell.denominator)}")
     elif cell.numerator is not None and cell.unit not in ("count", "currency"):
-        lines.append(f"numerator {_format_number(cell.numerator)}")
+        lines.append(f"numerator {format_number(cell.numerator)}")
     if cell.value is not None:
         lines.append(f"value {cell.value:.6g}")
     if cell.band:
@@ -784,20 +273,19 @@ def _scorecard_table_html(
     parts.append(f'<th style="{_TH_STYLE};text-align:left">owner</th></tr></thead>')
     width = len(columns) + 2
     for title, kpis in kpi_sections(card):
-        section = "headline" if title == _SECTION_TITLES[0] else "diagnostic"
+        section = "headline" if title == SECTION_TITLES[0] else "diagnostic"
         parts.append(f'<tbody class="sk-{section}">')
         parts.append(f'<tr><th colspan="{width}" style="{_SECTION_STYLE}">{_e(title)}</th></tr>')
         for kpi in kpis:
-            entry = _entry(kpi)
+            entry = catalog_entry(kpi)
             edges = band_edges(card, kpi)
             hint = str(entry.get("definition") or "")
             words = describe_band(edges, str(entry.get("unit", "")), kpi)
             if words:
                 hint = f"{hint}\n{words}" if hint else words
             parts.append(f'<tr data-kpi="{_e(kpi)}">')
-            parts.append(
-                f'<td class="sk-kpi" style="{_NAME_STYLE}" title="{_e(hint)}">{_e(_name(kpi))}</td>'
-            )
+            name = _e(kpi_name(kpi))
+            parts.append(f'<td class="sk-kpi" style="{_NAME_STYLE}" title="{_e(hint)}">{name}</td>')
             owner = entry.get("owner") if edges else None
             for column in columns:
                 cell = grid.cell(column.period, column.group, kpi)
@@ -814,7 +302,7 @@ def _scorecard_table_html(
                     f'<td class="sk-value{band_class}" style="{_TD_STYLE}{_band_style(cell.band)}"'
                     f' title="{_e(_cell_title(kpi, cell))}">{_e(text)}{mark}</td>'
                 )
-            owner_text = "" if _is_missing(owner) else str(owner)
+            owner_text = "" if is_missing(owner) else str(owner)
             parts.append(
                 f'<td style="padding:3px 8px;text-align:left;color:#6b7280;min-width:9em">'
                 f"{_e(owner_text)}</td></tr>"
@@ -839,21 +327,17 @@ def _legend_html() -> str:
 
 
 def _diagnostics_in(
-    card: Scorecard, diagnostics: pd.DataFrame | None, starts: Iterable[pd.Timestamp]
-) -> pd.DataFrame | None:
-    if diagnostics is None:
-        return None
+    card: Scorecard, diagnostics: pd.DataFrame, starts: Iterable[pd.Timestamp]
+) -> pd.DataFrame:
     if diagnostics.empty:
         return diagnostics
-    wanted = {_stamp_int(s) for s in starts}
-    keys = _period_ints(diagnostics["period_start"])
+    wanted = {stamp_int(s) for s in starts}
+    keys = period_ints(diagnostics["period_start"])
     picked = diagnostics[keys.isin(wanted).to_numpy()]
     return picked.sort_values("period_start", ascending=False, kind="stable")
 
 
-def _diagnostic_list_html(card: Scorecard, diagnostics: pd.DataFrame | None) -> str:
-    if diagnostics is None:
-        return ""
+def _diagnostic_list_html(card: Scorecard, diagnostics: pd.DataFrame) -> str:
     if diagnostics.empty:
         return (
             '<p class="sk-diagnostics" style="font-size:13px">'
@@ -861,11 +345,11 @@ def _diagnostic_list_html(card: Scorecard, diagnostics: pd.DataFrame | None) -> 
         )
     items = []
     for row in diagnostics.to_dict("records"):
-        where = _period_phrase(card, pd.Timestamp(row["period_start"]).tz_convert(card.tz))
-        group = tuple(_group_value(row.get(g)) for g in card.group_by)
+        where = period_phrase(card, pd.Timestamp(row["period_start"]).tz_convert(card.tz))
+        group = tuple(group_value(row.get(g)) for g in card.group_by)
         if card.group_by:
-            where += f", {_group_label(card, group)}"
-        evidence = _format_evidence(row.get("evidence") or {})
+            where += f", {group_label(card, group)}"
+        evidence = format_evidence(row.get("evidence") or {})
         items.append(
             f'<li title="evidence: {_e(evidence)}"><b>{_e(row.get("symptom") or row["rule"])}</b>'
             f' <span style="color:#6b7280">({_e(row["rule"])}, {_e(where)})</span> — '
@@ -904,7 +388,7 @@ def scorecard_html(card: Scorecard, *, periods: int = DEFAULT_PERIODS) -> str:
     columns, caption = _columns(card, grid, periods=periods, current=current)
     head = (
         f"<b>supportkpi scorecard</b> — by {_e(card.by)} in {_e(card.tz)}, "
-        f"as of {_e(_format_instant(card.as_of, card.tz))}"
+        f"as of {_e(format_instant(card.as_of, card.tz))}"
     )
     parts = [
         '<div class="supportkpi-scorecard" style="font-family:system-ui,sans-serif">',
@@ -926,26 +410,13 @@ def scorecard_html(card: Scorecard, *, periods: int = DEFAULT_PERIODS) -> str:
 
 # --- terminal -------------------------------------------------------------------------
 
-_SHORT_NAMES = {
-    "csat_mean": "CSAT",
-    "deflection_rate": "deflection",
-    "fcr_rate": "FCR",
-    "tickets_per_order": "tickets/order",
-    "preventable_contact_rate": "preventable contacts",
-    "self_service_resolution_rate": "self-service resolution",
-    "recovery_rate_7d": "recovery 7d",
-    "repeat_contact_rate_14d": "repeat contact 14d",
-    "cost_per_resolved_vs_baseline": "cost/resolved vs base",
-    "negative_csat_checkout_shipping_share": "neg. CSAT checkout/ship",
-}
-
 
 def _summary_line(card: Scorecard) -> str:
     starts = period_starts(card)
     return (
         f"<Scorecard by={card.by} tz={card.tz} group_by={card.group_by} "
         f"periods={len(starts)} kpis={len(card.kpis)} skipped={len(card.skipped)} "
-        f"as_of={_format_instant(card.as_of, 'UTC') if card.as_of is not None else None}>"
+        f"as_of={format_instant(card.as_of, 'UTC') if card.as_of is not None else None}>"
     )
 
 
@@ -973,7 +444,7 @@ def terminal_repr(card: Scorecard, *, periods: int = 3) -> str:
         return "\n".join(terminal_safe(line) for line in lines)
     sections = kpi_sections(card)
     kpis = [k for _, ks in sections[:2] for k in ks] if len(sections) > 1 else sections[0][1]
-    lines.append(f"{caption}; report period: {_period_phrase(card, current)}")
+    lines.append(f"{caption}; report period: {period_phrase(card, current)}")
     grouped = bool(card.group_by)
     header = ["KPI", *[c.label + ("*" if c.note else "") for c in columns]]
     header += ["owner"] if grouped else ["band", "owner"]
@@ -992,7 +463,7 @@ def terminal_repr(card: Scorecard, *, periods: int = 3) -> str:
             now = next((c for col, c in zip(columns, cells) if col.current), None)
             band = "" if now is None or not now.band else now.band
             tail = [band + (" (expected)" if band and now and now.expected else ""), owner]
-        rows.append([_SHORT_NAMES.get(kpi, kpi), *texts, *tail])
+        rows.append([short_name(kpi), *texts, *tail])
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     numbers = range(1, len(columns) + 1)
     for r in [header, *rows]:
@@ -1008,19 +479,18 @@ def terminal_repr(card: Scorecard, *, periods: int = 3) -> str:
     counts = _band_counts(grid, current)
     if counts:
         summary = ", ".join(f"{counts[b]} {b}" for b in BANDS if counts.get(b))
-        lines.append(f"bands in the {_period_phrase(card, current)}: {summary}")
+        lines.append(f"bands in the {period_phrase(card, current)}: {summary}")
     fired = _diagnostics_in(card, diagnostics_frame(card), [current])
-    if fired is not None:
-        if fired.empty:
-            lines.append("diagnostics: none fired")
-        else:
-            rules = ", ".join(dict.fromkeys(str(r) for r in fired["rule"]))
-            lines.append(f"diagnostics fired: {rules} (card.diagnose())")
+    if fired.empty:
+        lines.append("diagnostics: none fired")
+    else:
+        rules = ", ".join(dict.fromkeys(str(r) for r in fired["rule"]))
+        lines.append(f"diagnostics fired: {rules} (card.diagnose())")
     return "\n".join(terminal_safe(line) for line in lines)
 
 
 def _band_counts(grid: _Grid, period: pd.Timestamp) -> dict[str, int]:
-    key = _stamp_int(period)
+    key = stamp_int(period)
     counts: dict[str, int] = {}
     for (p, _, _), cell in grid.cells.items():
         if p == key and cell.band:
@@ -1078,7 +548,7 @@ def _previous(card: Scorecard, start: pd.Timestamp) -> pd.Timestamp | None:
 def _tiles_html(card: Scorecard, grid: _Grid, current: pd.Timestamp) -> str:
     previous = _previous(card, current)
     tiles = []
-    for kpi in [k for k in _headline_kpis() if k in card.kpis]:
+    for kpi in [k for k in section_kpis("headline") if k in card.kpis]:
         cell = grid.cell(current, (), kpi)
         if cell is None:
             continue
@@ -1099,7 +569,7 @@ def _tiles_html(card: Scorecard, grid: _Grid, current: pd.Timestamp) -> str:
         colour = BAND_COLOURS[cell.band][1] if cell.band in BAND_COLOURS else "#6b7280"
         tiles.append(
             f'<div class="tile" data-kpi="{_e(kpi)}" style="border-top-color:{accent}">'
-            f'<div class="name">{_e(_name(kpi))}</div>'
+            f'<div class="name">{_e(kpi_name(kpi))}</div>'
             f'<div class="value" title="{_e(_cell_title(kpi, cell))}">'
             f"{_e(format_value(cell.value, cell.unit, kpi))}</div>"
             f'<div class="band" style="color:{colour}">{band_text}</div>'
@@ -1110,7 +580,7 @@ def _tiles_html(card: Scorecard, grid: _Grid, current: pd.Timestamp) -> str:
 
 def _attention_html(card: Scorecard, grid: _Grid, current: pd.Timestamp) -> str:
     """KPIs off healthy in the report period, grouped by owner, intervention first."""
-    key = _stamp_int(current)
+    key = stamp_int(current)
     order = {k: i for i, k in enumerate(k for _, ks in kpi_sections(card) for k in ks)}
     rows = [
         (group, kpi, cell)
@@ -1129,9 +599,9 @@ def _attention_html(card: Scorecard, grid: _Grid, current: pd.Timestamp) -> str:
     )
     body = []
     for group, kpi, cell in rows:
-        name = _name(kpi)
+        name = kpi_name(kpi)
         if card.group_by:
-            name += f" ({_group_label(card, group)})"
+            name += f" ({group_label(card, group)})"
         baseline = (
             MISSING
             if cell.baseline is None
@@ -1171,9 +641,9 @@ def _diagnostics_table_html(card: Scorecard, diagnostics: pd.DataFrame, *, brief
     body = []
     for row in diagnostics.to_dict("records"):
         start = pd.Timestamp(row["period_start"]).tz_convert(card.tz)
-        cells = [_label_period(card, start)]
+        cells = [label_period(card, start)]
         if card.group_by:
-            cells.append(_group_label(card, tuple(_group_value(row.get(g)) for g in card.group_by)))
+            cells.append(group_label(card, tuple(group_value(row.get(g)) for g in card.group_by)))
         symptom = str(row.get("symptom") or row.get("rule"))
         if brief:
             cells += [symptom, str(row.get("action", "")), str(row.get("owner", ""))]
@@ -1184,7 +654,7 @@ def _diagnostics_table_html(card: Scorecard, diagnostics: pd.DataFrame, *, brief
                 str(row.get("action", "")),
                 str(row.get("validation_metric", "")),
                 str(row.get("owner", "")),
-                _format_evidence(row.get("evidence") or {}),
+                format_evidence(row.get("evidence") or {}),
             ]
         rule = _e(row.get("rule", ""))
         body.append(
@@ -1255,7 +725,7 @@ def _events_html(card: Scorecard) -> str:
 
 
 def _format_day(value: object, tz: str) -> str:
-    if _is_missing(value):
+    if is_missing(value):
         return MISSING
     stamp = pd.Timestamp(value)  # type: ignore[arg-type]
     stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp
@@ -1290,7 +760,7 @@ def report_html(
 def _report_html(
     card: Scorecard, *, days: int, period: object, periods: int, title: str | None
 ) -> str:
-    adjective = _PERIOD_ADJECTIVE.get(card.by, "")
+    adjective = PERIOD_ADJECTIVE.get(card.by, "")
     title = title or f"{adjective} support-conversion scorecard".strip().capitalize()
     current = report_period(card, period)
     grid = _Grid(card)
@@ -1309,9 +779,9 @@ def _report_html(
     partial = "" if share >= 1.0 else f" (in progress: {math.floor(100 * share)}% observed)"
     group_text = f" · by {', '.join(card.group_by)}" if card.group_by else ""
     parts.append(
-        f'<p class="sub">{_e(_period_phrase(card, current).capitalize())}{_e(partial)} · '
+        f'<p class="sub">{_e(period_phrase(card, current).capitalize())}{_e(partial)} · '
         f"time zone {_e(card.tz)}{_e(group_text)} · data as of "
-        f"{_e(_format_instant(card.as_of, card.tz))}</p>"
+        f"{_e(format_instant(card.as_of, card.tz))}</p>"
     )
 
     diagnostics = diagnostics_frame(card)
@@ -1326,17 +796,11 @@ def _report_html(
     parts.append(_attention_html(card, grid, current))
 
     parts.append("<h2>Diagnostics</h2>")
-    if diagnostics is None:
-        parts.append(
-            '<p class="note">Diagnostics are not available: this build of supportkpi has no '
-            "Scorecard.diagnose().</p>"
-        )
+    fired = _diagnostics_in(card, diagnostics, [current])
+    if fired.empty:
+        parts.append('<p class="note">No diagnostic rule fired in this period.</p>')
     else:
-        fired = _diagnostics_in(card, diagnostics, [current])
-        if fired is None or fired.empty:
-            parts.append('<p class="note">No diagnostic rule fired in this period.</p>')
-        else:
-            parts.append(_diagnostics_table_html(card, fired, brief=False))
+        parts.append(_diagnostics_table_html(card, fired, brief=False))
 
     parts.append("<h2>Scorecard</h2>")
     columns, caption = _columns(card, grid, periods=periods, current=current)
@@ -1348,12 +812,12 @@ def _report_html(
         parts.append("<h2>Trends</h2>")
         parts.append(_charts_html(card, trend_kpis, days))
 
-    if diagnostics is not None and not diagnostics.empty:
+    if not diagnostics.empty:
         starts = period_starts(card)
         window_start = current - pd.Timedelta(days=days)
         earlier = [s for s in starts if window_start <= s < current]
         history = _diagnostics_in(card, diagnostics, earlier)
-        if history is not None and not history.empty:
+        if not history.empty:
             parts.append(f"<h2>Diagnostics of the previous {days} days</h2>")
             parts.append(_diagnostics_table_html(card, history, brief=True))
 
@@ -1365,8 +829,6 @@ def _report_html(
     if card.skipped:
         skipped = "; ".join(f"{k}: {v}" for k, v in card.skipped.items())
         footer.append(f"Skipped KPIs: {_e(skipped)}.")
-    if not callable(getattr(card, "bands", None)):
-        footer.append("Bands classified from the catalogue's default edges (no baselines).")
     parts.append(f"<footer>{'<br>'.join(footer)}</footer>")
     parts.append("</main></body></html>")
     return "\n".join(parts)

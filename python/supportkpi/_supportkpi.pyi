@@ -12,6 +12,7 @@ __all__ = [
     "config_default_json",
     "config_resolve",
     "config_to_toml",
+    "band_regions_json",
     "kpi_catalog_json",
     "merge_states",
     "prepare_inputs",
@@ -68,6 +69,9 @@ def prepare_inputs(
 
 def kpi_catalog_json() -> str:
     """The KPI catalogue as JSON."""
+
+def band_regions_json(band_json: str) -> str:
+    """The value ranges (JSON) of a band given as a config writes it (JSON)."""
 
 def config_default_json() -> str:
     """The default configuration as JSON."""

@@ -31,7 +31,6 @@ import math
 import sys
 import threading
 import time
-import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -42,29 +41,13 @@ from supportkpi._text import csv_safe, terminal_safe
 
 PROG = "supportkpi"
 
-# The KPIs the demo shows, in order: the four headline KPIs (SPEC §5), then the
-# support-to-sale and cost KPIs the weekly scorecard of seed 000 leads with.
-# id -> (column label, how to format a value)
-DEMO_KPIS: dict[str, tuple[str, str]] = {
-    "csat_mean": ("CSAT", "score"),
-    "deflection_rate": ("deflection", "rate"),
-    "fcr_rate": ("FCR", "rate"),
-    "tickets_per_order": ("tickets/order", "ratio"),
-    "recovery_rate_7d": ("recovery 7d", "rate"),
-    "repeat_contact_rate_14d": ("repeat 14d", "rate"),
-    "preventable_contact_rate": ("preventable", "rate"),
-    "cost_per_resolved_contact": ("cost/resolved", "currency"),
-}
 DEMO_PERIODS = 8
-MISSING = "n/a"
-NULL_GROUP = "(null)"
 FORMATS = ("json", "csv", "html", "parquet")
 FAIL_BANDS = {"watch": ("watch", "intervention"), "intervention": ("intervention",)}
 # Progress lines go to stderr only once a run has taken this long.
 PROGRESS_AFTER_SECONDS = 1.0
 
 _PERIOD_LABEL = {"day": "day", "week": "week of", "month": "month"}
-_PERIOD_FORMAT = {"day": "%Y-%m-%d", "week": "%Y-%m-%d", "month": "%Y-%m"}
 
 
 class InputError(ValueError):
@@ -353,33 +336,34 @@ def read_table(path: str | Path, name: str, on_demand: bool = False) -> Any:
         raise InputError(message) from error
 
 
-def read_config(path: str | Path) -> dict[str, Any]:
-    """Reads a TOML (``.toml``) or JSON (``.json``) configuration file as a dict.
+def read_config(path: str | Path) -> Any:
+    """Reads a TOML (``.toml``) or JSON (``.json``) configuration file, parsed and checked by
+    the engine (the same reader as ``sk.Config``), as a :class:`supportkpi.Config`.
 
     Example:
         >>> import pathlib, tempfile
         >>> with tempfile.TemporaryDirectory() as tmp:
         ...     path = pathlib.Path(tmp) / "scorecard.toml"
         ...     _ = path.write_text("[bands.csat_mean]\\nhealthy_min = 4.5\\n")
-        ...     read_config(path)
-        {'bands': {'csat_mean': {'healthy_min': 4.5}}}
+        ...     read_config(path).to_dict()["bands"]["csat_mean"]["healthy_min"]
+        4.5
     """
+    from supportkpi._config import Config
+    from supportkpi._supportkpi import ConfigError
+
     file = Path(path)
     if not file.is_file():
         raise InputError(f"config: no such file: {file}")
     suffix = file.suffix.lower()
+    if suffix not in (".toml", ".json"):
+        raise InputError(f"config: {file.name!r} is neither .toml nor .json")
     try:
-        text = file.read_text(encoding="utf-8")
-        if suffix == ".toml":
-            return tomllib.loads(text)
-        if suffix == ".json":
-            document = json.loads(text)
-            if not isinstance(document, dict):
-                raise InputError(f"config: {file} must hold a JSON object")
-            return document
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise InputError(f"config: cannot parse {file}: {error}") from error
-    raise InputError(f"config: {file.name!r} is neither .toml nor .json")
+        return Config.from_toml(file) if suffix == ".toml" else Config.from_json(file)
+    except ConfigError as error:
+        message = str(error)
+        if "not valid TOML" in message or "not valid JSON" in message:
+            raise InputError(f"config: cannot parse {file}: {message}") from error
+        raise
 
 
 def _output_format(args: argparse.Namespace) -> str:
@@ -500,38 +484,38 @@ def _renaming(pairs: Sequence[str]) -> dict[str, str]:
 
 def _gate(card: Any, fail_on: str | None, period: str | None) -> tuple[list[str], list[str], str]:
     """The KPIs of the report period in the fail-on band or worse: (failing, expected, where)."""
-    from supportkpi import _report
+    from supportkpi import _present
 
     if fail_on is None:
         return [], [], ""
-    current = _report.report_period(card, period)
+    current = _present.report_period(card, period)
     if current is None:
         return [], [], ""
-    bands = _report.bands_frame(card)
+    bands = _present.bands_frame(card)
     if "band" not in bands.columns or bands.empty:
-        return [], [], _report._period_phrase(card, current)
-    at = _report._period_ints(bands["period_start"]) == _report._stamp_int(current)
+        return [], [], _present.period_phrase(card, current)
+    at = _present.period_ints(bands["period_start"]) == _present.stamp_int(current)
     rows = bands[at.to_numpy() & bands["band"].isin(FAIL_BANDS[fail_on]).fillna(False).to_numpy()]
-    units = {kpi: entry.get("unit", "") for kpi, entry in _report._catalog().items()}
+    units = {kpi: entry.get("unit", "") for kpi, entry in _present.catalog().items()}
     failing, expected = [], []
     for row in rows.to_dict("records"):
         kpi = row["kpi"]
         where = ""
         if card.group_by:
             parts = [
-                f"{g}={NULL_GROUP if _is_missing(row.get(g)) else row.get(g)}"
+                f"{g}={_present.NULL_GROUP if _present.is_missing(row.get(g)) else row.get(g)}"
                 for g in card.group_by
             ]
             where = f" [{', '.join(parts)}]"
-        value = _report.format_value(row.get("value"), units.get(kpi, ""), kpi)
+        value = _present.format_value(row.get("value"), units.get(kpi, ""), kpi)
         owner = row.get("owner")
-        owner_text = "" if _is_missing(owner) else f"; owner: {owner}"
+        owner_text = "" if _present.is_missing(owner) else f"; owner: {owner}"
         line = f"{kpi}{where} = {value} ({row['band']}{owner_text})"
-        if bool(row.get("expected")) and not _is_missing(row.get("expected")):
+        if bool(row.get("expected")) and not _present.is_missing(row.get("expected")):
             expected.append(line)
         else:
             failing.append(line)
-    return failing, expected, _report._period_phrase(card, current)
+    return failing, expected, _present.period_phrase(card, current)
 
 
 def write_output(
@@ -558,7 +542,7 @@ def write_output(
         >>> document["by"], document["rows"][0]["kpi"], sorted(document["rows"][0])[:3]
         ('week', 'csat_mean', ['band', 'baseline', 'delta_vs_baseline'])
     """
-    from supportkpi import _report
+    from supportkpi import _present, _report
 
     target = None if out in (None, "-") else Path(out)
     if fmt == "html":
@@ -566,7 +550,7 @@ def write_output(
             sys.stdout.write(_report.report_html(card, days=days, period=period, currency=currency))
             return None
         return _report.write_html_report(card, target, days=days, period=period, currency=currency)
-    table = _report.scorecard_table(card)
+    table = _present.scorecard_table(card)
     if fmt == "parquet":
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -600,10 +584,10 @@ def _csv_text(table: pd.DataFrame) -> str:
 
 
 def _json_document(card: Any, table: pd.DataFrame, period: str | None) -> dict[str, Any]:
-    from supportkpi import _report
+    from supportkpi import _present
 
-    current = _report.report_period(card, period)
-    diagnostics = _report.diagnostics_frame(card)
+    current = _present.report_period(card, period)
+    diagnostics = _present.diagnostics_frame(card)
     return {
         "as_of": None if card.as_of is None else pd.Timestamp(card.as_of).isoformat(),
         "by": card.by,
@@ -631,7 +615,9 @@ def _jsonable(value: Any) -> Any:
         return [_jsonable(v) for v in value]
     if isinstance(value, pd.Timestamp):
         return value.isoformat()
-    if _is_missing(value):
+    from supportkpi._present import is_missing
+
+    if is_missing(value):
         return None
     if isinstance(value, bool | int | str):
         return value
@@ -647,7 +633,7 @@ def _jsonable(value: Any) -> Any:
 
 def _kpis_command(args: argparse.Namespace) -> int:
     import supportkpi as sk
-    from supportkpi import _report
+    from supportkpi import _present
 
     catalog = sk.kpi_catalog()
     try:
@@ -662,7 +648,7 @@ def _kpis_command(args: argparse.Namespace) -> int:
                     "direction": catalog["direction"],
                     "headline": catalog["headline"],
                     "band": [
-                        _report.describe_band(band if isinstance(band, dict) else None, unit, kpi)
+                        _present.describe_band(band if isinstance(band, dict) else None, unit, kpi)
                         for band, unit, kpi in zip(catalog["band"], catalog["unit"], catalog["id"])
                     ],
                     "owner": catalog["owner"].fillna(""),
@@ -701,6 +687,7 @@ def _catalog_text(table: pd.DataFrame) -> str:
 def _demo_command(args: argparse.Namespace) -> int:
     # Imported here so that `supportkpi --help` works even when the extension is broken.
     import supportkpi as sk
+    from supportkpi._present import format_instant
     from supportkpi._sample import load_sample
 
     started = time.perf_counter()
@@ -724,7 +711,7 @@ def _demo_command(args: argparse.Namespace) -> int:
     print(
         f"supportkpi demo: bundled sample, {len(contacts):,} contacts, {len(orders):,} orders, "
         f"{int(sample['sessions']['sessions'].sum()):,} sessions; "
-        f"by {args.by} in {args.tz}, as of {_format_instant(card.as_of, args.tz)}"
+        f"by {args.by} in {args.tz}, as of {format_instant(card.as_of, args.tz)}"
     )
     print()
     print(format_wide(card.wide(), args.by, args.periods, group_by=args.group_by))
@@ -772,23 +759,34 @@ def format_wide(
     by: str = "week",
     periods: int = DEMO_PERIODS,
     group_by: Sequence[str] | None = None,
-    kpis: dict[str, tuple[str, str]] | None = None,
+    kpis: Sequence[str] | None = None,
 ) -> str:
     """The last ``periods`` periods of ``card.wide()`` as a text table, values formatted.
 
     ``wide`` has ``period_start`` and the ``group_by`` keys as its index (or columns).
-    KPIs of ``kpis`` (default: the demo's) missing from ``wide`` (skipped) are left out.
+    KPIs of ``kpis`` (default: the catalogue's demo KPIs) missing from ``wide`` (skipped)
+    are left out; columns are headed by the catalogue's short names.
 
     Example:
         >>> import supportkpi as sk
         >>> sample = sk.load_sample()
         >>> card = sk.scorecard(sample["contacts"], sample["orders"])
-        >>> print(format_wide(card.wide(), periods=2, kpis={"csat_mean": ("CSAT", "score")}))
+        >>> print(format_wide(card.wide(), periods=2, kpis=["csat_mean"]))
            week of CSAT
         2024-11-25 3.46
         2024-12-02 4.07
     """
-    kpis = DEMO_KPIS if kpis is None else kpis
+    from supportkpi._present import (
+        NULL_GROUP,
+        PERIOD_FORMAT,
+        catalog_entry,
+        demo_kpis,
+        format_value,
+        is_missing,
+        short_name,
+    )
+
+    kpis = demo_kpis() if kpis is None else kpis
     group_keys = list(group_by or [])
     shown = [kpi for kpi in kpis if kpi in wide.columns]
     keyed = wide if "period_start" in wide.columns else wide.reset_index()
@@ -797,30 +795,15 @@ def format_wide(
     table = table[table["period_start"].isin(period_starts.iloc[-periods:])]
 
     period_label = _PERIOD_LABEL[by]
-    text = pd.DataFrame({period_label: table["period_start"].dt.strftime(_PERIOD_FORMAT[by])})
+    text = pd.DataFrame({period_label: table["period_start"].dt.strftime(PERIOD_FORMAT[by])})
     for column in group_keys:
         text[column] = table[column].map(
-            lambda value: NULL_GROUP if _is_missing(value) else str(value)
+            lambda value: NULL_GROUP if is_missing(value) else str(value)
         )
-    from supportkpi._report import format_value
-
     for kpi in shown:
-        label, unit = kpis[kpi]
-        text[label] = table[kpi].map(lambda value, unit=unit: format_value(value, unit))
+        unit = str(catalog_entry(kpi).get("unit", ""))
+        text[short_name(kpi)] = table[kpi].map(lambda value, u=unit: format_value(value, u))
     return text.to_string(index=False)
-
-
-def _is_missing(value: object) -> bool:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return True
-    return isinstance(value, float) and math.isnan(value)
-
-
-def _format_instant(instant: object, tz: str) -> str:
-    try:
-        return pd.Timestamp(instant).tz_convert(tz).strftime("%Y-%m-%d %H:%M %Z")  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return str(instant)
 
 
 if __name__ == "__main__":

@@ -53,9 +53,8 @@ pub static KPIS: &[KpiDef] = &[
         direction: LowerIsBetter,
         needs: &[RESOLVED],
         reads: Backlog,
-        headline: None,
+        display: Display::OTHER,
         band: None,
-        owner: None,
         source: "seed 001",
         compute: |c| total(c.backlog_open as f64),
     },
@@ -67,12 +66,14 @@ pub static KPIS: &[KpiDef] = &[
         direction: LowerIsBetter,
         needs: &[RESOLVED],
         reads: Backlog,
-        headline: None,
-        band: Some(BandRule::LowerIsBetter {
-            healthy_max: 4.0,
-            watch_max: 8.0,
-        }),
-        owner: Some("support operations"),
+        display: Display::OTHER,
+        band: Some(Band::new(
+            Edges::LowerIsBetter {
+                healthy_max: 4.0,
+                watch_max: 8.0,
+            },
+            "support operations",
+        )),
         source: "seed 001",
         compute: |c| {
             mean(

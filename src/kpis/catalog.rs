@@ -6,9 +6,11 @@ use std::sync::LazyLock;
 
 use serde::Serialize;
 
+use crate::bands::{Band, Edges, Region};
+
 use super::{
-    backlog, cost, customers, quality, recovery, repeats, resolution, speed, volume, BandRule,
-    Direction, KpiDef, Need,
+    backlog, cost, customers, quality, recovery, repeats, resolution, speed, volume, Direction,
+    KpiDef, Need, Section,
 };
 
 /// The families, in output order.
@@ -27,9 +29,10 @@ const FAMILIES: [&[KpiDef]; 9] = [
 /// Every KPI in output order.
 pub static CATALOG: LazyLock<Vec<&'static KpiDef>> = LazyLock::new(|| {
     let all = FAMILIES.iter().flat_map(|family| family.iter());
-    let mut headline: Vec<&'static KpiDef> = all.clone().filter(|k| k.headline.is_some()).collect();
-    headline.sort_by_key(|k| k.headline);
-    headline.extend(all.filter(|k| k.headline.is_none()));
+    let is_headline = |k: &&KpiDef| k.display.section == Section::Headline;
+    let mut headline: Vec<&'static KpiDef> = all.clone().filter(is_headline).collect();
+    headline.sort_by_key(|k| k.display.rank);
+    headline.extend(all.filter(|k| !is_headline(k)));
     headline
 });
 
@@ -55,10 +58,20 @@ pub struct KpiInfo {
     pub requires: Vec<String>,
     /// Headline KPI.
     pub headline: bool,
-    /// Default band.
-    pub band: Option<BandRule>,
-    /// Owner.
-    pub owner: Option<&'static str>,
+    /// Report section: headline, support_conversion or other.
+    pub section: Section,
+    /// Position within the section.
+    pub section_rank: u8,
+    /// Name for narrow tables.
+    pub short_name: &'static str,
+    /// A column of the command line demo.
+    pub demo: bool,
+    /// Default band edges (shape and edges, as in a config).
+    pub band: Option<Edges>,
+    /// The value ranges of the default band, in ascending order.
+    pub regions: Vec<Region>,
+    /// Owner of the default band.
+    pub owner: Option<String>,
     /// Source.
     pub source: &'static str,
 }
@@ -74,9 +87,18 @@ pub fn catalog_info() -> Vec<KpiInfo> {
             unit: k.unit.name(),
             direction: k.direction,
             requires: k.needs.iter().map(Need::describe).collect(),
-            headline: k.headline.is_some(),
-            band: k.band,
-            owner: k.owner,
+            headline: k.display.section == Section::Headline,
+            section: k.display.section,
+            section_rank: k.display.rank,
+            short_name: if k.display.short_name.is_empty() {
+                k.name
+            } else {
+                k.display.short_name
+            },
+            demo: k.display.demo,
+            band: k.band.as_ref().map(|b| b.edges),
+            regions: k.band.as_ref().map(Band::regions).unwrap_or_default(),
+            owner: k.band.as_ref().map(|b| b.owner.to_string()),
             source: k.source,
         })
         .collect()
@@ -94,7 +116,7 @@ mod tests {
         let mut ids: Vec<&str> = CATALOG.iter().map(|k| k.id).collect();
         let headline: Vec<&str> = CATALOG
             .iter()
-            .filter(|k| k.headline.is_some())
+            .filter(|k| k.display.section == Section::Headline)
             .map(|k| k.id)
             .collect();
         assert_eq!(
@@ -113,9 +135,37 @@ mod tests {
     }
 
     #[test]
+    fn the_support_conversion_section_is_seed_000s_scorecard_in_order() {
+        let mut section: Vec<&KpiDef> = CATALOG
+            .iter()
+            .copied()
+            .filter(|k| k.display.section == Section::SupportConversion)
+            .collect();
+        section.sort_by_key(|k| k.display.rank);
+        let ids: Vec<&str> = section.iter().map(|k| k.id).collect();
+        assert_eq!(
+            ids,
+            [
+                "preventable_contact_rate",
+                "self_service_resolution_rate",
+                "recovery_rate_7d",
+                "repeat_contact_rate_14d",
+                "cost_per_resolved_vs_baseline",
+                "negative_csat_checkout_shipping_share",
+            ]
+        );
+        let demo = CATALOG.iter().filter(|k| k.display.demo).count();
+        assert_eq!(demo, 8);
+    }
+
+    #[test]
     fn every_banded_kpi_has_an_owner() {
         for k in CATALOG.iter() {
-            assert_eq!(k.band.is_some(), k.owner.is_some(), "{}", k.id);
+            assert!(
+                k.band.as_ref().is_none_or(|b| !b.owner.is_empty()),
+                "{}",
+                k.id
+            );
         }
     }
 

@@ -10,6 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::aggregate::state::{CellValues, Sample};
+use crate::bands::Band;
 
 pub mod backlog;
 pub mod catalog;
@@ -29,7 +30,8 @@ pub mod volume;
 mod prelude {
     pub use super::Direction::{self, HigherIsBetter, LowerIsBetter, Neutral};
     pub use super::Reads::{Backlog, Customers, Days};
-    pub use super::{BandRule, Unit};
+    pub use super::{Display, Unit};
+    pub use crate::bands::{Band, Edges};
 }
 
 pub use catalog::{catalog_info, find, KpiInfo, CATALOG};
@@ -180,34 +182,69 @@ pub enum Reads {
     Customers,
 }
 
-/// Default band edges (SPEC §6). A value exactly on an edge takes the better band.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-#[serde(tag = "shape", rename_all = "snake_case")]
-pub enum BandRule {
-    /// healthy ≥ healthy_min; watch ≥ watch_min; else intervention.
-    HigherIsBetter {
-        /// Lowest healthy value.
-        healthy_min: f64,
-        /// Lowest watch value.
-        watch_min: f64,
-    },
-    /// healthy ≤ healthy_max; watch ≤ watch_max; else intervention.
-    LowerIsBetter {
-        /// Highest healthy value.
-        healthy_max: f64,
-        /// Highest watch value.
-        watch_max: f64,
-    },
-    /// healthy in [healthy_min, healthy_max]; watch below it or up to watch_max; else
-    /// intervention.
-    Range {
-        /// Lowest healthy value.
-        healthy_min: f64,
-        /// Highest healthy value.
-        healthy_max: f64,
-        /// Highest watch value.
-        watch_max: f64,
-    },
+/// The report section a KPI is shown in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Section {
+    /// The four headline KPIs (seed 001), which also lead the catalogue.
+    Headline,
+    /// Seed 000's weekly support-conversion scorecard.
+    SupportConversion,
+    /// Every other KPI, in catalogue order.
+    Other,
+}
+
+/// How the report, the terminal view and the demo show a KPI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Display {
+    /// Section.
+    pub section: Section,
+    /// Position within the section (headline: seed 001's order; scorecard: seed 000's).
+    pub rank: u8,
+    /// Name for narrow tables ("" = the name).
+    pub short_name: &'static str,
+    /// One of the command line demo's columns.
+    pub demo: bool,
+}
+
+impl Display {
+    /// Shown with the other KPIs, under its name.
+    pub const OTHER: Display = Display::other("");
+
+    /// A headline KPI at `rank`.
+    pub const fn headline(rank: u8, short_name: &'static str) -> Display {
+        Display {
+            section: Section::Headline,
+            rank,
+            short_name,
+            demo: false,
+        }
+    }
+
+    /// A KPI of the support-conversion scorecard at `rank`.
+    pub const fn scorecard(rank: u8, short_name: &'static str) -> Display {
+        Display {
+            section: Section::SupportConversion,
+            rank,
+            short_name,
+            demo: false,
+        }
+    }
+
+    /// Shown with the other KPIs, with a short name.
+    pub const fn other(short_name: &'static str) -> Display {
+        Display {
+            section: Section::Other,
+            rank: 0,
+            short_name,
+            demo: false,
+        }
+    }
+
+    /// Also a column of the demo.
+    pub const fn in_demo(self) -> Display {
+        Display { demo: true, ..self }
+    }
 }
 
 /// A KPI value with the numerator and denominator behind it (SPEC §8.17).
@@ -269,12 +306,10 @@ pub struct KpiDef {
     pub needs: &'static [Need],
     /// The view pass its states come from (a view skips a pass no computed KPI reads).
     pub reads: Reads,
-    /// Position among the four headline KPIs (seed 001 order), which lead the catalogue.
-    pub headline: Option<u8>,
-    /// Default band edges (SPEC §6), if any.
-    pub band: Option<BandRule>,
-    /// Decision owner (SPEC §6), if any.
-    pub owner: Option<&'static str>,
+    /// Where the report shows it, and its short name.
+    pub display: Display,
+    /// Default band and its owner (SPEC §6), if any.
+    pub band: Option<Band>,
     /// Where the definition comes from.
     pub source: &'static str,
     /// Computes the KPI for a cell.

@@ -79,12 +79,14 @@ pub static KPIS: &[KpiDef] = &[
         direction: HigherIsBetter,
         needs: &[HANDLED, RESOLVED],
         reads: Days,
-        headline: Some(1),
-        band: Some(BandRule::HigherIsBetter {
-            healthy_min: 0.50,
-            watch_min: 0.35,
-        }),
-        owner: Some("support enablement"),
+        display: Display::headline(1, "deflection").in_demo(),
+        band: Some(Band::new(
+            Edges::HigherIsBetter {
+                healthy_min: 0.50,
+                watch_min: 0.35,
+            },
+            "support enablement",
+        )),
         source: "seed 001 (watch edge: project default)",
         compute: |c| {
             ratio(
@@ -102,12 +104,14 @@ pub static KPIS: &[KpiDef] = &[
         direction: HigherIsBetter,
         needs: &[HANDLED, RESOLVED],
         reads: Days,
-        headline: None,
-        band: Some(BandRule::HigherIsBetter {
-            healthy_min: 0.72,
-            watch_min: 0.60,
-        }),
-        owner: Some("support enablement"),
+        display: Display::scorecard(1, "self-service resolution"),
+        band: Some(Band::new(
+            Edges::HigherIsBetter {
+                healthy_min: 0.72,
+                watch_min: 0.60,
+            },
+            "support enablement",
+        )),
         source: "seed 000",
         compute: |c| {
             ratio(
@@ -124,9 +128,8 @@ pub static KPIS: &[KpiDef] = &[
         direction: HigherIsBetter,
         needs: &[HANDLED, RESOLVED],
         reads: Days,
-        headline: None,
+        display: Display::OTHER,
         band: None,
-        owner: None,
         source: "seed 003",
         compute: |c| {
             ratio(
@@ -143,13 +146,16 @@ pub static KPIS: &[KpiDef] = &[
         direction: Direction::Range,
         needs: &[HANDLED, Column("escalated")],
         reads: Days,
-        headline: None,
-        band: Some(BandRule::Range {
-            healthy_min: 0.20,
-            healthy_max: 0.40,
-            watch_max: 0.50,
-        }),
-        owner: Some("support enablement"),
+        display: Display::OTHER,
+        band: Some(Band::new(
+            Edges::Range {
+                healthy_min: 0.20,
+                healthy_max: 0.40,
+                watch_max: 0.50,
+                watch_min: None,
+            },
+            "support enablement",
+        )),
         source: "seed 001",
         compute: |c| {
             ratio(
@@ -166,12 +172,14 @@ pub static KPIS: &[KpiDef] = &[
         direction: HigherIsBetter,
         needs: &[HANDLED, RESOLVED, Column("resolution_correct")],
         reads: Days,
-        headline: None,
-        band: Some(BandRule::HigherIsBetter {
-            healthy_min: 0.90,
-            watch_min: 0.85,
-        }),
-        owner: Some("support enablement"),
+        display: Display::OTHER,
+        band: Some(Band::new(
+            Edges::HigherIsBetter {
+                healthy_min: 0.90,
+                watch_min: 0.85,
+            },
+            "support enablement",
+        )),
         source: "seed 001",
         compute: |c| {
             ratio(

@@ -7,7 +7,7 @@ use arrow_array::{
     UInt32Array,
 };
 
-use crate::bands::band_of;
+use crate::bands::{level_in, Band, Region};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::ingest::{Event, TableAudit};
@@ -113,15 +113,14 @@ impl Output<'_> {
         active: &[bool],
         events: &[Event],
     ) -> Result<RecordBatch> {
-        let banded: Vec<(usize, &'static KpiDef, crate::kpis::BandRule, &str)> = CATALOG
+        let banded: Vec<(usize, &'static KpiDef, &Band, Vec<Region>)> = CATALOG
             .iter()
             .copied()
             .enumerate()
             .filter(|(k, _)| active[*k])
             .filter_map(|(k, kpi)| {
-                let spec = config.bands.get(kpi.id)?;
-                let rule = spec.rule(kpi.id).ok()?;
-                Some((k, kpi, rule, spec.owner.as_str()))
+                let band = config.bands.get(kpi.id)?;
+                Some((k, kpi, band, band.regions()))
             })
             .collect();
         let mut keys = Vec::new();
@@ -140,14 +139,15 @@ impl Output<'_> {
             let peak = events
                 .iter()
                 .any(|e| e.kind == "peak" && e.start < end && e.end >= start);
-            for &(k, def, rule, who) in &banded {
+            for (k, def, rule, regions) in &banded {
+                let k = *k;
                 let v = result.current[k].value;
                 let b = result.baseline[k];
                 keys.push((p, g));
                 kpi.push(def.id);
                 value.push(v);
-                band.push(v.map(|v| band_of(rule, v).name()));
-                owner.push(who.to_owned());
+                band.push(v.map(|v| level_in(regions, v).name()));
+                owner.push(rule.owner.to_string());
                 baseline.push(b);
                 delta.push(v.zip(b).map(|(v, b)| v - b));
                 expected.push(peak);
