@@ -104,7 +104,7 @@ def test_matches_a_pandas_implementation(seed):
     want = _reference(contacts, orders, card.as_of)
     assert want["count"].sum() > 100 and want["sum"].sum() > 10
     for period, row in got.iterrows():
-        num, den = (want.loc[period] if period in want.index else (0, 0))
+        num, den = want.loc[period] if period in want.index else (0, 0)
         assert (row["numerator"], row["denominator"]) == (num, den), period
         expected = num / den if den else np.nan
         assert row["value"] == pytest.approx(expected, nan_ok=True), period
