@@ -12,23 +12,12 @@ use serde_json::Value;
 use crate::bands::Band;
 use crate::diagnostics::{default_rules, RuleSpec};
 use crate::error::{Error, Result};
+use crate::ingest::Scales;
+use crate::kpis::cost::{CostModel, CostSource};
 use crate::kpis::{self, CATALOG};
-use crate::taxonomy::DEFAULT_TAXONOMY;
+use crate::limits::Limits;
+use crate::taxonomy::{default_taxonomy, Taxonomy};
 use crate::time::{parse_duration, parse_instant, MICROS_PER_DAY};
-
-/// What the taxonomy says about one intent (SPEC §4).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct IntentSpec {
-    /// Journey step.
-    pub journey_step: String,
-    /// Preventable demand.
-    pub preventable: bool,
-    /// A policy question.
-    pub policy: bool,
-    /// Checkout or shipping related.
-    pub checkout_shipping: bool,
-}
 
 /// Join and cohort windows, as durations like "7d", "48h", "90m".
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -44,59 +33,6 @@ pub struct WindowsSpec {
     pub baseline: String,
     /// repurchase_rate_90d.
     pub repurchase: String,
-}
-
-/// A score scale [min, max].
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Scale {
-    /// Lowest valid score.
-    pub min: f64,
-    /// Highest valid score.
-    pub max: f64,
-}
-
-/// CSAT, NPS and CES scales (values outside are a `DataError`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Scales {
-    /// CSAT (satisfied = the top two points, negative = the bottom two).
-    pub csat: Scale,
-    /// NPS (promoters ≥ max − 1, detractors ≤ max − 4 on 0–10).
-    pub nps: Scale,
-    /// CES (higher = easier).
-    pub ces: Scale,
-}
-
-/// Where total cost comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CostSource {
-    /// The `cost` column when present, else the model when it has prices.
-    Auto,
-    /// The `cost` column only.
-    Column,
-    /// The unit-cost model only.
-    Model,
-}
-
-/// Unit-cost model: a price per contact by path, plus an optional price per handle minute.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CostModel {
-    /// Which cost to use.
-    pub source: CostSource,
-    /// Price per contact by path: keys self_service, ai, human, unknown.
-    pub per_contact: BTreeMap<String, f64>,
-    /// Price per handle minute (handle_seconds / 60), added to the per-contact price.
-    pub per_handle_minute: f64,
-}
-
-impl CostModel {
-    /// Whether the model has any price.
-    pub fn has_prices(&self) -> bool {
-        self.per_contact.values().any(|v| *v != 0.0) || self.per_handle_minute != 0.0
-    }
 }
 
 /// A fixed baseline range instead of the rolling window (e.g. the 30 days before an AI
@@ -143,7 +79,7 @@ impl TimestampRange {
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// intent -> class.
-    pub taxonomy: BTreeMap<String, IntentSpec>,
+    pub taxonomy: Taxonomy,
     /// KPI id -> band.
     pub bands: BTreeMap<String, Band>,
     /// Windows.
@@ -164,38 +100,14 @@ pub struct Config {
     pub limits: Limits,
 }
 
-/// Resource limits (crate::limits).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Limits {
-    /// Most memory a view's day grid, results and slice counts may take, MB. Unset: 512 MB
-    /// plus 64 KB per input row, at most half the machine's memory.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_grid_mb: Option<f64>,
-}
-
 impl Default for Config {
     fn default() -> Self {
-        let taxonomy = DEFAULT_TAXONOMY
-            .iter()
-            .map(|(name, c)| {
-                (
-                    (*name).to_owned(),
-                    IntentSpec {
-                        journey_step: c.journey_step.to_owned(),
-                        preventable: c.preventable,
-                        policy: c.policy,
-                        checkout_shipping: c.checkout_shipping,
-                    },
-                )
-            })
-            .collect();
         let bands = CATALOG
             .iter()
             .filter_map(|k| Some((k.id.to_owned(), k.band.clone()?)))
             .collect();
         Config {
-            taxonomy,
+            taxonomy: default_taxonomy(),
             bands,
             windows: WindowsSpec {
                 recovery: "7d".into(),
@@ -208,19 +120,8 @@ impl Default for Config {
                 earliest: "2000-01-01".into(),
                 latest: "2100-01-01".into(),
             },
-            scales: Scales {
-                csat: Scale { min: 1.0, max: 5.0 },
-                nps: Scale {
-                    min: 0.0,
-                    max: 10.0,
-                },
-                ces: Scale { min: 1.0, max: 7.0 },
-            },
-            cost_model: CostModel {
-                source: CostSource::Auto,
-                per_contact: BTreeMap::new(),
-                per_handle_minute: 0.0,
-            },
+            scales: Scales::default(),
+            cost_model: CostModel::default(),
             baseline_range: None,
             rules: default_rules(),
             limits: Limits::default(),

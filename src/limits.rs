@@ -4,14 +4,24 @@
 //! years, ask for gigabytes; this module sizes a view before anything is allocated and
 //! turns an oversized one into a `ConfigError` that says what to change.
 
-use crate::aggregate::state::{CellValues, DayTotals};
-use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::ingest::TableAudit;
 use crate::kpis::customers::RepurchaseState;
+use crate::kpis::sample::{CellValues, DayTotals};
 use crate::kpis::ContactState;
 use crate::kpis::{Measure, CATALOG};
 use crate::time::Calendar;
+use serde::{Deserialize, Serialize};
+
+/// Resource limits: the `[limits]` section of the config.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Most memory a view's day grid, results and slice counts may take, MB. Unset: 512 MB
+    /// plus 64 KB per input row, at most half the machine's memory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_grid_mb: Option<f64>,
+}
 
 /// The budget every view gets whatever its input, bytes.
 const FLOOR_BYTES: u128 = 512 << 20;
@@ -85,8 +95,8 @@ pub fn input_rows(audits: &[TableAudit]) -> u128 {
 /// The most memory a view's dense tables may take, bytes: `limits.max_grid_mb` when set,
 /// else 512 MB plus 64 KB per input row, and never more than half the machine's memory
 /// (an allocation past that fails or swaps whatever the input).
-pub fn budget_bytes(config: &Config, input_rows: u128) -> u128 {
-    if let Some(mb) = config.limits.max_grid_mb {
+pub fn budget_bytes(limits: &Limits, input_rows: u128) -> u128 {
+    if let Some(mb) = limits.max_grid_mb {
         return (mb * 1_048_576.0) as u128;
     }
     let relative = FLOOR_BYTES.saturating_add(BYTES_PER_ROW.saturating_mul(input_rows));
@@ -105,14 +115,14 @@ fn physical_memory_bytes() -> Option<u128> {
 }
 
 /// Checks a view's shape against the budget; the error names the sizes and what to change.
-pub fn check(shape: &ViewShape, config: &Config, input_rows: u128) -> Result<()> {
+pub fn check(shape: &ViewShape, limits: &Limits, input_rows: u128) -> Result<()> {
     let need = shape.bytes();
-    let budget = budget_bytes(config, input_rows);
+    let budget = budget_bytes(limits, input_rows);
     if need <= budget {
         return Ok(());
     }
     let mb = |b: u128| b.div_ceil(1 << 20);
-    let source = if config.limits.max_grid_mb.is_some() {
+    let source = if limits.max_grid_mb.is_some() {
         "limits.max_grid_mb".to_owned()
     } else {
         format!("the default for {input_rows} input rows")
@@ -139,10 +149,8 @@ pub fn check(shape: &ViewShape, config: &Config, input_rows: u128) -> Result<()>
 mod tests {
     use super::*;
 
-    fn config_with_limit(mb: Option<f64>) -> Config {
-        let mut config = Config::default();
-        config.limits.max_grid_mb = mb;
-        config
+    fn config_with_limit(mb: Option<f64>) -> Limits {
+        Limits { max_grid_mb: mb }
     }
 
     #[test]

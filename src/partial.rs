@@ -17,16 +17,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::aggregate::breakdown::Breakdown;
 use crate::aggregate::daily::Daily;
-use crate::aggregate::state::{CellValues, DayTotals};
-use crate::config::Limits;
 use crate::error::{Error, Result};
 use crate::ingest::{TableAudit, TableInput};
 use crate::kpis::customers::{PeriodCustomerState, RepurchaseState};
+use crate::kpis::sample::{CellValues, DayTotals};
 use crate::kpis::ContactState;
-use crate::limits::{self, ViewShape};
+use crate::limits::{self, Limits, ViewShape};
 use crate::scorecard::{
-    baseline_windows, distinct_sorted_keys, finish, partial_extension, read_calendar_tables, Grid,
-    KeyColumns, Options, Scorecard, Settings, ViewState,
+    baseline_windows, build_view, distinct_sorted_keys, finish, partial_extension,
+    read_calendar_tables, Grid, KeyColumns, Options, Prepared, Scorecard, Settings, ViewState,
 };
 #[cfg(test)]
 use crate::time::parse_instant;
@@ -37,6 +36,18 @@ const MAGIC: &[u8; 8] = b"SKPARTL\0";
 /// Version of the encoding; a merge reads only its own version. 3: the contact state is
 /// laid out by KPI family.
 pub const FORMAT_VERSION: u32 = 3;
+
+/// The partial state of a slice of customers.
+impl Prepared {
+    /// The partial state of this slice of customers for a view (see [`crate::partial`]).
+    pub fn partial(&self, view: &Options) -> Result<Vec<u8>> {
+        let options = self.view_options(view);
+        let settings = options.settings()?;
+        let view = build_view(self, &options, &settings, partial_extension(&settings))?;
+        let slices = self.slice_fingerprint()?.into_iter().collect();
+        encode(view, &options, slices)
+    }
+}
 
 /// A fingerprint of the states' field layouts (FNV-1a of their declarations): a partial
 /// state whose KPI families counted other fields is refused, not misread, even when the
@@ -49,7 +60,7 @@ fn state_layout_fingerprint() -> u64 {
         PeriodCustomerState::LAYOUT.to_owned(),
         format!(
             "{} quantile lists",
-            crate::aggregate::state::Quantiled::ALL.len()
+            crate::kpis::sample::Quantiled::ALL.len()
         ),
     ]
     .join("\n");
@@ -850,7 +861,7 @@ fn merged_view(states: &[&[u8]], extend: bool) -> Result<(ViewState, Options, Se
                 .collect::<HashSet<_>>()
                 .len();
             let shape = ViewShape::new(&calendar, n_groups, slice_values);
-            limits::check(&shape, &settings.config, limits::input_rows(&audits))?;
+            limits::check(&shape, &settings.config.limits, limits::input_rows(&audits))?;
             let mut grid = Grid {
                 first,
                 last,

@@ -1,7 +1,46 @@
 //! The default intent taxonomy (SPEC §4): journey step and the three flags each intent
 //! carries. An intent outside the table is its own issue key and not preventable (§8.8).
 
-/// What the taxonomy says about one intent.
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// What the taxonomy says about one intent (SPEC §4).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntentSpec {
+    /// Journey step.
+    pub journey_step: String,
+    /// Preventable demand.
+    pub preventable: bool,
+    /// A policy question.
+    pub policy: bool,
+    /// Checkout or shipping related.
+    pub checkout_shipping: bool,
+}
+
+/// The taxonomy of a config: intent -> what it is (the `[taxonomy]` section).
+pub type Taxonomy = BTreeMap<String, IntentSpec>;
+
+/// The SPEC §4 taxonomy as a config section.
+pub fn default_taxonomy() -> Taxonomy {
+    DEFAULT_TAXONOMY
+        .iter()
+        .map(|(name, c)| {
+            (
+                (*name).to_owned(),
+                IntentSpec {
+                    journey_step: c.journey_step.to_owned(),
+                    preventable: c.preventable,
+                    policy: c.policy,
+                    checkout_shipping: c.checkout_shipping,
+                },
+            )
+        })
+        .collect()
+}
+
+/// What the default taxonomy says about one intent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct IntentClass {
     /// Journey step.

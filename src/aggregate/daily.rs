@@ -3,8 +3,8 @@
 
 use rayon::prelude::*;
 
-use super::state::{CellValues, DayTotals};
 use crate::ingest::{Contacts, Joinable, SessionTime, Sessions, NULL_TS};
+use crate::kpis::sample::{CellValues, DayTotals};
 use crate::kpis::{ContactState, FoldContext};
 use crate::time::{day_in_grid, Calendar};
 
@@ -243,10 +243,10 @@ mod tests {
     use arrow_array::{ArrayRef, Float64Array, Int64Array, StringArray, TimestampMicrosecondArray};
 
     use super::*;
-    use crate::aggregate::state::{Quantiled, Sample};
     use crate::config::Config;
     use crate::ingest::{read_joinable, OnInvalid, TableInput};
     use crate::joins::CustomerIndex;
+    use crate::kpis::sample::{Quantiled, Sample};
     use crate::kpis::IntentFlags;
     use crate::time::{PeriodKind, MICROS_PER_HOUR};
 
@@ -360,8 +360,9 @@ mod tests {
         let ctx = FoldContext {
             contacts: &data.contacts,
             joins: &joins,
-            flags: IntentFlags::new(&data.contacts, &config),
-            config: &config,
+            flags: IntentFlags::new(&data.contacts, &config.taxonomy),
+            cost_model: &config.cost_model,
+            scales: &config.scales,
             recovery_window: windows.recovery,
             repeat_window: windows.repeat,
             recontact_window: windows.recontact,

@@ -3,5 +3,3 @@
 
 pub mod breakdown;
 pub mod daily;
-mod sketch_wire;
-pub mod state;

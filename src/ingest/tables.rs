@@ -14,7 +14,7 @@ use super::columns::{
     chunked_len, compact, read_bools, read_coded, read_ids, read_numbers, read_timestamps,
     render_ts, CodedStrings, IdColumn, ReadError, NULL_CODE, NULL_TS,
 };
-use crate::config::Scales;
+use super::scales::Scales;
 use crate::error::{BadValue, Error, Result, RowRef};
 use crate::time::MICROS_PER_DAY;
 

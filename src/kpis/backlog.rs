@@ -4,8 +4,8 @@
 use super::prelude::*;
 use rayon::prelude::*;
 
+use super::sample::{additive_state, CellValues};
 use super::{mean, total, ContactState, KpiDef, Need, Row};
-use crate::aggregate::state::{additive_state, CellValues};
 use crate::ingest::{Contacts, NULL_TS};
 use crate::time::Calendar;
 

@@ -107,8 +107,8 @@ pub fn catalog_info() -> Vec<KpiInfo> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aggregate::state::{CellValues, DayTotals, Quantiled};
     use crate::kpis::customers::{PeriodCustomerState, RepurchaseState};
+    use crate::kpis::sample::{CellValues, DayTotals, Quantiled};
     use crate::kpis::{ratio, Cell, CellSamples, ContactState, Reads};
 
     #[test]

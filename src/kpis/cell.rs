@@ -1,8 +1,8 @@
 //! What a KPI's formula reads: one period × group cell's merged states.
 
 use super::customers::{PeriodCustomerState, RepurchaseState};
+use super::sample::{CellValues, DayTotals, Quantiled, Sample};
 use super::{quantile_of, ContactState, Measure};
-use crate::aggregate::state::{CellValues, DayTotals, Quantiled, Sample};
 
 /// A cell's quantile inputs, gathered from its days' lists into scratch lists the first
 /// time a KPI asks for them. A list no evaluated KPI reads is never copied: a baseline

@@ -1,8 +1,54 @@
 //! Cost: support cost per contact, per resolution and against revenue.
 
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
 use super::prelude::*;
+use super::sample::{additive_state, CellValues};
 use super::{ratio, KpiDef, Measure, Need, Row};
-use crate::aggregate::state::{additive_state, CellValues};
+
+/// Where total cost comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CostSource {
+    /// The `cost` column when present, else the model when it has prices.
+    Auto,
+    /// The `cost` column only.
+    Column,
+    /// The unit-cost model only.
+    Model,
+}
+
+/// Unit-cost model (the `[cost_model]` section of the config): a price per contact by path, plus an optional price per handle minute.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CostModel {
+    /// Which cost to use.
+    pub source: CostSource,
+    /// Price per contact by path: keys self_service, ai, human, unknown.
+    pub per_contact: BTreeMap<String, f64>,
+    /// Price per handle minute (handle_seconds / 60), added to the per-contact price.
+    pub per_handle_minute: f64,
+}
+
+impl Default for CostModel {
+    /// No prices: cost comes from the `cost` column when there is one.
+    fn default() -> Self {
+        CostModel {
+            source: CostSource::Auto,
+            per_contact: BTreeMap::new(),
+            per_handle_minute: 0.0,
+        }
+    }
+}
+
+impl CostModel {
+    /// Whether the model has any price.
+    pub fn has_prices(&self) -> bool {
+        self.per_contact.values().any(|v| *v != 0.0) || self.per_handle_minute != 0.0
+    }
+}
 
 additive_state! {
     /// Cost of one day × group cell.

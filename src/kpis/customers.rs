@@ -6,8 +6,8 @@ use super::prelude::*;
 use rayon::prelude::*;
 
 use super::row::matures;
+use super::sample::additive_state;
 use super::{ratio, KpiDef, Measure, Need};
-use crate::aggregate::state::additive_state;
 use crate::ingest::Joinable;
 use crate::joins::CustomerIndex;
 use crate::time::{day_in_grid, Calendar};
@@ -338,3 +338,198 @@ pub static KPIS: &[KpiDef] = &[
         },
     },
 ];
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow_array::{ArrayRef, Float64Array, Int64Array, TimestampMicrosecondArray};
+
+    use super::*;
+    use crate::config::Config;
+    use crate::ingest::{read_joinable, OnInvalid, TableInput};
+    use crate::time::{PeriodKind, MICROS_PER_HOUR};
+
+    /// Monday 2024-01-01 00:00 UTC, µs.
+    const T0: i64 = 1_704_067_200_000_000;
+    const DAY: i64 = 24 * MICROS_PER_HOUR;
+
+    fn ts(values: Vec<i64>) -> ArrayRef {
+        Arc::new(TimestampMicrosecondArray::from(values).with_timezone("UTC"))
+    }
+
+    /// A deterministic scramble, so rows come in no particular order.
+    fn mix(i: i64, k: i64) -> i64 {
+        ((i + 1).wrapping_mul(k) >> 7).rem_euclid(1 << 20)
+    }
+
+    #[test]
+    fn cohorts_match_a_brute_force_walk_over_customers() {
+        // 900 contacts and 1,400 orders of 60 customers over ten weeks in three groups:
+        // every customer has several contacts per period, ties on created_at (the first
+        // contact of a cell is then the smaller id), csat rated, unrated and low, orders
+        // before, between and after contacts, and some customers ordering without contacts.
+        let (n, m) = (900i64, 1_400i64);
+        let c_customer: Vec<i64> = (0..n).map(|i| mix(i, 2_654_435_761) % 50).collect();
+        let c_time: Vec<i64> = (0..n)
+            .map(|i| T0 + (mix(i, 40_503) % 1_600) * MICROS_PER_HOUR / 2)
+            .collect();
+        let c_id: Vec<i64> = (0..n).map(|i| (mix(i, 97) % 1_000) * 1_000 + i).collect();
+        let c_csat: Vec<Option<f64>> = (0..n)
+            .map(|i| match i % 4 {
+                0 => None,
+                k => Some((k + 2) as f64),
+            })
+            .collect();
+        let o_customer: Vec<i64> = (0..m).map(|i| mix(i, 7_919) % 60).collect();
+        let o_time: Vec<i64> = (0..m)
+            .map(|i| T0 + (mix(i, 104_729) % 1_700) * MICROS_PER_HOUR / 2)
+            .collect();
+        let contacts = TableInput::from_columns(
+            "contacts",
+            vec![
+                (
+                    "contact_id",
+                    Arc::new(Int64Array::from(c_id.clone())) as ArrayRef,
+                ),
+                (
+                    "customer_id",
+                    Arc::new(Int64Array::from(c_customer.clone())),
+                ),
+                ("created_at", ts(c_time.clone())),
+                ("csat", Arc::new(Float64Array::from(c_csat.clone()))),
+            ],
+        )
+        .expect("contacts");
+        let orders = TableInput::from_columns(
+            "orders",
+            vec![
+                (
+                    "order_id",
+                    Arc::new(Int64Array::from((0..m).collect::<Vec<_>>())) as ArrayRef,
+                ),
+                (
+                    "customer_id",
+                    Arc::new(Int64Array::from(o_customer.clone())),
+                ),
+                ("created_at", ts(o_time.clone())),
+                (
+                    "revenue",
+                    Arc::new(Float64Array::from(vec![10.0; m as usize])),
+                ),
+            ],
+        )
+        .expect("orders");
+        let config = Config::default();
+        let bounds = config.timestamps.bounds().expect("bounds");
+        let data = read_joinable(&contacts, &orders, &config.scales, bounds, OnInvalid::Raise)
+            .expect("reads");
+        let (index, _) = CustomerIndex::build(&data.contacts, &data.orders, data.customers);
+        let window = 14 * DAY;
+        let as_of = T0 + 60 * DAY;
+        let calendar = Calendar::covering(chrono_tz::UTC, PeriodKind::Week, T0, as_of);
+        let n_groups = 3;
+        let group: Vec<u32> = (0..n).map(|i| (mix(i, 31) % 3) as u32).collect();
+        let rules = CohortRules {
+            repurchase_window: window,
+            csat_satisfied_min: 4.0,
+            as_of,
+        };
+        let (repurchase, per_period) =
+            customer_cohorts(&data, &index, &calendar, &group, n_groups, &rules);
+
+        // The oracle: customers by their input ids, every row looked at directly.
+        let n_periods = calendar.n_periods();
+        let period = |t: i64| calendar.period_of_day[day_in_grid(&calendar, t)] as usize;
+        let orders_of = |cust: i64| -> Vec<i64> {
+            let mut t: Vec<i64> = (0..m as usize)
+                .filter(|&j| o_customer[j] == cust)
+                .map(|j| o_time[j])
+                .collect();
+            t.sort_unstable();
+            t
+        };
+        let ordered_within =
+            |cust: i64, t0: i64| orders_of(cust).iter().any(|&t| t > t0 && t - t0 <= window);
+        let matures = |t0: i64| t0 + window <= as_of;
+        let mut want_rep = vec![RepurchaseState::default(); n_periods * n_groups];
+        for p in 0..n_periods {
+            for g in 0..n_groups {
+                for cust in 0..60 {
+                    let first = (0..n as usize)
+                        .filter(|&i| {
+                            c_customer[i] == cust
+                                && group[i] as usize == g
+                                && period(c_time[i]) == p
+                        })
+                        .min_by_key(|&i| (c_time[i], c_id[i]));
+                    let Some(i) = first else { continue };
+                    if !matures(c_time[i]) {
+                        continue;
+                    }
+                    let hit = u64::from(ordered_within(cust, c_time[i]));
+                    let s = &mut want_rep[p * n_groups + g];
+                    s.mature += 1;
+                    s.repurchased += hit;
+                    match c_csat[i] {
+                        None => {
+                            s.unrated_mature += 1;
+                            s.unrated_repurchased += hit;
+                        }
+                        Some(x) if x >= 4.0 => {
+                            s.satisfied_mature += 1;
+                            s.satisfied_repurchased += hit;
+                        }
+                        Some(_) => {
+                            s.unsatisfied_mature += 1;
+                            s.unsatisfied_repurchased += hit;
+                        }
+                    }
+                }
+            }
+        }
+        let mut want_period = vec![PeriodCustomerState::default(); n_periods];
+        for cust in 0..60 {
+            let times = orders_of(cust);
+            let in_period = |p: usize| times.iter().filter(|&&t| period(t) == p).count() as u64;
+            for (p, want) in want_period.iter_mut().enumerate() {
+                let k = in_period(p);
+                if k > 0 {
+                    want.ordering_customers += 1;
+                    want.orders_with_customer += k;
+                }
+                if p > 0 && in_period(p - 1) > 0 {
+                    want.retention_base += 1;
+                    want.retained += u64::from(k > 0);
+                }
+                let contacted =
+                    (0..n as usize).any(|i| c_customer[i] == cust && period(c_time[i]) == p);
+                let first_order = times.iter().copied().find(|&t| period(t) == p);
+                if let (false, Some(t0)) = (contacted, first_order) {
+                    if matures(t0) {
+                        want.no_contact_mature += 1;
+                        want.no_contact_repurchased += u64::from(ordered_within(cust, t0));
+                    }
+                }
+            }
+        }
+        assert_eq!(repurchase, want_rep);
+        assert_eq!(per_period, want_period);
+        // The data exercise every branch.
+        let total: RepurchaseState = want_rep.iter().fold(Default::default(), |mut a, b| {
+            a.add(b);
+            a
+        });
+        assert!(
+            total.satisfied_repurchased > 0
+                && total.unsatisfied_mature > total.unsatisfied_repurchased
+        );
+        assert!(total.unrated_repurchased > 0);
+        let totals: PeriodCustomerState =
+            want_period.iter().fold(Default::default(), |mut a, b| {
+                a.add(b);
+                a
+            });
+        assert!(totals.retained > 0 && totals.no_contact_repurchased > 0);
+    }
+}

@@ -9,7 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::aggregate::state::{CellValues, Sample};
+use self::sample::{CellValues, Sample};
 use crate::bands::Band;
 
 pub mod backlog;
@@ -22,6 +22,8 @@ pub mod recovery;
 pub mod repeats;
 pub mod resolution;
 pub mod row;
+pub mod sample;
+mod sketch_wire;
 pub mod slices;
 pub mod speed;
 pub mod volume;

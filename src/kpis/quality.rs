@@ -2,8 +2,8 @@
 
 use super::prelude::*;
 use super::row::IntentClass;
+use super::sample::{additive_state, CellValues};
 use super::{mean, ratio, KpiDef, Measure, Need, Row};
-use crate::aggregate::state::{additive_state, CellValues};
 use crate::ingest::HandledBy;
 use Need::Column;
 
@@ -46,7 +46,7 @@ impl QualityCounters {
     #[inline]
     pub fn fold(&mut self, _values: &mut CellValues, row: &Row) {
         let c = row.contacts();
-        let scales = &row.config().scales;
+        let scales = row.scales();
         let csat = row.float(&c.csat);
         if !csat.is_nan() {
             self.csat_sum += csat;

@@ -1,8 +1,8 @@
 //! Recovery: orders placed after a contact (SPEC §3.1–3.3) and the revenue attributed to it.
 
 use super::prelude::*;
+use super::sample::{additive_state, CellValues, Quantiled};
 use super::{ratio, total, KpiDef, Need, Row};
-use crate::aggregate::state::{additive_state, CellValues, Quantiled};
 use crate::ingest::HandledBy;
 
 /// Durations in hours are µs divided once (docs/semantics.md, "Time").

@@ -1,8 +1,8 @@
 //! Repeats: contacts that come back (SPEC §3.4–3.5) and first contact resolution.
 
 use super::prelude::*;
+use super::sample::{additive_state, CellValues};
 use super::{ratio, KpiDef, Need, Row};
-use crate::aggregate::state::{additive_state, CellValues};
 
 additive_state! {
     /// Repeat and recontact counts of one day × group cell (mature contacts only).

@@ -3,8 +3,8 @@
 
 use super::prelude::*;
 use super::row::resolved_without_human;
+use super::sample::{additive_state, CellValues};
 use super::{ratio, KpiDef, Need, Row};
-use crate::aggregate::state::{additive_state, CellValues};
 use crate::ingest::HandledBy;
 use Need::Column;
 

@@ -1,9 +1,9 @@
 //! The facts of one contact that the families' folds read, computed once per contact.
 
-use crate::config::{Config, CostSource};
-use crate::ingest::{Contacts, HandledBy, ANONYMOUS, NULL_CODE, NULL_TS};
+use super::cost::{CostModel, CostSource};
+use crate::ingest::{Contacts, HandledBy, Scales, ANONYMOUS, NULL_CODE, NULL_TS};
 use crate::joins::ContactJoins;
-use crate::taxonomy::WISMO_INTENT;
+use crate::taxonomy::{Taxonomy, WISMO_INTENT};
 
 /// start + window ≤ as_of (SPEC §2).
 pub fn matures(start: i64, window: i64, as_of: i64) -> bool {
@@ -38,9 +38,9 @@ pub struct IntentFlags {
 
 impl IntentFlags {
     /// Flags of the contacts' distinct intents under the config's taxonomy.
-    pub fn new(contacts: &Contacts, config: &Config) -> Self {
+    pub fn new(contacts: &Contacts, taxonomy: &Taxonomy) -> Self {
         let values: &[String] = contacts.intent.as_ref().map_or(&[], |i| &i.values);
-        let class = |v: &String| config.taxonomy.get(v);
+        let class = |v: &String| taxonomy.get(v);
         IntentFlags {
             preventable: values
                 .iter()
@@ -90,8 +90,10 @@ pub struct FoldContext<'a> {
     pub joins: &'a ContactJoins,
     /// Taxonomy flags.
     pub flags: IntentFlags,
-    /// The configuration.
-    pub config: &'a Config,
+    /// The unit-cost model.
+    pub cost_model: &'a CostModel,
+    /// The score scales.
+    pub scales: &'a Scales,
     /// Windows, µs.
     pub recovery_window: i64,
     /// Windows, µs.
@@ -105,15 +107,15 @@ pub struct FoldContext<'a> {
 impl FoldContext<'_> {
     /// Whether total cost comes from the `cost` column.
     fn cost_from_column(&self) -> bool {
-        self.contacts.cost.is_some() && self.config.cost_model.source != CostSource::Model
+        self.contacts.cost.is_some() && self.cost_model.source != CostSource::Model
     }
 
     /// Whether any cost is known (the column, or the unit-cost model).
-    pub fn has_cost(contacts: &Contacts, config: &Config) -> bool {
-        match config.cost_model.source {
+    pub fn has_cost(contacts: &Contacts, model: &CostModel) -> bool {
+        match model.source {
             CostSource::Column => contacts.cost.is_some(),
-            CostSource::Model => config.cost_model.has_prices(),
-            CostSource::Auto => contacts.cost.is_some() || config.cost_model.has_prices(),
+            CostSource::Model => model.has_prices(),
+            CostSource::Auto => contacts.cost.is_some() || model.has_prices(),
         }
     }
 
@@ -125,7 +127,7 @@ impl FoldContext<'_> {
             let cost = c.cost.as_ref().map_or(f64::NAN, |x| x[i]);
             return if cost.is_nan() { 0.0 } else { cost };
         }
-        let model = &self.config.cost_model;
+        let model = self.cost_model;
         let key = path.name().unwrap_or("unknown");
         let per_contact = model.per_contact.get(key).copied().unwrap_or(0.0);
         let seconds = c.handle_seconds.as_ref().map_or(f64::NAN, |h| h[i]);
@@ -191,9 +193,9 @@ impl Row<'_> {
         self.ctx.joins
     }
 
-    /// The configuration.
-    pub fn config(&self) -> &Config {
-        self.ctx.config
+    /// The score scales.
+    pub fn scales(&self) -> &Scales {
+        self.ctx.scales
     }
 
     /// Whether the intent is in a taxonomy class.

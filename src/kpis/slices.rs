@@ -3,8 +3,8 @@
 //! and sessions are known, and the value comes from the catalogue's own formula.
 
 use super::customers::{PeriodCustomerState, RepurchaseState};
+use super::sample::{CellValues, DayTotals};
 use super::{find, Cell, CellSamples, ContactState};
-use crate::aggregate::state::{CellValues, DayTotals};
 
 /// A table whose counts a slice KPI reads; the dimension must be one of its columns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

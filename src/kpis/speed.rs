@@ -1,8 +1,8 @@
 //! Speed: first response, resolution and handle times.
 
 use super::prelude::*;
+use super::sample::{additive_state, CellValues, Quantiled};
 use super::{mean, KpiDef, Need, Row};
-use crate::aggregate::state::{additive_state, CellValues, Quantiled};
 use crate::ingest::{HandledBy, NULL_TS};
 use Need::Column;
 

@@ -2,8 +2,8 @@
 
 use super::prelude::*;
 use super::row::IntentClass;
+use super::sample::{additive_state, CellValues};
 use super::{ratio, total, KpiDef, Measure, Need, Row};
-use crate::aggregate::state::{additive_state, CellValues};
 use Need::{Column, GroupBy, Sessions};
 
 additive_state! {

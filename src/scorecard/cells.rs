@@ -4,9 +4,9 @@
 use rayon::prelude::*;
 
 use crate::aggregate::daily::Daily;
-use crate::aggregate::state::{CellValues, DayTotals};
 use crate::kpis::backlog::backlog_at_period_ends;
 use crate::kpis::customers::{PeriodCustomerState, RepurchaseState};
+use crate::kpis::sample::{CellValues, DayTotals};
 use crate::kpis::{Cell, CellSamples, ContactState, Measure, CATALOG};
 use crate::time::{day_in_grid, Calendar};
 

@@ -6,7 +6,6 @@ use arrow_array::{
     ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray, UInt32Array,
 };
 use arrow_buffer::{BooleanBuffer, NullBuffer};
-use arrow_schema::{Field, Schema};
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
@@ -15,35 +14,8 @@ use crate::kpis::row::{matures, resolved_without_human};
 use crate::kpis::IntentFlags;
 
 use super::options::{Options, Settings, MICROS_PER_HOUR};
-use super::prepare::{prepare, Joined};
-
-pub(super) fn batch(columns: Vec<(String, ArrayRef)>, what: &str) -> Result<RecordBatch> {
-    let fields: Vec<Field> = columns
-        .iter()
-        .map(|(name, array)| Field::new(name, array.data_type().clone(), true))
-        .collect();
-    RecordBatch::try_new(
-        Arc::new(Schema::new(fields)),
-        columns.into_iter().map(|(_, a)| a).collect(),
-    )
-    .map_err(|e| Error::arrow(format!("building the {what} table"), e))
-}
-
-/// Per-contact join results as an Arrow batch, in input order (see docs/semantics.md).
-pub fn enrich(
-    contacts: &TableInput,
-    orders: &TableInput,
-    options: &Options,
-) -> Result<Vec<RecordBatch>> {
-    prepare(
-        contacts.clone(),
-        orders.clone(),
-        None,
-        None,
-        options.clone(),
-    )?
-    .enrich()
-}
+use super::output::batch;
+use super::prepare::Joined;
 
 /// Rows per batch of the per-contact view: fixed, so the batches do not depend on the
 /// thread count; each batch is built on its own thread.
@@ -56,7 +28,7 @@ pub(super) fn enrich_prepared(
     joined: &Joined,
 ) -> Result<Vec<RecordBatch>> {
     let c = &joined.data.contacts;
-    let flags = IntentFlags::new(c, &settings.config);
+    let flags = IntentFlags::new(c, &settings.config.taxonomy);
     if options.on_invalid == OnInvalid::Raise {
         // Input rows are the kept rows: the batches go out as they are, one chunk each.
         return (0..c.len.div_ceil(ENRICH_BATCH_ROWS).max(1))

@@ -176,7 +176,7 @@ fn add_sessions(
                 slice_values: shape.slice_values + values.saturating_sub(before),
                 ..shape
             };
-            limits::check(&grown, config, input_rows)
+            limits::check(&grown, &config.limits, input_rows)
         };
         b.add_sessions(dim, table, sessions, calendar, &within_budget)?;
         shape.slice_values += b.values.len() - before;

@@ -15,17 +15,60 @@ mod reads;
 mod tests;
 mod view;
 
+use arrow_array::RecordBatch;
+
 use crate::error::Result;
 use crate::ingest::TableInput;
 
-pub use self::enrich::enrich;
+use self::enrich::enrich_prepared;
+
 pub(crate) use self::evaluate::finish;
 pub(crate) use self::groups::{distinct_sorted_keys, KeyColumns};
 pub use self::options::{Options, Settings};
 pub use self::output::Scorecard;
 pub(crate) use self::prepare::read_calendar_tables;
 pub use self::prepare::{prepare, Prepared};
-pub(crate) use self::view::{baseline_windows, partial_extension, Grid, ViewState};
+pub(crate) use self::view::{baseline_windows, build_view, partial_extension, Grid, ViewState};
+
+/// The runs of a prepared input: the per-contact view and the scorecard views (the partial
+/// state of a slice is `crate::partial`'s).
+impl Prepared {
+    /// The per-contact view (see the one-call [`enrich`]).
+    pub fn enrich(&self) -> Result<Vec<RecordBatch>> {
+        let contacts = &self.contacts;
+        let options = &self.options;
+        let settings = &self.settings;
+        let joined = &self.joined;
+        enrich_prepared(contacts, options, settings, joined)
+    }
+
+    /// A scorecard view: `view` supplies the period, zone, grouping, baseline and cohort
+    /// options; everything that shapes the joins (windows, as_of, config, renaming,
+    /// on_invalid) is the prepared one.
+    pub fn scorecard(&self, view: &Options) -> Result<Scorecard> {
+        let options = self.view_options(view);
+        let settings = options.settings()?;
+        let view = build_view(self, &options, &settings, 0)?;
+        let sessions = self.sessions_table.as_ref().zip(self.sessions.as_ref());
+        finish(view, &options, &settings, sessions, &self.events)
+    }
+}
+
+/// Per-contact join results as an Arrow batch, in input order (see docs/semantics.md).
+pub fn enrich(
+    contacts: &TableInput,
+    orders: &TableInput,
+    options: &Options,
+) -> Result<Vec<RecordBatch>> {
+    prepare(
+        contacts.clone(),
+        orders.clone(),
+        None,
+        None,
+        options.clone(),
+    )?
+    .enrich()
+}
 
 /// Computes the scorecard.
 pub fn scorecard(

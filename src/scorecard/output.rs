@@ -6,6 +6,7 @@ use arrow_array::{
     ArrayRef, BooleanArray, Float64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
     UInt32Array,
 };
+use arrow_schema::{Field, Schema};
 
 use crate::bands::{level_in, Band, Region};
 use crate::config::Config;
@@ -15,8 +16,19 @@ use crate::kpis::{KpiDef, Measure, CATALOG};
 use crate::time::Calendar;
 
 use super::cells::CellResult;
-use super::enrich::batch;
 use crate::diagnostics::{Finding, PreparedRule};
+
+pub(super) fn batch(columns: Vec<(String, ArrayRef)>, what: &str) -> Result<RecordBatch> {
+    let fields: Vec<Field> = columns
+        .iter()
+        .map(|(name, array)| Field::new(name, array.data_type().clone(), true))
+        .collect();
+    RecordBatch::try_new(
+        Arc::new(Schema::new(fields)),
+        columns.into_iter().map(|(_, a)| a).collect(),
+    )
+    .map_err(|e| Error::arrow(format!("building the {what} table"), e))
+}
 
 /// The scorecard as computed by the core.
 pub struct Scorecard {

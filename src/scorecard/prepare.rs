@@ -1,7 +1,5 @@
 //! Reading, validating and joining the inputs once (`prepare`), shared by every view.
 
-use arrow_array::RecordBatch;
-
 use crate::error::{Error, Result};
 use crate::ingest::columns::{read_ids, IdColumn};
 use crate::ingest::{
@@ -10,11 +8,7 @@ use crate::ingest::{
 use crate::joins::{join_contacts, ContactJoins, CustomerIndex};
 use crate::trace::PhaseTimer;
 
-use super::enrich::enrich_prepared;
-use super::evaluate::finish;
 use super::options::{Options, Settings};
-use super::output::Scorecard;
-use super::view::{build_view, partial_extension};
 use crate::diagnostics::prepare_rules;
 
 /// The joined inputs and per-contact results shared by `scorecard` and `enrich`.
@@ -163,38 +157,9 @@ impl Prepared {
         &self.audits
     }
 
-    /// The per-contact view (see [`enrich`]).
-    pub fn enrich(&self) -> Result<Vec<RecordBatch>> {
-        let contacts = &self.contacts;
-        let options = &self.options;
-        let settings = &self.settings;
-        let joined = &self.joined;
-        enrich_prepared(contacts, options, settings, joined)
-    }
-
-    /// A scorecard view: `view` supplies the period, zone, grouping, baseline and cohort
-    /// options; everything that shapes the joins (windows, as_of, config, renaming,
-    /// on_invalid) is the prepared one.
-    pub fn scorecard(&self, view: &Options) -> Result<Scorecard> {
-        let options = self.view_options(view);
-        let settings = options.settings()?;
-        let view = build_view(self, &options, &settings, 0)?;
-        let sessions = self.sessions_table.as_ref().zip(self.sessions.as_ref());
-        finish(view, &options, &settings, sessions, &self.events)
-    }
-
-    /// The partial state of this slice of customers for a view (see [`crate::partial`]).
-    pub fn partial(&self, view: &Options) -> Result<Vec<u8>> {
-        let options = self.view_options(view);
-        let settings = options.settings()?;
-        let view = build_view(self, &options, &settings, partial_extension(&settings))?;
-        let slices = self.slice_fingerprint()?.into_iter().collect();
-        crate::partial::encode(view, &options, slices)
-    }
-
     /// A hash of the slice's contact and order ids, row by row (None without rows): two
     /// states with the same fingerprint hold the same rows.
-    pub(super) fn slice_fingerprint(&self) -> Result<Option<u64>> {
+    pub(crate) fn slice_fingerprint(&self) -> Result<Option<u64>> {
         use std::hash::{Hash, Hasher};
         let mut hasher = std::hash::DefaultHasher::new();
         let mut rows = 0usize;
@@ -221,7 +186,7 @@ impl Prepared {
         Ok((rows > 0).then(|| hasher.finish()))
     }
 
-    pub(super) fn view_options(&self, view: &Options) -> Options {
+    pub(crate) fn view_options(&self, view: &Options) -> Options {
         Options {
             by: view.by.clone(),
             tz: view.tz.clone(),

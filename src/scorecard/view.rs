@@ -110,7 +110,7 @@ pub(crate) fn build_view(
         group_keys: groups.keys.clone(),
         n_groups,
         contact_columns: present_columns(&prepared.contacts, &prepared.orders),
-        has_cost: FoldContext::has_cost(&data.contacts, config),
+        has_cost: FoldContext::has_cost(&data.contacts, &config.cost_model),
         audits: prepared.audits.clone(),
         as_of: joined.as_of,
         grid: None,
@@ -128,12 +128,13 @@ pub(crate) fn build_view(
     // Sized before anything is allocated; slice values are added as each dimension is read.
     let input_rows = limits::input_rows(&prepared.audits);
     let mut shape = ViewShape::new(&calendar, n_groups, 0);
-    limits::check(&shape, config, input_rows)?;
+    limits::check(&shape, &config.limits, input_rows)?;
     let ctx = FoldContext {
         contacts: &data.contacts,
         joins: &joined.joins,
-        flags: IntentFlags::new(&data.contacts, config),
-        config,
+        flags: IntentFlags::new(&data.contacts, &config.taxonomy),
+        cost_model: &config.cost_model,
+        scales: &config.scales,
         recovery_window: settings.windows.recovery,
         repeat_window: settings.windows.repeat,
         recontact_window: settings.windows.recontact,
@@ -193,7 +194,7 @@ pub(crate) fn build_view(
                 slice_values: checked_before + values,
                 ..shape
             };
-            limits::check(&shape, config, input_rows)
+            limits::check(&shape, &config.limits, input_rows)
         };
         let breakdown = Breakdown::build(&dim, &inputs, &within_budget)?;
         shape.slice_values += breakdown.values.len();

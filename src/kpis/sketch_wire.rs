@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use serde::{Deserialize, Serialize};
 use sketches_ddsketch::DDSketch;
 
-use super::state::{new_sketch, Sample};
+use super::sample::{new_sketch, Sample};
 
 /// Most values one sketch may claim: far above any slice (2^48 contacts), far below what
 /// adding a few thousand sketches' counts could overflow.
@@ -156,6 +156,13 @@ impl TryFrom<WireSample> for Sample {
                 Ok(Sample::Sketched(Box::new(sketch)))
             }
         }
+    }
+}
+
+impl<'de> Deserialize<'de> for Sample {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let wire = WireSample::deserialize(deserializer)?;
+        Sample::try_from(wire).map_err(serde::de::Error::custom)
     }
 }
 

@@ -58,10 +58,9 @@ pub(super) fn new_sketch() -> DDSketch {
 /// The inputs of one quantile: every value (exact), or a DDSketch of them (partial
 /// states). Both merge; an empty exact list is the identity of either.
 ///
-/// Decoding checks a sketch before the sketch crate sees it (partial states are untrusted
-/// bytes; see `sketch_wire`).
-#[derive(Clone, Serialize, Deserialize)]
-#[serde(try_from = "super::sketch_wire::WireSample")]
+/// Decoding (implemented beside the wire layout, in the sketch_wire module) checks a sketch
+/// before the sketch crate sees it: partial states are untrusted bytes.
+#[derive(Clone, Serialize)]
 pub enum Sample {
     /// Every value.
     Exact(Vec<f64>),
