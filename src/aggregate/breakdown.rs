@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::daily::session_day;
 use crate::error::Result;
-use crate::ingest::columns::read_coded;
+use crate::ingest::coded::read_coded;
 use crate::ingest::{Joinable, Sessions, TableInput, NULL_CODE};
 use crate::kpis::slices::SliceCounts;
 use crate::kpis::IntentFlags;

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use crate::error::{Error, Result};
-use crate::ingest::columns::read_coded;
+use crate::ingest::coded::read_coded;
 use crate::ingest::{Contacts, TableInput, NULL_CODE};
 use crate::kpis::{Need, CATALOG};
 

@@ -1,7 +1,7 @@
 //! Reading, validating and joining the inputs once (`prepare`), shared by every view.
 
 use crate::error::{Error, Result};
-use crate::ingest::columns::{read_ids, IdColumn};
+use crate::ingest::ids::{read_ids, IdColumn};
 use crate::ingest::{
     read_events, read_joinable, read_sessions, Event, Joinable, Sessions, TableAudit, TableInput,
 };
