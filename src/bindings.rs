@@ -193,14 +193,26 @@ fn parse_options(options_json: &str) -> PyResult<Options> {
 
 /// What `compute_scorecard` hands back: the long table, the bands, the fired diagnostics,
 /// skipped KPIs with reasons, as_of.
-type ScorecardParts<'py> = (
-    Bound<'py, PyAny>,
-    Bound<'py, PyAny>,
-    Bound<'py, PyAny>,
-    Vec<(String, String)>,
-    Option<i64>,
-    String,
-);
+/// A computed scorecard as Python sees it: the three tables (pyarrow), what was skipped,
+/// the as_of, the row audit and the options of the view, in one object (the Python
+/// `Scorecard` is built from it in one place).
+#[pyclass(frozen, get_all, module = "supportkpi._supportkpi")]
+struct ScorecardResult {
+    /// The long table.
+    table: Py<PyAny>,
+    /// The bands table.
+    bands: Py<PyAny>,
+    /// The diagnostics table.
+    diagnostics: Py<PyAny>,
+    /// (KPI id, reason) of the KPIs left out.
+    skipped: Vec<(String, String)>,
+    /// The as_of used (UTC µs), None for empty inputs.
+    as_of: Option<i64>,
+    /// Rows read, used and dropped per table (JSON).
+    row_audit_json: String,
+    /// The options of the view (JSON): by, tz, group_by, the config document, ...
+    options_json: String,
+}
 
 fn to_pyarrow(py: Python<'_>, batch: RecordBatch) -> PyResult<Bound<'_, PyAny>> {
     batches_to_pyarrow(py, vec![batch])
@@ -281,15 +293,23 @@ fn read_optional(
     stream.map(|s| read_table(name, s, options)).transpose()
 }
 
-fn scorecard_parts(py: Python<'_>, card: Scorecard) -> PyResult<ScorecardParts<'_>> {
-    Ok((
-        to_pyarrow(py, card.table)?,
-        to_pyarrow(py, card.bands)?,
-        to_pyarrow(py, card.diagnostics)?,
-        card.skipped,
-        card.as_of,
-        serde_json::to_string(&card.row_audit).unwrap_or_else(|_| "[]".to_owned()),
-    ))
+fn scorecard_result(
+    py: Python<'_>,
+    card: Scorecard,
+    options: &Options,
+) -> PyResult<ScorecardResult> {
+    let json = |what: &str, value: serde_json::Result<String>| {
+        value.map_err(|e| SupportKpiError::new_err(format!("{what}: {e}")))
+    };
+    Ok(ScorecardResult {
+        table: to_pyarrow(py, card.table)?.unbind(),
+        bands: to_pyarrow(py, card.bands)?.unbind(),
+        diagnostics: to_pyarrow(py, card.diagnostics)?.unbind(),
+        skipped: card.skipped,
+        as_of: card.as_of,
+        row_audit_json: json("row audit", serde_json::to_string(&card.row_audit))?,
+        options_json: json("options", serde_json::to_string(options))?,
+    })
 }
 
 /// Inputs read, validated and joined once; scorecard views and the per-contact view are
@@ -302,11 +322,12 @@ struct PreparedInputs {
 #[pymethods]
 impl PreparedInputs {
     /// A scorecard view; `view_json` carries by, tz, group_by, baseline and cohort options.
-    fn scorecard<'py>(&self, py: Python<'py>, view_json: &str) -> PyResult<ScorecardParts<'py>> {
+    fn scorecard(&self, py: Python<'_>, view_json: &str) -> PyResult<ScorecardResult> {
         let view = parse_options(view_json)?;
+        let options = self.inner.view_options(&view);
         let inner = Arc::clone(&self.inner);
         let card = run_detached(py, move || inner.scorecard(&view))?;
-        scorecard_parts(py, card)
+        scorecard_result(py, card, &options)
     }
 
     /// The partial state of this slice of customers for a view, as bytes (see
@@ -356,15 +377,15 @@ fn prepare_inputs(
     })
 }
 
-/// Merges partial states: the scorecard parts and the options the states carry (JSON).
+/// Merges partial states into a scorecard (its options are those the states carry).
 #[pyfunction]
 #[pyo3(signature = (states, sessions, events))]
-fn merge_states<'py>(
-    py: Python<'py>,
+fn merge_states(
+    py: Python<'_>,
     states: Vec<PyBackedBytes>,
     sessions: Option<PyRecordBatchReader>,
     events: Option<PyRecordBatchReader>,
-) -> PyResult<(ScorecardParts<'py>, String)> {
+) -> PyResult<ScorecardResult> {
     let slices: Vec<&[u8]> = states.iter().map(|b| b.as_ref()).collect();
     // The states carry the options, including the renaming of the sessions and events.
     let options = match slices.first() {
@@ -374,9 +395,7 @@ fn merge_states<'py>(
     let sessions = read_optional("sessions", sessions, &options)?;
     let events = read_optional("events", events, &options)?;
     let card = run_detached(py, || merge(&slices, sessions.as_ref(), events.as_ref()))?;
-    let options_json = serde_json::to_string(&options)
-        .map_err(|e| SupportKpiError::new_err(format!("options: {e}")))?;
-    Ok((scorecard_parts(py, card)?, options_json))
+    scorecard_result(py, card, &options)
 }
 
 /// Merges partial states into one partial state.
@@ -454,6 +473,7 @@ fn _supportkpi(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(combine_states, m)?)?;
     m.add("PARTIAL_FORMAT_VERSION", FORMAT_VERSION)?;
     m.add_class::<PreparedInputs>()?;
+    m.add_class::<ScorecardResult>()?;
     m.add_function(wrap_pyfunction!(kpi_catalog_json, m)?)?;
     m.add_function(wrap_pyfunction!(band_regions_json, m)?)?;
     m.add_function(wrap_pyfunction!(config_default_json, m)?)?;

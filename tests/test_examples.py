@@ -16,14 +16,14 @@ from pathlib import Path
 
 import pytest
 import supportkpi as sk
-from supportkpi import _plot, _report
+from supportkpi import _notebook, _plot, _report
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 # The Scorecard methods of issue 5. They are bound in _api.py; until then, attach them here
 # so the examples (which use the public methods) run. A no-op once they are bound.
 BINDINGS = {
-    "_repr_html_": _report.scorecard_html,
+    "_repr_html_": _notebook.scorecard_html,
     "plot": _plot.plot_kpi,
     "plot_trends": _plot.plot_trends,
     "to_html": _report.write_html_report,

@@ -17,14 +17,11 @@ import sys
 import pandas as pd
 import pytest
 import supportkpi as sk
-from supportkpi import _present, _report
+from supportkpi import _grid, _present
+from supportkpi._notebook import escape, scorecard_html
 from supportkpi._present import format_value
-from supportkpi._report import (
-    report_html,
-    scorecard_html,
-    terminal_repr,
-    write_html_report,
-)
+from supportkpi._report import report_html, write_html_report
+from supportkpi._terminal import terminal_repr
 
 HEADLINE = ["csat_mean", "deflection_rate", "fcr_rate", "tickets_per_order"]
 TZ = "Europe/Berlin"
@@ -153,8 +150,8 @@ def test_diagnostics_fired_are_listed_under_the_table(card, notebook_html):
     diagnostics = card.diagnose()
     shown = {
         c.period
-        for c in _report._columns(
-            card, _report._Grid(card), periods=6, current=_present.report_period(card)
+        for c in _grid.grid_columns(
+            card, _grid.Grid(card), periods=6, current=_present.report_period(card)
         )[0]
     }
     fired = diagnostics[diagnostics.period_start.isin(shown)]
@@ -216,7 +213,7 @@ def test_report_has_the_weekly_scorecard_sections(card, report_text):
     fired = fired[fired.period_start == _present.report_period(card)]
     for row in fired.itertuples():
         assert f'data-rule="{row.rule}"' in report_text
-        assert _report._e(row.action) in report_text
+        assert escape(row.action) in report_text
     assert "first corrective action" in report_text
     assert report_text.count("<svg") == 1
 

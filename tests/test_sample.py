@@ -1,7 +1,8 @@
 """The bundled sample data: reproducible from its seed, and valid input (SPEC §1).
 
-The sample module is loaded by path, not through ``import supportkpi``, so these tests
-run without the compiled extension.
+The generator (``scripts/sample_generator.py``, which reads the package's loader by path)
+is loaded by path, not through ``import supportkpi``, so these tests run without the
+compiled extension.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import pandas as pd
 import pandas.testing as pdt
 import pytest
 
-_SAMPLE_PATH = pathlib.Path(__file__).resolve().parents[1] / "python" / "supportkpi" / "_sample.py"
+_SAMPLE_PATH = pathlib.Path(__file__).resolve().parents[1] / "scripts" / "sample_generator.py"
 
 
 def _load_sample_module():

@@ -11,20 +11,12 @@ Example:
     True
 """
 
-from ._api import (
-    Prepared,
-    Scorecard,
-    combine,
-    enrich_contacts,
-    kpi_catalog,
-    merge,
-    partial,
-    prepare,
-    scorecard,
-)
+from ._api import Prepared, enrich_contacts, kpi_catalog, prepare, scorecard
 from ._arrow import ParquetColumns, scan_parquet
+from ._card import Scorecard
 from ._config import Config, default_config
 from ._sample import load_sample
+from ._states import combine, merge, partial
 from ._supportkpi import ConfigError, DataError, SchemaError, SupportKpiError, __version__
 
 __all__ = [

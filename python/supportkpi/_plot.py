@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from ._api import Scorecard
+    from ._card import Scorecard
 
 __all__ = ["plot_kpi", "plot_trends", "require_matplotlib"]
 

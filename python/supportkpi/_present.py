@@ -24,7 +24,7 @@ import pandas as pd
 from ._supportkpi import ConfigError, band_regions_json, kpi_catalog_json
 
 if TYPE_CHECKING:
-    from ._api import Scorecard
+    from ._card import Scorecard
 
 BANDS = ("healthy", "watch", "intervention")
 # band -> (cell background, cell text, accent for borders, chart points and shading)

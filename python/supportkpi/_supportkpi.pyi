@@ -18,6 +18,7 @@ __all__ = [
     "prepare_inputs",
     "PARTIAL_FORMAT_VERSION",
     "PreparedInputs",
+    "ScorecardResult",
 ]
 __version__: str
 PARTIAL_FORMAT_VERSION: int
@@ -35,6 +36,38 @@ class ConfigError(SupportKpiError):
     """A bad argument or configuration value."""
 
 @final
+class ScorecardResult:
+    """A computed scorecard: its tables, skipped KPIs, as_of, row audit and view options."""
+
+    @property
+    def table(self) -> Any:
+        """The long table (pyarrow)."""
+
+    @property
+    def bands(self) -> Any:
+        """The bands table (pyarrow)."""
+
+    @property
+    def diagnostics(self) -> Any:
+        """The diagnostics table (pyarrow)."""
+
+    @property
+    def skipped(self) -> list[tuple[str, str]]:
+        """(KPI id, reason) of the KPIs left out."""
+
+    @property
+    def as_of(self) -> int | None:
+        """The as_of used (UTC µs)."""
+
+    @property
+    def row_audit_json(self) -> str:
+        """Rows read, used and dropped per table (JSON)."""
+
+    @property
+    def options_json(self) -> str:
+        """The options of the view (JSON)."""
+
+@final
 class PreparedInputs:
     """Inputs read, validated and joined once."""
 
@@ -42,9 +75,7 @@ class PreparedInputs:
     def as_of(self) -> int | None:
         """The as_of used (UTC µs)."""
 
-    def scorecard(
-        self, view_json: str
-    ) -> tuple[Any, Any, Any, list[tuple[str, str]], int | None, str]:
+    def scorecard(self, view_json: str) -> ScorecardResult:
         """A scorecard view."""
 
     def partial(self, view_json: str) -> bytes:
@@ -56,10 +87,8 @@ class PreparedInputs:
 def combine_states(states: list[bytes]) -> bytes:
     """Partial states merged into one partial state."""
 
-def merge_states(
-    states: list[bytes], sessions: Any | None, events: Any | None
-) -> tuple[tuple[Any, Any, Any, list[tuple[str, str]], int | None, str], str]:
-    """Merged scorecard parts, and the options the states carry (JSON)."""
+def merge_states(states: list[bytes], sessions: Any | None, events: Any | None) -> ScorecardResult:
+    """Partial states merged into a scorecard (its options are those the states carry)."""
 
 def prepare_inputs(
     contacts: Any, orders: Any, sessions: Any | None, events: Any | None, options_json: str

@@ -35,7 +35,7 @@ import pyarrow as pa
 from . import _scale
 
 if TYPE_CHECKING:
-    from ._api import Scorecard
+    from ._card import Scorecard
 
 __all__ = ["scorecard"]
 

@@ -30,7 +30,7 @@ import pyarrow.compute  # noqa: F401  (pa.compute)
 from . import _scale
 
 if TYPE_CHECKING:
-    from ._api import Scorecard
+    from ._card import Scorecard
 
 __all__ = ["scorecard"]
 

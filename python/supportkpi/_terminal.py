@@ -1,0 +1,115 @@
+"""The terminal view of a scorecard (``Scorecard.__repr__``): the headline and seed 000's
+KPIs at a glance, text made safe for a terminal.
+
+Example:
+    >>> import supportkpi as sk
+    >>> sample = sk.load_sample()
+    >>> card = sk.scorecard(sample["contacts"], sample["orders"], sessions=sample["sessions"])
+    >>> print(terminal_repr(card).splitlines()[0])
+    <Scorecard by=week tz=UTC group_by=[] periods=26 kpis=51 skipped=1 as_of=2024-12-08 23:41 UTC>
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ._present import (
+    BAND_MARK,
+    BANDS,
+    MISSING,
+    diagnostics_frame,
+    format_instant,
+    format_value,
+    kpi_sections,
+    period_phrase,
+    period_starts,
+    report_period,
+    short_name,
+)
+from ._text import terminal_safe
+
+if TYPE_CHECKING:
+    from ._card import Scorecard
+from ._grid import Grid, band_counts, diagnostics_in, grid_columns
+
+__all__ = ["terminal_repr"]
+
+# --- terminal -------------------------------------------------------------------------
+
+
+def summary_line(card: Scorecard) -> str:
+    starts = period_starts(card)
+    return (
+        f"<Scorecard by={card.by} tz={card.tz} group_by={card.group_by} "
+        f"periods={len(starts)} kpis={len(card.kpis)} skipped={len(card.skipped)} "
+        f"as_of={format_instant(card.as_of, 'UTC') if card.as_of is not None else None}>"
+    )
+
+
+def terminal_repr(card: Scorecard, *, periods: int = 3) -> str:
+    """A terminal view of ``card`` (``Scorecard.__repr__``): the headline and seed 000's KPIs.
+
+    The first line is the one-line summary; then the last ``periods`` periods (with
+    ``group_by``: the groups of the report period) of the headline and support-conversion
+    KPIs with the band of the report period, the count of KPIs per band, and the
+    diagnostics that fired.
+
+    Example:
+        >>> import supportkpi as sk
+        >>> sample = sk.load_sample()
+        >>> card = sk.scorecard(sample["contacts"], sample["orders"], sessions=sample["sessions"])
+        >>> text = terminal_repr(card)
+        >>> print(text.splitlines()[2])  # doctest: +NORMALIZE_WHITESPACE
+        KPI  2024-11-18  2024-11-25  2024-12-02*  band  owner
+    """
+    lines = [summary_line(card)]
+    grid = Grid(card)
+    current = report_period(card)
+    columns, caption = grid_columns(card, grid, periods=periods, current=current)
+    if not columns or current is None:
+        return "\n".join(terminal_safe(line) for line in lines)
+    sections = kpi_sections(card)
+    kpis = [k for _, ks in sections[:2] for k in ks] if len(sections) > 1 else sections[0][1]
+    lines.append(f"{caption}; report period: {period_phrase(card, current)}")
+    grouped = bool(card.group_by)
+    header = ["KPI", *[c.label + ("*" if c.note else "") for c in columns]]
+    header += ["owner"] if grouped else ["band", "owner"]
+    rows = []
+    for kpi in kpis:
+        cells = [grid.cell(column.period, column.group, kpi) for column in columns]
+        texts = []
+        for cell in cells:
+            text = MISSING if cell is None else format_value(cell.value, cell.unit, kpi)
+            if grouped and cell is not None and cell.band:
+                text += f" {BAND_MARK[cell.band]}"
+            texts.append(text)
+        owner = next((cell.owner for cell in cells if cell is not None and cell.owner), "")
+        tail = [owner]
+        if not grouped:
+            now = next((c for col, c in zip(columns, cells) if col.current), None)
+            band = "" if now is None or not now.band else now.band
+            tail = [band + (" (expected)" if band and now and now.expected else ""), owner]
+        rows.append([short_name(kpi), *texts, *tail])
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    numbers = range(1, len(columns) + 1)
+    for r in [header, *rows]:
+        cells_text = [
+            r[i].rjust(widths[i]) if i in numbers else r[i].ljust(widths[i]) for i in range(len(r))
+        ]
+        lines.append("  ".join(cells_text).rstrip())
+    if grouped:
+        lines.append("band of each value: ok healthy, ! watch, !! intervention")
+    notes = [c for c in columns if c.note]
+    if notes:
+        lines.append(f"* {notes[-1].note}")
+    counts = band_counts(grid, current)
+    if counts:
+        summary = ", ".join(f"{counts[b]} {b}" for b in BANDS if counts.get(b))
+        lines.append(f"bands in the {period_phrase(card, current)}: {summary}")
+    fired = diagnostics_in(card, diagnostics_frame(card), [current])
+    if fired.empty:
+        lines.append("diagnostics: none fired")
+    else:
+        rules = ", ".join(dict.fromkeys(str(r) for r in fired["rule"]))
+        lines.append(f"diagnostics fired: {rules} (card.diagnose())")
+    return "\n".join(terminal_safe(line) for line in lines)
