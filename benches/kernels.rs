@@ -22,10 +22,8 @@ use arrow_array::{
 };
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
-use supportkpi::config::Config;
-use supportkpi::ingest::{read_joinable, OnInvalid, TableInput};
-use supportkpi::joins::{join_contacts, CustomerIndex, Windows};
-use supportkpi::scorecard::{scorecard, Options};
+use supportkpi::kernels::{join_contacts, read_joinable, CustomerIndex, Windows};
+use supportkpi::{scorecard, Config, OnInvalid, Options, TableInput};
 
 const SECOND: i64 = 1_000_000;
 const HOUR: i64 = 3_600 * SECOND;

@@ -105,10 +105,6 @@ pub fn local_date(tz: &Tz, micros: i64) -> NaiveDate {
 /// Days and periods covering the data, aligned to whole periods.
 #[derive(Debug, Clone)]
 pub struct Calendar {
-    /// The zone.
-    pub tz: Tz,
-    /// Period kind.
-    pub kind: PeriodKind,
     /// Local date of day 0.
     pub first_date: NaiveDate,
     /// UTC µs of each day start, plus one more for the end of the last day.
@@ -149,8 +145,6 @@ impl Calendar {
             }
         }
         Calendar {
-            tz,
-            kind,
             first_date,
             day_starts,
             period_first_day,

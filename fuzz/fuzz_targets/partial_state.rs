@@ -15,9 +15,7 @@ use std::sync::{Arc, OnceLock};
 
 use arrow_array::{ArrayRef, Float64Array, Int64Array, StringArray, TimestampMicrosecondArray};
 use libfuzzer_sys::fuzz_target;
-use supportkpi::ingest::TableInput;
-use supportkpi::partial::{combine, merge};
-use supportkpi::scorecard::{prepare, Options};
+use supportkpi::{combine, merge, prepare, Options, TableInput};
 
 /// Monday 2024-01-01 00:00 UTC, µs.
 const BASE: i64 = 1_704_067_200_000_000;

@@ -22,9 +22,7 @@ use arrow_array::types::Int32Type;
 use arrow_array::{ArrayRef, RecordBatch, TimestampMicrosecondArray, TimestampMillisecondArray};
 use arrow_schema::{Field, Schema};
 use libfuzzer_sys::fuzz_target;
-use supportkpi::ingest::{OnInvalid, TableInput};
-use supportkpi::partial::{combine, merge};
-use supportkpi::scorecard::{prepare, Options};
+use supportkpi::{combine, merge, prepare, OnInvalid, Options, TableInput};
 
 /// Monday 2024-01-01 00:00 UTC, µs.
 const BASE: i64 = 1_704_067_200_000_000;
@@ -91,7 +89,9 @@ fn ids(u: &mut Unstructured, n: usize, customers: bool) -> Result<ArrayRef> {
             0 if customers => None,
             1 => Some(*u.choose(&[i64::MIN, i64::MAX, 0, -1])?),
             2 => Some(u.arbitrary()?),
-            _ => Some(i64::from(u.int_in_range(0u8..=if customers { 8 } else { 200 })?)),
+            _ => Some(i64::from(
+                u.int_in_range(0u8..=if customers { 8 } else { 200 })?,
+            )),
         })
     };
     let values: Vec<Option<i64>> = (0..n).map(|_| pick(u)).collect::<Result<_>>()?;
@@ -259,7 +259,11 @@ fn contacts(u: &mut Unstructured) -> Result<TableInput> {
         }
         let array = match kind {
             0 => strings(u, n, &["email", "chat", "phone"])?,
-            1 => strings(u, n, &["order_tracking", "returns", "checkout_payment", "other"])?,
+            1 => strings(
+                u,
+                n,
+                &["order_tracking", "returns", "checkout_payment", "other"],
+            )?,
             2 => strings(u, n, &["self_service", "ai", "human"])?,
             3 => booleans(u, n)?,
             4 => {

@@ -9,5 +9,5 @@ mod spec;
 pub(crate) use driver::{
     hotspots, prepare_rules, rule_dimensions, rule_kpi_reads, Finding, PreparedRule,
 };
-pub use expr::{fire, parse_condition, Condition, Evidence, Expr, Facts, Op, When, MAX_NESTING};
-pub use spec::{check_rule, default_rules, RuleKind, RuleSpec};
+pub(crate) use expr::{fire, Facts, When};
+pub(crate) use spec::{check_rule, default_rules, RuleKind, RuleSpec};

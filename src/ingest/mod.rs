@@ -16,8 +16,7 @@ pub mod tables;
 
 pub use columns::{NULL_CODE, NULL_TS};
 pub use customers::ANONYMOUS;
-pub use ids::IdColumn;
 pub use input::{ColumnLoader, OnInvalid, TableAudit, TableInput};
-pub use scales::{Scale, Scales};
+pub use scales::Scales;
 pub use sessions::{read_events, read_sessions, Event, SessionTime, Sessions};
-pub use tables::{read_joinable, Contacts, HandledBy, Joinable, Orders, Path};
+pub use tables::{read_joinable, Contacts, HandledBy, Joinable, Orders};

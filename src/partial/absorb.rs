@@ -380,7 +380,7 @@ pub(super) fn merged_view(
             grid.baseline_backlog = grid
                 .baseline_windows
                 .iter()
-                .flat_map(|w| match window_sums.get(w) {
+                .flat_map(|w| match window_sums.get(&(w.start, w.end)) {
                     Some(sums) => sums.clone(),
                     None => vec![(0, 0); n_groups],
                 })

@@ -112,7 +112,11 @@ pub(crate) fn encode(view: ViewState, options: &Options, slices: Vec<u64>) -> Re
         totals: g.daily.totals,
         repurchase: g.repurchase,
         per_period: g.per_period,
-        baseline_windows: g.baseline_windows,
+        baseline_windows: g
+            .baseline_windows
+            .iter()
+            .map(|w| (w.start, w.end))
+            .collect(),
         baseline_backlog: g.baseline_backlog,
         breakdowns: g.breakdowns,
     });

@@ -8,9 +8,8 @@ use crate::kpis::backlog::backlog_at_period_ends;
 use crate::kpis::customers::{PeriodCustomerState, RepurchaseState};
 use crate::kpis::sample::{CellValues, DayTotals};
 use crate::kpis::{Cell, CellSamples, ContactState, Measure, CATALOG};
-use crate::time::{day_in_grid, Calendar};
+use crate::time::day_in_grid;
 
-use super::options::Settings;
 use super::view::Grid;
 
 /// Every KPI of one period × group cell: the current value and the baseline value, indexed
@@ -124,36 +123,6 @@ pub(super) fn sum_days<'a>(
     }
 }
 
-/// The baseline days of each period: the rolling window before it, or the days wholly
-/// inside one fixed range.
-fn baseline_day_ranges(calendar: &Calendar, settings: &Settings) -> Vec<std::ops::Range<usize>> {
-    (0..calendar.n_periods())
-        .map(|p| match settings.baseline_range {
-            Some((start, end)) => whole_days_within(calendar, start, end),
-            None => {
-                let start = calendar.period_days(p).start;
-                start.saturating_sub(settings.baseline_days)..start
-            }
-        })
-        .collect()
-}
-
-/// Local days lying wholly inside [start, end).
-pub(super) fn whole_days_within(
-    calendar: &Calendar,
-    start: i64,
-    end: i64,
-) -> std::ops::Range<usize> {
-    let n = calendar.n_days();
-    let first = calendar.day_starts.partition_point(|&s| s < start).min(n);
-    let last = calendar
-        .day_starts
-        .partition_point(|&s| s <= end)
-        .saturating_sub(1)
-        .min(n);
-    first..last.max(first)
-}
-
 /// Every period × group cell of the grid, in output order (periods, then groups).
 pub(super) fn period_group_cells(n_periods: usize, n_groups: usize) -> Vec<(usize, usize)> {
     (0..n_periods)
@@ -175,14 +144,12 @@ pub(super) fn evaluate_cells(
     grid: &Grid,
     cells: &[(usize, usize)],
     n_groups: usize,
-    settings: &Settings,
     kpis: &CellKpis,
 ) -> Vec<CellResult> {
     let calendar = &grid.calendar;
     let daily = &grid.daily;
     let backlog = backlog_at_period_ends(&daily.states, daily.n_groups, calendar);
     let observed = day_in_grid(calendar, grid.first)..=day_in_grid(calendar, grid.last);
-    let baseline_days = baseline_day_ranges(calendar, settings);
     let day_contacts: Vec<u64> = daily
         .states
         .chunks(n_groups.max(1))
@@ -207,7 +174,7 @@ pub(super) fn evaluate_cells(
                     peak_trough,
                     parts,
                 } = sum_days(daily, &day_contacts, days.clone(), g, &observed);
-                let window = baseline_days[p].clone();
+                let window = grid.baseline_windows[p].days.clone();
                 let DaysSum {
                     state: b_state,
                     totals: b_totals,

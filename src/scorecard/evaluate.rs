@@ -73,7 +73,7 @@ pub(crate) fn finish(
         baseline: &baseline,
         lifespan_days: options.clv_lifespan_days,
     };
-    let results = evaluate_cells(&grid, &cells, n_groups, settings, &kpis);
+    let results = evaluate_cells(&grid, &cells, n_groups, &kpis);
     timer.lap("periods")?;
     let findings = fire_rules(
         &grid,

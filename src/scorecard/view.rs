@@ -58,8 +58,8 @@ pub(crate) struct Grid {
     pub repurchase: Vec<RepurchaseState>,
     /// Customer order totals per period.
     pub per_period: Vec<PeriodCustomerState>,
-    /// The baseline window [start, end) of each period.
-    pub baseline_windows: Vec<(i64, i64)>,
+    /// The baseline window of each period.
+    pub baseline_windows: Vec<BaselineWindow>,
     /// Open contacts at each baseline window's end, per period × group.
     pub baseline_backlog: Vec<(u64, i128)>,
     /// Slice counts per rule dimension (sessions not yet added).
@@ -73,21 +73,58 @@ pub(crate) fn partial_extension(settings: &Settings) -> i64 {
     (settings.baseline_days as i64 + 32) * MICROS_PER_DAY
 }
 
-/// The baseline window of each period: the rolling window before it, or the fixed range.
-pub(crate) fn baseline_windows(calendar: &Calendar, settings: &Settings) -> Vec<(i64, i64)> {
+/// The baseline window of one period, computed once per view: [start, end) as instants
+/// (what the baseline backlog is read at) and the grid days lying wholly inside it (what
+/// the baseline KPIs sum).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct BaselineWindow {
+    /// Start, inclusive (UTC µs).
+    pub start: i64,
+    /// End, exclusive (UTC µs).
+    pub end: i64,
+    /// The grid days wholly inside [start, end).
+    pub days: std::ops::Range<usize>,
+}
+
+/// The baseline window of each period: the rolling window before it (whole local days), or
+/// the fixed range.
+pub(crate) fn baseline_windows(calendar: &Calendar, settings: &Settings) -> Vec<BaselineWindow> {
     (0..calendar.n_periods())
-        .map(|p| match settings.baseline_range {
-            Some(range) => range,
-            None => {
-                let start_day = calendar.period_days(p).start as i64;
-                let from = calendar.date_of_day(start_day - settings.baseline_days as i64);
-                (
-                    local_midnight_utc(&settings.tz, from),
-                    calendar.period_start(p),
-                )
+        .map(|p| {
+            let (start, end) = match settings.baseline_range {
+                Some(range) => range,
+                None => {
+                    let start_day = calendar.period_days(p).start as i64;
+                    let from = calendar.date_of_day(start_day - settings.baseline_days as i64);
+                    (
+                        local_midnight_utc(&settings.tz, from),
+                        calendar.period_start(p),
+                    )
+                }
+            };
+            BaselineWindow {
+                start,
+                end,
+                days: whole_days_within(calendar, start, end),
             }
         })
         .collect()
+}
+
+/// Local days lying wholly inside [start, end).
+pub(crate) fn whole_days_within(
+    calendar: &Calendar,
+    start: i64,
+    end: i64,
+) -> std::ops::Range<usize> {
+    let n = calendar.n_days();
+    let first = calendar.day_starts.partition_point(|&s| s < start).min(n);
+    let last = calendar
+        .day_starts
+        .partition_point(|&s| s <= end)
+        .saturating_sub(1)
+        .min(n);
+    first..last.max(first)
 }
 
 /// Builds the view state from the prepared rows. `extend` (µs) lengthens the grid past the
@@ -172,7 +209,8 @@ pub(crate) fn build_view(
     timer.lap("daily")?;
     let windows = baseline_windows(&calendar, settings);
     let baseline_backlog = if pass_needed(&computed, Reads::Backlog) {
-        backlog_in_windows(&data.contacts, &groups.code, n_groups, &windows)
+        let instants: Vec<(i64, i64)> = windows.iter().map(|w| (w.start, w.end)).collect();
+        backlog_in_windows(&data.contacts, &groups.code, n_groups, &instants)
     } else {
         vec![(0, 0); n_periods * n_groups]
     };
@@ -214,4 +252,36 @@ pub(crate) fn build_view(
         breakdowns,
     });
     Ok(view)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::PeriodKind;
+
+    #[test]
+    fn a_rolling_baseline_window_is_the_whole_local_days_before_its_period() {
+        // New York, across both DST changes of 2024 (days of 23 and 25 hours).
+        let options = Options {
+            tz: "America/New_York".into(),
+            ..Options::default()
+        };
+        let settings = options.settings().expect("settings");
+        let (first, last) = (1_704_067_200_000_000, 1_735_603_200_000_000); // 2024-01-01, 12-31
+        let calendar = Calendar::covering(settings.tz, PeriodKind::Week, first, last);
+        let windows = baseline_windows(&calendar, &settings);
+        assert_eq!(windows.len(), calendar.n_periods());
+        for (p, w) in windows.iter().enumerate() {
+            let start = calendar.period_days(p).start;
+            assert_eq!(
+                w.days,
+                start.saturating_sub(settings.baseline_days)..start,
+                "{p}"
+            );
+            assert_eq!(w.end, calendar.period_start(p));
+            if start >= settings.baseline_days {
+                assert_eq!(w.start, calendar.day_starts[start - settings.baseline_days]);
+            }
+        }
+    }
 }
