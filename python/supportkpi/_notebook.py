@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from ._grid import Column, Grid, cell_title, diagnostics_in, grid_columns
 from ._present import (
     BAND_COLOURS,
     BANDS,
@@ -42,7 +43,6 @@ from ._present import (
 
 if TYPE_CHECKING:
     from ._card import Scorecard
-from ._grid import Column, Grid, cell_title, diagnostics_in, grid_columns
 
 __all__ = ["scorecard_html"]
 

@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from ._grid import Grid, cell_title, diagnostics_in, grid_columns, support_text
+from ._notebook import DEFAULT_PERIODS, escape, legend_html, scorecard_table_html
 from ._present import (
     BAND_COLOURS,
     MISSING,
@@ -59,8 +61,6 @@ from ._supportkpi import __version__
 
 if TYPE_CHECKING:
     from ._card import Scorecard
-from ._grid import Grid, cell_title, diagnostics_in, grid_columns, support_text
-from ._notebook import DEFAULT_PERIODS, escape, legend_html, scorecard_table_html
 
 __all__ = [
     "report_html",

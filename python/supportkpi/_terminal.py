@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ._grid import Grid, band_counts, diagnostics_in, grid_columns
 from ._present import (
     BAND_MARK,
     BANDS,
@@ -30,7 +31,6 @@ from ._text import terminal_safe
 
 if TYPE_CHECKING:
     from ._card import Scorecard
-from ._grid import Grid, band_counts, diagnostics_in, grid_columns
 
 __all__ = ["terminal_repr"]
 
