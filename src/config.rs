@@ -12,67 +12,12 @@ use serde_json::Value;
 use crate::bands::Band;
 use crate::diagnostics::{default_rules, RuleSpec};
 use crate::error::{Error, Result};
-use crate::ingest::Scales;
-use crate::kpis::cost::{CostModel, CostSource};
+use crate::ingest::{Scales, TimestampRange};
+use crate::kpis::cost::CostModel;
 use crate::kpis::{self, CATALOG};
 use crate::limits::Limits;
 use crate::taxonomy::{default_taxonomy, Taxonomy};
-use crate::time::{parse_duration, parse_instant, MICROS_PER_DAY};
-
-/// Join and cohort windows, as durations like "7d", "48h", "90m".
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WindowsSpec {
-    /// recovered_7d and attribution.
-    pub recovery: String,
-    /// repeat_14d.
-    pub repeat: String,
-    /// recontact_48h.
-    pub recontact: String,
-    /// The baseline before each period (whole days).
-    pub baseline: String,
-    /// repurchase_rate_90d.
-    pub repurchase: String,
-}
-
-/// A fixed baseline range instead of the rolling window (e.g. the 30 days before an AI
-/// launch), as RFC 3339 timestamps.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FixedBaseline {
-    /// Start, inclusive.
-    pub start: String,
-    /// End, exclusive.
-    pub end: String,
-}
-
-/// The plausible range of input timestamps: a created_at, first_response_at or resolved_at
-/// outside it is invalid (a DataError, or dropped with `on_invalid="drop"`). Exports put
-/// 1970-01-01 (a zero epoch) or 2200 / 9999 (a "never" sentinel) into timestamp columns;
-/// one such row would otherwise stretch the day grid over centuries.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TimestampRange {
-    /// Earliest valid instant, inclusive (RFC 3339 or YYYY-MM-DD, UTC).
-    pub earliest: String,
-    /// Latest valid instant, exclusive.
-    pub latest: String,
-}
-
-impl TimestampRange {
-    /// [earliest, latest) as UTC µs.
-    pub fn bounds(&self) -> Result<(i64, i64)> {
-        let earliest = parse_instant(&self.earliest, "timestamps.earliest")?;
-        let latest = parse_instant(&self.latest, "timestamps.latest")?;
-        if latest <= earliest {
-            return Err(Error::config(
-                "timestamps.latest",
-                "must be after timestamps.earliest",
-            ));
-        }
-        Ok((earliest, latest))
-    }
-}
+use crate::time::{FixedBaseline, WindowsSpec};
 
 /// The whole configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -109,17 +54,8 @@ impl Default for Config {
         Config {
             taxonomy: default_taxonomy(),
             bands,
-            windows: WindowsSpec {
-                recovery: "7d".into(),
-                repeat: "14d".into(),
-                recontact: "48h".into(),
-                baseline: "30d".into(),
-                repurchase: "90d".into(),
-            },
-            timestamps: TimestampRange {
-                earliest: "2000-01-01".into(),
-                latest: "2100-01-01".into(),
-            },
+            windows: WindowsSpec::default(),
+            timestamps: TimestampRange::default(),
             scales: Scales::default(),
             cost_model: CostModel::default(),
             baseline_range: None,
@@ -257,80 +193,21 @@ impl Config {
                 ));
             }
         }
-        for (name, value) in [
-            ("recovery", &self.windows.recovery),
-            ("repeat", &self.windows.repeat),
-            ("recontact", &self.windows.recontact),
-            ("baseline", &self.windows.baseline),
-            ("repurchase", &self.windows.repurchase),
-        ] {
-            parse_duration(value, &format!("windows.{name}"))?;
-        }
-        if parse_duration(&self.windows.baseline, "windows.baseline")? % MICROS_PER_DAY != 0 {
-            return Err(Error::config(
-                "windows.baseline",
-                "the baseline window must be whole days",
-            ));
-        }
-        for (name, scale) in [
-            ("csat", self.scales.csat),
-            ("nps", self.scales.nps),
-            ("ces", self.scales.ces),
-        ] {
-            if !(scale.min.is_finite() && scale.max.is_finite() && scale.min < scale.max) {
-                return Err(Error::config(
-                    &format!("scales.{name}"),
-                    "needs finite min < max",
-                ));
-            }
-        }
+        self.windows.check()?;
+        self.scales.check()?;
         self.timestamps.bounds()?;
-        for (path, price) in &self.cost_model.per_contact {
-            if !matches!(path.as_str(), "self_service" | "ai" | "human" | "unknown") {
-                return Err(Error::config(
-                    &format!("cost_model.per_contact.{path}"),
-                    "expected one of self_service, ai, human, unknown",
-                ));
-            }
-            if !(price.is_finite() && *price >= 0.0) {
-                return Err(Error::config(
-                    &format!("cost_model.per_contact.{path}"),
-                    "prices must be finite and not negative",
-                ));
-            }
-        }
-        if !(self.cost_model.per_handle_minute.is_finite()
-            && self.cost_model.per_handle_minute >= 0.0)
-        {
-            return Err(Error::config(
-                "cost_model.per_handle_minute",
-                "must be finite and not negative",
-            ));
-        }
-        if self.cost_model.source == CostSource::Model && !self.cost_model.has_prices() {
-            return Err(Error::config(
-                "cost_model.source",
-                "\"model\" needs prices in cost_model.per_contact or per_handle_minute",
-            ));
-        }
+        self.cost_model.check()?;
         for (id, rule) in &self.rules {
             crate::diagnostics::check_rule(id, rule)?;
         }
-        if let Some(mb) = self.limits.max_grid_mb {
-            if !(mb.is_finite() && mb >= 0.0) {
-                return Err(Error::config(
-                    "limits.max_grid_mb",
-                    "must be a finite number of MB, not negative",
-                ));
-            }
-        }
-        Ok(())
+        self.limits.check()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::time::parse_duration;
 
     #[test]
     fn partial_config_overrides_only_what_it_names() {

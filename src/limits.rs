@@ -23,6 +23,21 @@ pub struct Limits {
     pub max_grid_mb: Option<f64>,
 }
 
+impl Limits {
+    /// A budget, when given, is a finite number of MB, not negative.
+    pub fn check(&self) -> Result<()> {
+        if let Some(mb) = self.max_grid_mb {
+            if !(mb.is_finite() && mb >= 0.0) {
+                return Err(Error::config(
+                    "limits.max_grid_mb",
+                    "must be a finite number of MB, not negative",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The budget every view gets whatever its input, bytes.
 const FLOOR_BYTES: u128 = 512 << 20;
 /// The budget added per input row (contacts and orders), bytes. Many groups make the

@@ -4,6 +4,7 @@
 
 use chrono::{Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
 use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
@@ -288,6 +289,68 @@ pub fn day_in_grid(calendar: &Calendar, t: i64) -> usize {
         .day_of(t)
         .unwrap_or(0)
         .min(calendar.n_days().saturating_sub(1))
+}
+
+/// Join and cohort windows, as durations like "7d", "48h", "90m".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WindowsSpec {
+    /// recovered_7d and attribution.
+    pub recovery: String,
+    /// repeat_14d.
+    pub repeat: String,
+    /// recontact_48h.
+    pub recontact: String,
+    /// The baseline before each period (whole days).
+    pub baseline: String,
+    /// repurchase_rate_90d.
+    pub repurchase: String,
+}
+
+impl Default for WindowsSpec {
+    /// SPEC §3's windows and a 30-day baseline.
+    fn default() -> Self {
+        WindowsSpec {
+            recovery: "7d".into(),
+            repeat: "14d".into(),
+            recontact: "48h".into(),
+            baseline: "30d".into(),
+            repurchase: "90d".into(),
+        }
+    }
+}
+
+impl WindowsSpec {
+    /// Every window parses as a duration; the baseline is whole days.
+    pub fn check(&self) -> Result<()> {
+        for (name, value) in [
+            ("recovery", &self.recovery),
+            ("repeat", &self.repeat),
+            ("recontact", &self.recontact),
+            ("baseline", &self.baseline),
+            ("repurchase", &self.repurchase),
+        ] {
+            parse_duration(value, &format!("windows.{name}"))?;
+        }
+        if parse_duration(&self.baseline, "windows.baseline")? % MICROS_PER_DAY != 0 {
+            return Err(Error::config(
+                "windows.baseline",
+                "the baseline window must be whole days",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A fixed baseline range instead of the rolling window (e.g. the 30 days before an AI
+/// launch), as RFC 3339 timestamps.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FixedBaseline {
+    /// Start, inclusive.
+    pub start: String,
+    /// End, exclusive.
+    pub end: String,
 }
 
 #[cfg(test)]

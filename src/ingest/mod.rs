@@ -10,13 +10,13 @@ mod customers;
 pub mod ids;
 mod input;
 mod issues;
-pub mod scales;
+pub mod ranges;
 mod sessions;
 pub mod tables;
 
 pub use columns::{NULL_CODE, NULL_TS};
 pub use customers::ANONYMOUS;
 pub use input::{ColumnLoader, OnInvalid, TableAudit, TableInput};
-pub use scales::Scales;
+pub use ranges::{Scales, TimestampRange};
 pub use sessions::{read_events, read_sessions, Event, SessionTime, Sessions};
 pub use tables::{read_joinable, Contacts, HandledBy, Joinable, Orders};

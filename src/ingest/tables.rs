@@ -7,7 +7,7 @@ use rustc_hash::FxHashMap;
 use super::coded::{read_coded, CodedStrings};
 use super::columns::{compact, read_bools, read_numbers, read_timestamps, NULL_CODE, NULL_TS};
 use super::ids::{read_ids, IdColumn};
-use super::scales::Scales;
+use super::ranges::Scales;
 use crate::error::{Error, Result};
 
 use super::customers::{compact_id_range, intern_customers, CustomerInterner, DenseIds, ANONYMOUS};

@@ -44,6 +44,38 @@ impl Default for CostModel {
 }
 
 impl CostModel {
+    /// Prices are known paths, finite and not negative; "model" needs a price.
+    pub fn check(&self) -> crate::error::Result<()> {
+        use crate::error::Error;
+        for (path, price) in &self.per_contact {
+            if !matches!(path.as_str(), "self_service" | "ai" | "human" | "unknown") {
+                return Err(Error::config(
+                    &format!("cost_model.per_contact.{path}"),
+                    "expected one of self_service, ai, human, unknown",
+                ));
+            }
+            if !(price.is_finite() && *price >= 0.0) {
+                return Err(Error::config(
+                    &format!("cost_model.per_contact.{path}"),
+                    "prices must be finite and not negative",
+                ));
+            }
+        }
+        if !(self.per_handle_minute.is_finite() && self.per_handle_minute >= 0.0) {
+            return Err(Error::config(
+                "cost_model.per_handle_minute",
+                "must be finite and not negative",
+            ));
+        }
+        if self.source == CostSource::Model && !self.has_prices() {
+            return Err(Error::config(
+                "cost_model.source",
+                "\"model\" needs prices in cost_model.per_contact or per_handle_minute",
+            ));
+        }
+        Ok(())
+    }
+
     /// Whether the model has any price.
     pub fn has_prices(&self) -> bool {
         self.per_contact.values().any(|v| *v != 0.0) || self.per_handle_minute != 0.0
