@@ -214,11 +214,10 @@ const WINDOWS: Windows = Windows {
 
 fn kernels(c: &mut Criterion) {
     let config = Config::default();
-    let scales = config.scales;
-    let time_range = config.timestamps.bounds().expect("default range");
+    let checks = config.value_checks().expect("default checks");
     for &n in &SIZES {
         let (contacts, orders) = synthetic(n);
-        let data = read_joinable(&contacts, &orders, &scales, time_range, OnInvalid::Raise)
+        let data = read_joinable(&contacts, &orders, &checks, OnInvalid::Raise)
             .expect("valid synthetic data");
         let (index, columns) = CustomerIndex::build(&data.contacts, &data.orders, data.customers);
 
@@ -230,8 +229,7 @@ fn kernels(c: &mut Criterion) {
                 read_joinable(
                     black_box(&contacts),
                     black_box(&orders),
-                    &scales,
-                    time_range,
+                    &checks,
                     OnInvalid::Raise,
                 )
             })

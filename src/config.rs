@@ -10,9 +10,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::bands::Band;
+use crate::business::sla::{check_policies, SlaPolicy};
+use crate::business::CalendarSpec;
 use crate::diagnostics::{default_rules, RuleSpec};
 use crate::error::{Error, Result};
-use crate::ingest::{Scales, TimestampRange};
+use crate::ingest::{Scales, TimestampRange, ValueChecks};
 use crate::kpis::cost::CostModel;
 use crate::kpis::{self, CATALOG};
 use crate::limits::Limits;
@@ -43,6 +45,13 @@ pub struct Config {
     /// Resource limits.
     #[serde(default)]
     pub limits: Limits,
+    /// Business calendars by name (SPEC §9.1); `default` applies to contacts without a
+    /// `calendar` value.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub calendars: BTreeMap<String, CalendarSpec>,
+    /// SLA policies, first match wins (SPEC §9.3).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sla: Vec<SlaPolicy>,
 }
 
 impl Default for Config {
@@ -61,6 +70,8 @@ impl Default for Config {
             baseline_range: None,
             rules: default_rules(),
             limits: Limits::default(),
+            calendars: BTreeMap::new(),
+            sla: Vec::new(),
         }
     }
 }
@@ -121,6 +132,15 @@ fn new_rule_defaults() -> Value {
 }
 
 impl Config {
+    /// What ingest checks values against: scales, plausible timestamps, calendar names.
+    pub fn value_checks(&self) -> Result<ValueChecks<'_>> {
+        Ok(ValueChecks {
+            scales: &self.scales,
+            time_range: self.timestamps.bounds()?,
+            calendars: self.calendars.keys().cloned().collect(),
+        })
+    }
+
     /// The defaults overridden by a partial document (already parsed from JSON or TOML).
     pub fn from_value(patch: Value) -> Result<Self> {
         let mut base = serde_json::to_value(Config::default())
@@ -200,7 +220,12 @@ impl Config {
         for (id, rule) in &self.rules {
             crate::diagnostics::check_rule(id, rule)?;
         }
-        self.limits.check()
+        self.limits.check()?;
+        for (name, calendar) in &self.calendars {
+            calendar.check(&format!("calendars.{name}"))?;
+        }
+        check_policies(&self.sla, !self.calendars.is_empty())?;
+        Ok(())
     }
 }
 

@@ -14,6 +14,7 @@
 
 pub(crate) mod aggregate;
 pub(crate) mod bands;
+pub(crate) mod business;
 pub(crate) mod config;
 pub(crate) mod diagnostics;
 pub(crate) mod error;
@@ -41,6 +42,6 @@ pub use trace::{interrupt_on, InterruptScope};
 /// The stages the kernel benchmarks time on their own (benches/kernels.rs): reading and
 /// validating the tables, the per-customer index and the joins.
 pub mod kernels {
-    pub use crate::ingest::{read_joinable, Joinable};
+    pub use crate::ingest::{read_joinable, Joinable, ValueChecks};
     pub use crate::joins::{join_contacts, ContactJoins, CustomerIndex, JoinColumns, Windows};
 }

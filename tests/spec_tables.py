@@ -48,6 +48,13 @@ SPEC_RULE_TEXT = {
         "check volume by intent and the journey steps behind it",
         "tickets_per_order",
     ),
+    # SPEC §9.3 via issue #18: "SLA breaches rising while volume is flat -> staffing or
+    # routing; owner support operations".
+    "sla_breaches_volume_flat": (
+        "staffing or routing",
+        "check staffing against the queue and the routing of the breached policies",
+        "sla_first_response_rate",
+    ),
     "friction_hotspot": (
         "a repeated friction pattern in that template/campaign/device",
         "fix the flow behind it",
@@ -66,4 +73,10 @@ QUANTILE_KPIS = {
     "resolution_time_median",
     "resolution_time_p90",
     "recovery_hours_median",
+    # SPEC §9.2, §9.4
+    "frt_business_median",
+    "frt_business_p90",
+    "resolution_time_business_median",
+    "resolution_time_business_p90",
+    "first_resolution_time_median",
 }

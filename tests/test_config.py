@@ -58,6 +58,10 @@ SPEC_BANDS = {
     "frt_median_ai": (LOWER, 5.0, 15.0, "support enablement"),
     "aht_minutes": (LOWER, 15.0, 20.0, "support lead"),
     "backlog_age_hours": (LOWER, 4.0, 8.0, "support operations"),
+    # SPEC §9.3, §9.4
+    "sla_first_response_rate": (HIGHER, 0.95, 0.90, "support operations"),
+    "sla_resolution_rate": (HIGHER, 0.95, 0.90, "support operations"),
+    "reopen_rate": (LOWER, 0.10, 0.15, "support operations"),
 }
 
 # docs/semantics.md, "The default rules (SPEC §7) as conditions"
@@ -87,6 +91,11 @@ DOC_RULE_CONDITIONS = {
     "ai_quality_gap": ["csat_ai_human_gap > 0.3"],
     "escalations_high": ["escalation_rate > 0.4"],
     "tickets_per_order_rising": ["ratio_to_baseline(tickets_per_order) >= 1.10"],
+    "sla_breaches_volume_flat": [
+        "abs(pct_change(contacts)) <= 0.05",
+        "pct_change(sla_first_response_breaches) >= 0.25",
+        "sla_first_response_breaches >= 5",
+    ],
 }
 
 # SPEC §7: likely cause, first corrective action, validation metric

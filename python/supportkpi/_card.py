@@ -46,8 +46,10 @@ class Scorecard:
         >>> import supportkpi as sk
         >>> s = sk.load_sample()
         >>> card = sk.scorecard(s["contacts"], s["orders"], sessions=s["sessions"])
-        >>> card.by, card.tz, len(card.kpis) > 40, card.skipped
-        ('week', 'UTC', True, {'volume_share': 'needs group_by'})
+        >>> card.by, card.tz, len(card.kpis) > 40, card.skipped["volume_share"]
+        ('week', 'UTC', True, 'needs group_by')
+        >>> card.skipped["sla_pending"]
+        'needs SLA policies (config sla)'
     """
 
     def __init__(

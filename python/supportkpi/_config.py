@@ -7,6 +7,7 @@ so unknown keys and bad values raise ``ConfigError`` naming the key path.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import math
 import os
@@ -182,15 +183,65 @@ class Config:
 
 
 def config_document(config: Config | Mapping[str, Any] | str | os.PathLike[str] | None) -> Any:
-    """What the engine gets for ``config=``: a (partial) document, merged there."""
+    """What the engine gets for ``config=``: a (partial) document, merged there, with
+    holidays given by country resolved to dates."""
     if config is None:
         return None
     if isinstance(config, Config):
-        return config.to_dict()
+        return resolve_holiday_countries(config.to_dict())
     if isinstance(config, Mapping):
         _check_finite(config)
-        return dict(config)
+        return resolve_holiday_countries(dict(config))
     text_or_path = os.fspath(config)
     if str(text_or_path).lower().endswith(".json"):
-        return Config.from_json(config).to_dict()
-    return Config.from_toml(config).to_dict()
+        return resolve_holiday_countries(Config.from_json(config).to_dict())
+    return resolve_holiday_countries(Config.from_toml(config).to_dict())
+
+
+@functools.lru_cache(maxsize=32)
+def _country_holidays(country: str, subdiv: str | None, first: int, last: int) -> tuple[str, ...]:
+    try:
+        import holidays
+    except ImportError as error:
+        raise ConfigError(
+            "holidays by country need the holidays package: pip install 'supportkpi[holidays]'"
+        ) from error
+    try:
+        dates = holidays.country_holidays(country, subdiv=subdiv, years=range(first, last + 1))
+    except NotImplementedError as error:
+        where = country if subdiv is None else f"{country}/{subdiv}"
+        raise ConfigError(f"holidays: unknown country or subdivision {where!r}") from error
+    return tuple(sorted(d.isoformat() for d in dates))
+
+
+def resolve_holiday_countries(document: dict[str, Any]) -> dict[str, Any]:
+    """Holidays given as ``{"country": "US", "subdiv": "NY"}`` become the country's public
+    holidays as dates (SPEC §9.1), through the ``holidays`` package, for the years of the
+    plausible timestamp range (``timestamps``; 2000-2100 by default).
+
+    Example:
+        >>> doc = {"calendars": {"default": {"tz": "America/New_York",
+        ...        "holidays": {"country": "US", "subdiv": "NY"}}}}
+        >>> dates = resolve_holiday_countries(doc)["calendars"]["default"]["holidays"]
+        >>> "2024-07-04" in dates and "2024-12-25" in dates
+        True
+    """
+    calendars = document.get("calendars")
+    if not isinstance(calendars, Mapping):
+        return document
+    stamps = document.get("timestamps") or {}
+    first = int(str(stamps.get("earliest", "2000"))[:4])
+    last = int(str(stamps.get("latest", "2100"))[:4])
+    resolved = {}
+    for name, spec in calendars.items():
+        holidays = spec.get("holidays") if isinstance(spec, Mapping) else None
+        if isinstance(holidays, Mapping) and "country" in holidays:
+            try:
+                dates = _country_holidays(
+                    str(holidays["country"]), holidays.get("subdiv"), first, last
+                )
+            except ConfigError as error:
+                raise ConfigError(f"calendars.{name}.holidays: {error}") from error
+            spec = {**spec, "holidays": list(dates)}
+        resolved[name] = spec
+    return {**document, "calendars": resolved}

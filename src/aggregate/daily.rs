@@ -345,9 +345,13 @@ mod tests {
         )
         .expect("orders");
         let config = Config::default();
-        let bounds = config.timestamps.bounds().expect("bounds");
-        let data = read_joinable(&contacts, &orders, &config.scales, bounds, OnInvalid::Raise)
-            .expect("reads");
+        let data = read_joinable(
+            &contacts,
+            &orders,
+            &config.value_checks().expect("checks"),
+            OnInvalid::Raise,
+        )
+        .expect("reads");
         let (index, columns) = CustomerIndex::build(&data.contacts, &data.orders, data.customers);
         let windows = crate::joins::Windows {
             recovery: 7 * 24 * MICROS_PER_HOUR,
@@ -360,6 +364,7 @@ mod tests {
         let ctx = FoldContext {
             contacts: &data.contacts,
             joins: &joins,
+            business: &crate::business::BusinessFacts::default(),
             flags: IntentFlags::new(&data.contacts, &config.taxonomy),
             cost_model: &config.cost_model,
             scales: &config.scales,

@@ -192,6 +192,22 @@ pub fn default_rules() -> BTreeMap<String, RuleSpec> {
             &["ratio_to_baseline(tickets_per_order) >= 1.10"],
         ),
     );
+    // SPEC §9.3 (issue #18): breaches rising while volume is flat point at capacity.
+    rules.insert(
+        "sla_breaches_volume_flat".to_owned(),
+        rule(
+            "SLA breaches rising while volume is flat",
+            "staffing or routing",
+            "check staffing against the queue and the routing of the breached policies",
+            "sla_first_response_rate",
+            "support operations",
+            &[
+                "abs(pct_change(contacts)) <= 0.05",
+                "pct_change(sla_first_response_breaches) >= 0.25",
+                "sla_first_response_breaches >= 5",
+            ],
+        ),
+    );
     let mut hotspot = rule(
         "a friction hotspot draws contacts out of proportion to its orders",
         "a repeated friction pattern in that template/campaign/device",

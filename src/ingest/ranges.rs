@@ -94,3 +94,13 @@ impl Default for TimestampRange {
         }
     }
 }
+
+/// What values are checked against, from the config.
+pub struct ValueChecks<'a> {
+    /// The score scales.
+    pub scales: &'a Scales,
+    /// The plausible range of timestamps, [earliest, latest) UTC µs.
+    pub time_range: (i64, i64),
+    /// The configured business calendars' names (empty: none configured).
+    pub calendars: Vec<String>,
+}

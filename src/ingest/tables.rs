@@ -4,10 +4,13 @@
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
+use super::calendars::read_calendar_names;
 use super::coded::{read_coded, CodedStrings};
-use super::columns::{compact, read_bools, read_numbers, read_timestamps, NULL_CODE, NULL_TS};
+use super::columns::{
+    compact, read_bools, read_numbers, read_timestamps, render_ts, NULL_CODE, NULL_TS,
+};
 use super::ids::{read_ids, IdColumn};
-use super::ranges::Scales;
+use super::ranges::ValueChecks;
 use crate::error::{Error, Result};
 
 use super::customers::{compact_id_range, intern_customers, CustomerInterner, DenseIds, ANONYMOUS};
@@ -81,6 +84,13 @@ pub struct Contacts {
     pub resolution_correct: Option<Vec<i8>>,
     /// preventable override column: 1, 0, -1 null.
     pub preventable: Option<Vec<i8>>,
+    /// The business calendar of each row (SPEC §9.1): an index into the configured
+    /// calendar names; None when no calendar is configured.
+    pub calendar: Option<Vec<u32>>,
+    /// first_resolved_at, UTC µs or NULL_TS (SPEC §9.4).
+    pub first_resolved_at: Option<Vec<i64>>,
+    /// reopens, NaN for null.
+    pub reopens: Option<Vec<f64>>,
     /// Input position of each row when invalid rows were dropped (None: row i is input i).
     pub source_rows: Option<Vec<u32>>,
 }
@@ -162,10 +172,10 @@ impl Joinable {
 pub fn read_joinable(
     contacts: &TableInput,
     orders: &TableInput,
-    scales: &Scales,
-    time_range: (i64, i64),
+    checks: &ValueChecks,
     on_invalid: OnInvalid,
 ) -> Result<Joinable> {
+    let time_range = checks.time_range;
     let mut timer = crate::trace::PhaseTimer::from_env("ingest");
     contacts.check_columns()?;
     orders.check_columns()?;
@@ -232,8 +242,7 @@ pub fn read_joinable(
                 contacts,
                 contact_codes,
                 &positions(&contact_overflow),
-                scales,
-                time_range,
+                checks,
                 on_invalid,
             )
         },
@@ -266,10 +275,10 @@ pub(super) fn read_contacts(
     table: &TableInput,
     customer: Vec<u32>,
     customer_overflow: &[usize],
-    scales: &Scales,
-    time_range: (i64, i64),
+    checks: &ValueChecks,
     on_invalid: OnInvalid,
 ) -> Result<(Contacts, TableAudit, Vec<Option<String>>)> {
+    let (scales, time_range) = (checks.scales, checks.time_range);
     let name = table.name;
     let (contact_id, id_overflow) = required(table, "contact_id", read_ids)?;
     let len = contact_id.len();
@@ -355,6 +364,41 @@ pub(super) fn read_contacts(
     timer.lap("checks")?;
     let resolution_correct = optional(table, "resolution_correct", read_bools)?;
     let preventable = optional(table, "preventable", read_bools)?;
+    let calendar = read_calendar_names(table, &mut issues, &checks.calendars, len)?;
+    let first_resolved_at = optional(table, "first_resolved_at", |c| read_timestamps(c, false))?;
+    if let Some(first) = &first_resolved_at {
+        issues.check_plausible("first_resolved_at", first, time_range)?;
+        issues.check_not_before("first_resolved_at", first, &created_at)?;
+        if let Some(resolved) = &resolved_at {
+            // A reopened contact that is open again has a first resolution and no
+            // resolved_at; otherwise the first resolution cannot come after the last.
+            issues.check(
+                "first_resolved_at",
+                "first_resolved_at is after resolved_at",
+                len,
+                |i| {
+                    (first[i] != NULL_TS && resolved[i] != NULL_TS && first[i] > resolved[i]).then(
+                        || {
+                            format!(
+                                "first_resolved_at={}, resolved_at={}",
+                                render_ts(first[i]),
+                                render_ts(resolved[i])
+                            )
+                        },
+                    )
+                },
+            )?;
+        }
+    }
+    let reopens = check_numbers(
+        &mut issues,
+        "reopens",
+        optional(table, "reopens", read_numbers)?,
+        |v| {
+            (v < 0.0 || v.fract() != 0.0 && !v.is_nan())
+                .then_some("reopens must be a whole number, not negative")
+        },
+    )?;
     let (keep, audit, reasons) = issues.finish(len);
     let contacts = Contacts {
         len,
@@ -374,6 +418,9 @@ pub(super) fn read_contacts(
         cost,
         resolution_correct,
         preventable,
+        calendar,
+        first_resolved_at,
+        reopens,
         source_rows: None,
     };
     Ok(match keep {
@@ -408,6 +455,9 @@ impl Contacts {
             cost: compact_opt(self.cost, keep),
             resolution_correct: compact_opt(self.resolution_correct, keep),
             preventable: compact_opt(self.preventable, keep),
+            calendar: compact_opt(self.calendar, keep),
+            first_resolved_at: compact_opt(self.first_resolved_at, keep),
+            reopens: compact_opt(self.reopens, keep),
             source_rows: Some(source_rows),
         }
     }

@@ -374,8 +374,7 @@ mod tests {
         let data = read_joinable(
             &input("contacts", contacts),
             &input("orders", orders),
-            &config.scales,
-            config.timestamps.bounds().unwrap(),
+            &config.value_checks().unwrap(),
             OnInvalid::Raise,
         )
         .unwrap();

@@ -9,17 +9,19 @@ use serde::Serialize;
 use crate::bands::{Band, Edges, Region};
 
 use super::{
-    backlog, cost, customers, quality, recovery, repeats, resolution, speed, volume, Direction,
-    KpiDef, Need, Section,
+    backlog, cost, customers, quality, recovery, reopens, repeats, resolution, sla, speed, volume,
+    Direction, KpiDef, Need, Section,
 };
 
 /// The families, in output order.
-const FAMILIES: [&[KpiDef]; 9] = [
+const FAMILIES: [&[KpiDef]; 11] = [
     volume::KPIS,
     resolution::KPIS,
     recovery::KPIS,
     repeats::KPIS,
     speed::KPIS,
+    sla::KPIS,
+    reopens::KPIS,
     backlog::KPIS,
     quality::KPIS,
     cost::KPIS,

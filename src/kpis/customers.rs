@@ -421,9 +421,13 @@ mod tests {
         )
         .expect("orders");
         let config = Config::default();
-        let bounds = config.timestamps.bounds().expect("bounds");
-        let data = read_joinable(&contacts, &orders, &config.scales, bounds, OnInvalid::Raise)
-            .expect("reads");
+        let data = read_joinable(
+            &contacts,
+            &orders,
+            &config.value_checks().expect("checks"),
+            OnInvalid::Raise,
+        )
+        .expect("reads");
         let (index, _) = CustomerIndex::build(&data.contacts, &data.orders, data.customers);
         let window = 14 * DAY;
         let as_of = T0 + 60 * DAY;

@@ -19,11 +19,13 @@ pub mod cost;
 pub mod customers;
 pub mod quality;
 pub mod recovery;
+pub mod reopens;
 pub mod repeats;
 pub mod resolution;
 pub mod row;
 pub mod sample;
 mod sketch_wire;
+pub mod sla;
 pub mod slices;
 pub mod speed;
 pub mod volume;
@@ -84,6 +86,10 @@ contact_state! {
     quality: quality::QualityCounters,
     /// Support cost.
     cost: cost::CostCounters,
+    /// SLA verdicts.
+    sla: sla::SlaCounters,
+    /// Reopens and one-touch resolutions.
+    reopens: reopens::ReopenCounters,
 }
 
 /// Unit of a KPI value.
@@ -150,6 +156,10 @@ pub enum Need {
     GroupBy,
     /// A cost: the contacts.cost column or a unit-cost model in the config.
     Cost,
+    /// A business calendar in the config (SPEC §9.1).
+    Calendars,
+    /// SLA policies in the config (SPEC §9.3).
+    Sla,
 }
 
 impl Need {
@@ -168,6 +178,8 @@ impl Need {
             Need::Sessions => "sessions".to_owned(),
             Need::GroupBy => "group_by".to_owned(),
             Need::Cost => "contacts.cost or a cost_model".to_owned(),
+            Need::Calendars => "a business calendar (config calendars.default)".to_owned(),
+            Need::Sla => "SLA policies (config sla)".to_owned(),
         }
     }
 }

@@ -43,9 +43,8 @@ impl RecoveryCounters {
             if j.recovered[i] {
                 self.recovered += 1;
                 self.recovered_refunded += u64::from(j.attributed_refunded.get(i) == Some(&true));
-                values
-                    .recovery_hours
-                    .push(j.next_order_delay[i] as f64 / MICROS_PER_HOUR);
+                let hours = j.next_order_delay[i] as f64 / MICROS_PER_HOUR;
+                values.push(Quantiled::RecoveryHours, hours);
             }
         }
         let revenue = j.attributed_revenue[i];

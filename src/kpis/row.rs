@@ -1,6 +1,7 @@
 //! The facts of one contact that the families' folds read, computed once per contact.
 
 use super::cost::{CostModel, CostSource};
+use crate::business::BusinessFacts;
 use crate::ingest::{Contacts, HandledBy, Scales, ANONYMOUS, NULL_CODE, NULL_TS};
 use crate::joins::ContactJoins;
 use crate::taxonomy::{Taxonomy, WISMO_INTENT};
@@ -88,6 +89,8 @@ pub struct FoldContext<'a> {
     pub contacts: &'a Contacts,
     /// Their join results.
     pub joins: &'a ContactJoins,
+    /// Their business time and SLA verdicts.
+    pub business: &'a BusinessFacts,
     /// Taxonomy flags.
     pub flags: IntentFlags,
     /// The unit-cost model.
@@ -191,6 +194,11 @@ impl Row<'_> {
     /// The join results of all contacts.
     pub fn joins(&self) -> &ContactJoins {
         self.ctx.joins
+    }
+
+    /// The business time and SLA verdicts of all contacts.
+    pub fn business(&self) -> &BusinessFacts {
+        self.ctx.business
     }
 
     /// The score scales.

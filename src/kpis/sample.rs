@@ -252,114 +252,97 @@ fn merge_sketch(mine: &mut DDSketch, theirs: &DDSketch) {
     let _ = mine.merge(theirs);
 }
 
-/// One of a cell's quantile input lists (a field of [`CellValues`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Quantiled {
-    /// [`CellValues::frt_minutes`].
+/// Declares the quantile input lists once: the [`Quantiled`] names and [`CellValues`], one
+/// list per name (a new list is one line here).
+macro_rules! quantiled {
+    ($($(#[$meta:meta])* $name:ident),* $(,)?) => {
+        /// One of a cell's quantile input lists.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Quantiled {
+            $($(#[$meta])* $name,)*
+        }
+
+        impl Quantiled {
+            /// Every list, in order.
+            pub const ALL: [Quantiled; [$(Quantiled::$name),*].len()] = [$(Quantiled::$name),*];
+        }
+    };
+}
+
+quantiled! {
+    /// First response times, minutes.
     FrtMinutes,
-    /// [`CellValues::frt_ai_minutes`].
+    /// … on the ai path.
     FrtAiMinutes,
-    /// [`CellValues::frt_human_minutes`].
+    /// … on the human path.
     FrtHumanMinutes,
-    /// [`CellValues::resolution_hours`].
+    /// Resolution times, hours.
     ResolutionHours,
-    /// [`CellValues::recovery_hours`].
+    /// hours_to_next_order of recovered mature contacts.
     RecoveryHours,
+    /// First response times in business minutes (SPEC §9.2).
+    FrtBusinessMinutes,
+    /// Resolution times in business hours.
+    ResolutionBusinessHours,
+    /// First resolution times (first_resolved_at, else resolved_at), hours (SPEC §9.4).
+    FirstResolutionHours,
 }
 
-impl Quantiled {
-    /// Every list, in field order.
-    pub const ALL: [Quantiled; 5] = [
-        Quantiled::FrtMinutes,
-        Quantiled::FrtAiMinutes,
-        Quantiled::FrtHumanMinutes,
-        Quantiled::ResolutionHours,
-        Quantiled::RecoveryHours,
-    ];
-}
+/// Number of quantile lists.
+const LISTS: usize = Quantiled::ALL.len();
 
-/// Quantile inputs of a cell: exact lists while computing locally, sketches in partial
-/// states.
+/// Quantile inputs of a cell, one list per [`Quantiled`]: exact lists while computing
+/// locally, sketches in partial states.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct CellValues {
-    /// First response times, minutes.
-    pub frt_minutes: Sample,
-    /// … on the ai path.
-    pub frt_ai_minutes: Sample,
-    /// … on the human path.
-    pub frt_human_minutes: Sample,
-    /// Resolution times, hours.
-    pub resolution_hours: Sample,
-    /// hours_to_next_order of recovered mature contacts.
-    pub recovery_hours: Sample,
+    lists: [Sample; LISTS],
 }
 
 impl CellValues {
+    /// Adds a value to list `which`.
+    #[inline]
+    pub fn push(&mut self, which: Quantiled, value: f64) {
+        self.lists[which as usize].push(value);
+    }
+
     /// Appends another cell's values.
     pub fn extend(&mut self, other: &Self) {
-        self.frt_minutes.extend(&other.frt_minutes);
-        self.frt_ai_minutes.extend(&other.frt_ai_minutes);
-        self.frt_human_minutes.extend(&other.frt_human_minutes);
-        self.resolution_hours.extend(&other.resolution_hours);
-        self.recovery_hours.extend(&other.recovery_hours);
+        for (mine, theirs) in self.lists.iter_mut().zip(&other.lists) {
+            mine.extend(theirs);
+        }
     }
 
     /// One of the lists.
     pub fn sample(&self, which: Quantiled) -> &Sample {
-        match which {
-            Quantiled::FrtMinutes => &self.frt_minutes,
-            Quantiled::FrtAiMinutes => &self.frt_ai_minutes,
-            Quantiled::FrtHumanMinutes => &self.frt_human_minutes,
-            Quantiled::ResolutionHours => &self.resolution_hours,
-            Quantiled::RecoveryHours => &self.recovery_hours,
-        }
+        &self.lists[which as usize]
     }
 
     /// One of the lists, to reorder or refill.
     pub fn sample_mut(&mut self, which: Quantiled) -> &mut Sample {
-        match which {
-            Quantiled::FrtMinutes => &mut self.frt_minutes,
-            Quantiled::FrtAiMinutes => &mut self.frt_ai_minutes,
-            Quantiled::FrtHumanMinutes => &mut self.frt_human_minutes,
-            Quantiled::ResolutionHours => &mut self.resolution_hours,
-            Quantiled::RecoveryHours => &mut self.recovery_hours,
-        }
+        &mut self.lists[which as usize]
     }
 
     /// Empty exact lists with room for `n` values each (see [`Sample::with_capacity`]).
     pub fn with_capacity(n: usize) -> CellValues {
         CellValues {
-            frt_minutes: Sample::with_capacity(n),
-            frt_ai_minutes: Sample::with_capacity(n),
-            frt_human_minutes: Sample::with_capacity(n),
-            resolution_hours: Sample::with_capacity(n),
-            recovery_hours: Sample::with_capacity(n),
+            lists: std::array::from_fn(|_| Sample::with_capacity(n)),
         }
     }
 
     /// The values of all `parts`, in order, moving lists rather than copying them (see
     /// [`Sample::concat_owned`]).
     pub fn concat_owned(mut parts: Vec<CellValues>) -> CellValues {
-        let mut field = |pick: fn(&mut CellValues) -> &mut Sample| {
-            Sample::concat_owned(parts.iter_mut().map(|p| std::mem::take(pick(p))))
-        };
         CellValues {
-            frt_minutes: field(|p| &mut p.frt_minutes),
-            frt_ai_minutes: field(|p| &mut p.frt_ai_minutes),
-            frt_human_minutes: field(|p| &mut p.frt_human_minutes),
-            resolution_hours: field(|p| &mut p.resolution_hours),
-            recovery_hours: field(|p| &mut p.recovery_hours),
+            lists: std::array::from_fn(|k| {
+                Sample::concat_owned(parts.iter_mut().map(|p| std::mem::take(&mut p.lists[k])))
+            }),
         }
     }
 
     /// The same values as sketches.
     pub fn sketched(&self) -> CellValues {
         CellValues {
-            frt_minutes: self.frt_minutes.sketched(),
-            frt_ai_minutes: self.frt_ai_minutes.sketched(),
-            frt_human_minutes: self.frt_human_minutes.sketched(),
-            resolution_hours: self.resolution_hours.sketched(),
-            recovery_hours: self.recovery_hours.sketched(),
+            lists: std::array::from_fn(|k| self.lists[k].sketched()),
         }
     }
 }

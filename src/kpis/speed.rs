@@ -36,18 +36,55 @@ impl SpeedCounters {
         let first_response = c.first_response_at.as_ref().map_or(NULL_TS, |f| f[row.i]);
         if first_response != NULL_TS {
             let minutes = (first_response - row.created) as f64 / MICROS_PER_MINUTE;
-            values.frt_minutes.push(minutes);
+            values.push(Quantiled::FrtMinutes, minutes);
             match row.path {
-                HandledBy::Ai => values.frt_ai_minutes.push(minutes),
-                HandledBy::Human => values.frt_human_minutes.push(minutes),
+                HandledBy::Ai => values.push(Quantiled::FrtAiMinutes, minutes),
+                HandledBy::Human => values.push(Quantiled::FrtHumanMinutes, minutes),
                 _ => {}
             }
         }
         if row.resolved_at != NULL_TS {
-            values
-                .resolution_hours
-                .push((row.resolved_at - row.created) as f64 / MICROS_PER_HOUR);
+            let hours = (row.resolved_at - row.created) as f64 / MICROS_PER_HOUR;
+            values.push(Quantiled::ResolutionHours, hours);
         }
+        // Business time (SPEC §9.2), when a calendar is configured.
+        let b = row.business();
+        if let Some(&frt) = b.first_response.get(row.i).filter(|&&v| v != NULL_TS) {
+            values.push(
+                Quantiled::FrtBusinessMinutes,
+                frt as f64 / MICROS_PER_MINUTE,
+            );
+        }
+        if let Some(&res) = b.resolution.get(row.i).filter(|&&v| v != NULL_TS) {
+            values.push(
+                Quantiled::ResolutionBusinessHours,
+                res as f64 / MICROS_PER_HOUR,
+            );
+        }
+    }
+}
+
+/// A quantile KPI of business time (SPEC §9.2).
+const fn business(
+    id: &'static str,
+    name: &'static str,
+    definition: &'static str,
+    unit: Unit,
+    needs: &'static [Need],
+    compute: fn(&mut super::Cell) -> super::Measure,
+) -> KpiDef {
+    KpiDef {
+        id,
+        name,
+        definition,
+        unit,
+        direction: LowerIsBetter,
+        needs,
+        reads: Days,
+        display: Display::OTHER,
+        band: None,
+        source: "SPEC §9.2",
+        compute,
     }
 }
 
@@ -166,4 +203,36 @@ pub static KPIS: &[KpiDef] = &[
         source: "seed 001",
         compute: |c| mean(c.state.speed.aht_seconds / 60.0, c.state.speed.aht_count),
     },
+    business(
+        "frt_business_median",
+        "First response time, business hours (median)",
+        "median of B(created_at, first_response_at) in the contact's calendar, minutes",
+        Unit::Minutes,
+        &[FRT, Need::Calendars],
+        |c| c.values.quantile(Quantiled::FrtBusinessMinutes, 0.5),
+    ),
+    business(
+        "frt_business_p90",
+        "First response time, business hours (p90)",
+        "90th percentile of B(created_at, first_response_at), minutes",
+        Unit::Minutes,
+        &[FRT, Need::Calendars],
+        |c| c.values.quantile(Quantiled::FrtBusinessMinutes, 0.9),
+    ),
+    business(
+        "resolution_time_business_median",
+        "Resolution time, business hours (median)",
+        "median of B(created_at, resolved_at) in the contact's calendar, hours",
+        Unit::Hours,
+        &[RESOLVED, Need::Calendars],
+        |c| c.values.quantile(Quantiled::ResolutionBusinessHours, 0.5),
+    ),
+    business(
+        "resolution_time_business_p90",
+        "Resolution time, business hours (p90)",
+        "90th percentile of B(created_at, resolved_at), hours",
+        Unit::Hours,
+        &[RESOLVED, Need::Calendars],
+        |c| c.values.quantile(Quantiled::ResolutionBusinessHours, 0.9),
+    ),
 ];

@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use arrow_array::{
-    ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray, UInt32Array,
+    ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray,
+    TimestampMicrosecondArray, UInt32Array,
 };
 use arrow_buffer::{BooleanBuffer, NullBuffer};
 use rayon::prelude::*;
@@ -13,7 +14,7 @@ use crate::ingest::{HandledBy, OnInvalid, TableInput, NULL_TS};
 use crate::kpis::row::{matures, resolved_without_human};
 use crate::kpis::IntentFlags;
 
-use super::options::{Options, Settings, MICROS_PER_HOUR};
+use super::options::{Options, Settings, MICROS_PER_HOUR, MICROS_PER_MINUTE};
 use super::output::batch;
 use super::prepare::Joined;
 
@@ -113,7 +114,7 @@ pub(super) fn enrich_columns(
         resolved_at != NULL_TS && matures(resolved_at, w.recontact, as_of)
     });
     let preventable = flags_of(&|i| flags.is_preventable(c, i));
-    vec![
+    let mut columns: Vec<(String, ArrayRef)> = vec![
         ("path".into(), Arc::new(path)),
         ("resolved_without_human".into(), Arc::new(without_human)),
         ("recovered_7d".into(), Arc::new(recovered)),
@@ -126,5 +127,74 @@ pub(super) fn enrich_columns(
         ("recontact_48h".into(), Arc::new(recontact)),
         ("recontact_mature".into(), Arc::new(recontact_mature)),
         ("preventable".into(), Arc::new(preventable)),
-    ]
+    ];
+    columns.extend(business_columns(&joined.business, rows));
+    columns
+}
+
+/// The business-time and SLA columns (SPEC §9.2, §9.3): present when calendars (durations)
+/// or SLA policies (the rest) are configured.
+fn business_columns(
+    b: &crate::business::BusinessFacts,
+    rows: std::ops::Range<usize>,
+) -> Vec<(String, ArrayRef)> {
+    use crate::business::facts::NO_VERDICT;
+    let n = rows.len();
+    let valid =
+        |values: &[i64]| NullBuffer::new(BooleanBuffer::collect_bool(n, |k| values[k] != NULL_TS));
+    let scaled = |values: &[i64], per: f64| -> ArrayRef {
+        Arc::new(Float64Array::new(
+            values.iter().map(|&v| v as f64 / per).collect(),
+            Some(valid(values)),
+        ))
+    };
+    let instants = |values: &[i64]| -> ArrayRef {
+        Arc::new(
+            TimestampMicrosecondArray::new(values.iter().copied().collect(), Some(valid(values)))
+                .with_timezone("UTC"),
+        )
+    };
+    let verdicts = |values: &[i8]| -> ArrayRef {
+        Arc::new(BooleanArray::new(
+            BooleanBuffer::collect_bool(n, |k| values[k] == 1),
+            Some(NullBuffer::new(BooleanBuffer::collect_bool(n, |k| {
+                values[k] != NO_VERDICT
+            }))),
+        ))
+    };
+    let mut out: Vec<(String, ArrayRef)> = Vec::new();
+    if !b.calendars.is_empty() {
+        out.push((
+            "first_response_business_minutes".into(),
+            scaled(&b.first_response[rows.clone()], MICROS_PER_MINUTE),
+        ));
+        out.push((
+            "resolution_business_hours".into(),
+            scaled(&b.resolution[rows.clone()], MICROS_PER_HOUR),
+        ));
+    }
+    if !b.policies.is_empty() {
+        let names: StringArray = b.policy[rows.clone()]
+            .iter()
+            .map(|&p| b.policies.get(p as usize).map(|p| p.name.as_str()))
+            .collect();
+        out.push(("sla_policy".into(), Arc::new(names)));
+        out.push((
+            "sla_first_response_due_at".into(),
+            instants(&b.first_response_due[rows.clone()]),
+        ));
+        out.push((
+            "sla_first_response_met".into(),
+            verdicts(&b.first_response_met[rows.clone()]),
+        ));
+        out.push((
+            "sla_resolution_due_at".into(),
+            instants(&b.resolution_due[rows.clone()]),
+        ));
+        out.push((
+            "sla_resolution_met".into(),
+            verdicts(&b.resolution_met[rows]),
+        ));
+    }
+    out
 }

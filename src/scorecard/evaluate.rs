@@ -184,6 +184,8 @@ fn add_sessions(
     Ok(())
 }
 
+use super::groups::{CALENDARS_CONFIGURED, SLA_CONFIGURED};
+
 pub(super) fn skip_reason(
     kpi: &KpiDef,
     // The present input columns (see `groups::present_columns`).
@@ -202,6 +204,8 @@ pub(super) fn skip_reason(
             Need::Sessions => !has_sessions,
             Need::GroupBy => !grouped,
             Need::Cost => !has_cost,
+            Need::Calendars => !contacts.contains(CALENDARS_CONFIGURED),
+            Need::Sla => !contacts.contains(SLA_CONFIGURED),
         })
         .map(Need::describe)
         .collect();

@@ -8,6 +8,7 @@ use arrow_schema::{DataType, SortOptions};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
+use crate::business::BusinessFacts;
 use crate::error::{Error, Result};
 use crate::ingest::coded::read_coded;
 use crate::ingest::{Contacts, TableInput, NULL_CODE};
@@ -232,10 +233,25 @@ pub(crate) fn distinct_sorted_keys(keys: &[(String, ArrayRef)]) -> Result<(Vec<u
     Ok((code, distinct))
 }
 
-/// The input columns that the catalogue's KPIs ask for and the input has: contacts
-/// columns by our name, orders columns as `orders.<name>`.
-pub(super) fn present_columns(contacts: &TableInput, orders: &TableInput) -> BTreeSet<String> {
+/// Marks, among the present inputs, that business calendars are configured.
+pub(super) const CALENDARS_CONFIGURED: &str = "config.calendars";
+/// Marks that SLA policies are configured.
+pub(super) const SLA_CONFIGURED: &str = "config.sla";
+
+/// The inputs that the catalogue's KPIs ask for and the run has: contacts columns by our
+/// name, orders columns as `orders.<name>`, and the business-time config sections.
+pub(super) fn present_columns(
+    contacts: &TableInput,
+    orders: &TableInput,
+    business: &BusinessFacts,
+) -> BTreeSet<String> {
     let mut present = BTreeSet::new();
+    if !business.calendars.is_empty() {
+        present.insert(CALENDARS_CONFIGURED.to_owned());
+    }
+    if !business.policies.is_empty() {
+        present.insert(SLA_CONFIGURED.to_owned());
+    }
     for kpi in CATALOG.iter() {
         for need in kpi.needs {
             let names: &[&str] = match need {

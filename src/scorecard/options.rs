@@ -14,6 +14,7 @@ use crate::time::{check_window, parse_duration, parse_instant, MAX_WINDOW_DAYS};
 use crate::time::{parse_tz, PeriodKind};
 
 pub(super) const MICROS_PER_HOUR: f64 = crate::time::MICROS_PER_HOUR as f64;
+pub(super) const MICROS_PER_MINUTE: f64 = crate::time::MICROS_PER_MINUTE as f64;
 pub(super) use crate::time::MICROS_PER_DAY;
 
 /// Scorecard options, deserialized from the Python call's keyword arguments (unknown keys

@@ -1,5 +1,6 @@
 //! Reading, validating and joining the inputs once (`prepare`), shared by every view.
 
+use crate::business::BusinessFacts;
 use crate::error::{Error, Result};
 use crate::ingest::ids::{read_ids, IdColumn};
 use crate::ingest::{
@@ -17,6 +18,8 @@ pub(super) struct Joined {
     pub(super) index: CustomerIndex,
     pub(super) joins: ContactJoins,
     pub(super) as_of: Option<i64>,
+    /// Business time and SLA verdicts per contact (SPEC §9).
+    pub(super) business: BusinessFacts,
 }
 
 pub(super) fn max_created(data: &Joinable) -> Option<i64> {
@@ -44,8 +47,7 @@ pub(super) fn join_inputs(
     let mut data = read_joinable(
         contacts,
         orders,
-        &settings.config.scales,
-        settings.config.timestamps.bounds()?,
+        &settings.config.value_checks()?,
         options.on_invalid,
     )?;
     timer.lap("ingest")?;
@@ -62,11 +64,21 @@ pub(super) fn join_inputs(
     );
     drop(columns);
     timer.lap("joins")?;
+    let config = &settings.config;
+    let business = BusinessFacts::compute(
+        &config.calendars,
+        &config.sla,
+        contacts,
+        &data.contacts,
+        as_of,
+    )?;
+    timer.lap("business time")?;
     Ok(Joined {
         data,
         index,
         joins,
         as_of,
+        business,
     })
 }
 

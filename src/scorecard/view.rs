@@ -146,7 +146,7 @@ pub(crate) fn build_view(
     let mut view = ViewState {
         group_keys: groups.keys.clone(),
         n_groups,
-        contact_columns: present_columns(&prepared.contacts, &prepared.orders),
+        contact_columns: present_columns(&prepared.contacts, &prepared.orders, &joined.business),
         has_cost: FoldContext::has_cost(&data.contacts, &config.cost_model),
         audits: prepared.audits.clone(),
         as_of: joined.as_of,
@@ -169,6 +169,7 @@ pub(crate) fn build_view(
     let ctx = FoldContext {
         contacts: &data.contacts,
         joins: &joined.joins,
+        business: &joined.business,
         flags: IntentFlags::new(&data.contacts, &config.taxonomy),
         cost_model: &config.cost_model,
         scales: &config.scales,

@@ -1,0 +1,244 @@
+//! Per-contact business time and SLA verdicts (SPEC §9.2, §9.3), computed once per prepared
+//! input: every calendar compiled over the data's horizon, then each contact's durations,
+//! policy, due instants and verdicts.
+
+use rayon::prelude::*;
+
+use super::calendar::{Calendar, CalendarSpec};
+use super::intervals::BusinessTime;
+use super::sla::{check_policies, Policy, SlaPolicy};
+use crate::error::{Error, Result};
+use crate::ingest::coded::read_coded;
+use crate::ingest::{Contacts, TableInput, NULL_CODE, NULL_TS};
+use crate::time::local_date;
+
+/// How far past the data a calendar is compiled: due instants later than this are not
+/// placed (their verdicts are still exact; see docs/semantics.md).
+pub const DUE_HORIZON_DAYS: i64 = 400;
+
+/// An SLA verdict: met, breached, or pending / no policy.
+pub const MET: i8 = 1;
+/// Breached.
+pub const BREACHED: i8 = 0;
+/// Pending at as_of, or no policy / no target.
+pub const NO_VERDICT: i8 = -1;
+
+/// The per-contact business facts, in contact row order.
+#[derive(Debug, Clone, Default)]
+pub struct BusinessFacts {
+    /// The compiled calendars, in the config's name order (empty: none configured).
+    pub calendars: Vec<(String, BusinessTime)>,
+    /// B(created_at, first_response_at), µs; NULL_TS when null (empty without calendars).
+    pub first_response: Vec<i64>,
+    /// B(created_at, resolved_at), µs; NULL_TS when unresolved (empty without calendars).
+    pub resolution: Vec<i64>,
+    /// The policies, in order (empty: none configured).
+    pub policies: Vec<Policy>,
+    /// Each contact's policy index, `u32::MAX` for none (empty without policies).
+    pub policy: Vec<u32>,
+    /// First response due instant, NULL_TS when none or beyond the horizon.
+    pub first_response_due: Vec<i64>,
+    /// First response verdict: MET, BREACHED or NO_VERDICT.
+    pub first_response_met: Vec<i8>,
+    /// Resolution due instant.
+    pub resolution_due: Vec<i64>,
+    /// Resolution verdict.
+    pub resolution_met: Vec<i8>,
+}
+
+/// The local date range a calendar is compiled over: the day before the earliest instant
+/// to `DUE_HORIZON_DAYS` after the latest (contacts' times and as_of).
+fn horizon(
+    calendar: &Calendar,
+    contacts: &Contacts,
+    as_of: Option<i64>,
+) -> Option<(chrono::NaiveDate, chrono::NaiveDate)> {
+    let columns = [
+        Some(&contacts.created_at),
+        contacts.first_response_at.as_ref(),
+        contacts.resolved_at.as_ref(),
+        contacts.first_resolved_at.as_ref(),
+    ];
+    let valid = |v: &&i64| **v != NULL_TS;
+    let first = contacts.created_at.iter().filter(valid).min().copied()?;
+    let last = columns
+        .iter()
+        .flatten()
+        .filter_map(|c| c.iter().filter(valid).max().copied())
+        .chain(as_of)
+        .max()?;
+    let tz = calendar.tz();
+    let from = local_date(tz, first).pred_opt()?;
+    let to = local_date(tz, last).checked_add_signed(chrono::Duration::days(DUE_HORIZON_DAYS))?;
+    Some((from, to))
+}
+
+/// A column's value codes by contact row, and the code of each wanted value.
+struct MatchColumn {
+    codes: Vec<u32>,
+    values: Vec<String>,
+}
+
+impl BusinessFacts {
+    /// Compiles the calendars and computes every contact's facts. `table` is the contacts
+    /// table as given (SLA match columns are read from it).
+    pub fn compute(
+        specs: &std::collections::BTreeMap<String, CalendarSpec>,
+        sla: &[SlaPolicy],
+        table: &TableInput,
+        contacts: &Contacts,
+        as_of: Option<i64>,
+    ) -> Result<BusinessFacts> {
+        let mut facts = BusinessFacts::default();
+        for (name, spec) in specs {
+            let key = format!("calendars.{name}");
+            let calendar = spec.check(&key)?;
+            calendar.require_dates(&key)?;
+            let intervals = match horizon(&calendar, contacts, as_of) {
+                Some((from, to)) => calendar.intervals(from, to),
+                None => Vec::new(),
+            };
+            facts
+                .calendars
+                .push((name.clone(), BusinessTime::new(&intervals)));
+        }
+        let n = contacts.len;
+        let calendar_of = |i: usize| -> Option<&BusinessTime> {
+            let k = contacts.calendar.as_ref()?[i];
+            facts.calendars.get(k as usize).map(|(_, bt)| bt)
+        };
+        let between = |i: usize, end: Option<&Vec<i64>>| -> i64 {
+            let end = end.map_or(NULL_TS, |e| e[i]);
+            match calendar_of(i) {
+                Some(bt) if end != NULL_TS => bt.between(contacts.created_at[i], end),
+                _ => NULL_TS,
+            }
+        };
+        let (first_response, resolution): (Vec<i64>, Vec<i64>) = if facts.calendars.is_empty() {
+            (Vec::new(), Vec::new())
+        } else {
+            (0..n)
+                .into_par_iter()
+                .map(|i| {
+                    (
+                        between(i, contacts.first_response_at.as_ref()),
+                        between(i, contacts.resolved_at.as_ref()),
+                    )
+                })
+                .unzip()
+        };
+        let policies = check_policies(sla, !specs.is_empty())?;
+        if !policies.is_empty() {
+            let policy = policy_of_each(&policies, table, contacts)?;
+            let verdicts = |target: fn(&Policy) -> Option<i64>,
+                            event: Option<&Vec<i64>>|
+             -> (Vec<i64>, Vec<i8>) {
+                (0..n)
+                    .into_par_iter()
+                    .map(|i| {
+                        let Some(p) = policies.get(policy[i] as usize) else {
+                            return (NULL_TS, NO_VERDICT);
+                        };
+                        let Some(goal) = target(p) else {
+                            return (NULL_TS, NO_VERDICT);
+                        };
+                        let created = contacts.created_at[i];
+                        // None: not reached within the compiled horizon (later than any event
+                        // and than as_of).
+                        let due = if p.business_hours {
+                            calendar_of(i).and_then(|bt| bt.due(created, goal))
+                        } else {
+                            created.checked_add(goal)
+                        };
+                        let at = event.map_or(NULL_TS, |e| e[i]);
+                        let verdict = match (at != NULL_TS, due) {
+                            (true, Some(d)) => i8::from(at <= d),
+                            (true, None) => MET,
+                            (false, Some(d)) if as_of.is_some_and(|t| d <= t) => BREACHED,
+                            (false, _) => NO_VERDICT,
+                        };
+                        (due.unwrap_or(NULL_TS), verdict)
+                    })
+                    .unzip()
+            };
+            let (fr_due, fr_met) =
+                verdicts(|p| p.first_response, contacts.first_response_at.as_ref());
+            let (res_due, res_met) = verdicts(|p| p.resolution, contacts.resolved_at.as_ref());
+            facts.policy = policy;
+            facts.first_response_due = fr_due;
+            facts.first_response_met = fr_met;
+            facts.resolution_due = res_due;
+            facts.resolution_met = res_met;
+        }
+        facts.policies = policies;
+        facts.first_response = first_response;
+        facts.resolution = resolution;
+        Ok(facts)
+    }
+}
+
+/// The first matching policy of each contact (`u32::MAX` for none).
+fn policy_of_each(
+    policies: &[Policy],
+    table: &TableInput,
+    contacts: &Contacts,
+) -> Result<Vec<u32>> {
+    let mut columns: std::collections::BTreeMap<&str, MatchColumn> = Default::default();
+    for (k, p) in policies.iter().enumerate() {
+        for (column, _) in &p.matches {
+            if columns.contains_key(column.as_str()) {
+                continue;
+            }
+            let chunks = table.column(column)?.ok_or_else(|| {
+                Error::config(
+                    &format!("sla[{k}].match.{column}"),
+                    format!("the contacts have no column {column:?}"),
+                )
+            })?;
+            let coded = read_coded(&chunks, true).map_err(|_| {
+                Error::schema(
+                    "contacts",
+                    column,
+                    "an SLA match column must be readable as text",
+                )
+            })?;
+            columns.insert(
+                column,
+                MatchColumn {
+                    codes: coded.codes,
+                    values: coded.values,
+                },
+            );
+        }
+    }
+    // Per policy: (column, wanted code) pairs; a value the column never holds matches nothing.
+    let wanted: Vec<Option<Vec<(&MatchColumn, u32)>>> = policies
+        .iter()
+        .map(|p| {
+            p.matches
+                .iter()
+                .map(|(column, value)| {
+                    let c = columns.get(column.as_str())?;
+                    let code = c.values.iter().position(|v| v == value)?;
+                    Some((c, code as u32))
+                })
+                .collect()
+        })
+        .collect();
+    Ok((0..contacts.len)
+        .into_par_iter()
+        .map(|i| {
+            let row = contacts.source_row(i);
+            wanted
+                .iter()
+                .position(|w| {
+                    w.as_ref().is_some_and(|pairs| {
+                        pairs
+                            .iter()
+                            .all(|(c, code)| c.codes[row] != NULL_CODE && c.codes[row] == *code)
+                    })
+                })
+                .map_or(u32::MAX, |k| k as u32)
+        })
+        .collect())
+}

@@ -1,0 +1,421 @@
+"""Business time and SLAs (SPEC §9.1-9.3): the engine against an independent brute-force
+oracle (tests/business_oracle.py), per contact, to the microsecond.
+
+Generated contacts span both DST changes of 2024 in America/New_York and Europe/London and
+the half-hour change of Australia/Lord_Howe, with overnight shifts, intervals that start
+or end inside a DST gap or overlap, a schedule version and holidays.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+import supportkpi as sk
+from business_oracle import US, business_time, due, intervals
+
+HOUR = 3_600 * US
+WEEKDAYS = ["mon", "tue", "wed", "thu", "fri"]
+
+CALENDARS = {
+    "default": {
+        "tz": "America/New_York",
+        "week": {
+            **{d: ["09:00-17:00"] for d in WEEKDAYS},
+            "sat": ["22:00-06:00"],  # overnight into Sunday, also across the DST nights
+            "sun": ["01:30-03:30"],  # inside the spring gap and the autumn overlap
+        },
+        "holidays": ["2024-07-04", "2024-12-25", "2024-11-03"],
+        "versions": [
+            {"from": "2024-06-01", "week": {"mon": ["08:00-18:00"], "sun": ["00:00-24:00"]}},
+            {"from": "2024-09-01", "week": {**{d: ["09:00-17:00"] for d in WEEKDAYS}}},
+            {"from": "2024-10-28", "week": {"sun": ["01:00-02:30"], "tue": ["13:00-24:00"]}},
+        ],
+    },
+    "london": {
+        "tz": "Europe/London",
+        "week": {
+            **{d: ["09:00-17:30"] for d in WEEKDAYS},
+            "fri": ["09:00-17:30", "22:00-06:00"],
+            "sun": ["00:30-02:30", "01:00-01:45"],  # overlapping intervals are a union
+        },
+    },
+    "lordhowe": {
+        "tz": "Australia/Lord_Howe",
+        "week": {
+            **{d: ["10:00-14:00", "01:30-03:00"] for d in WEEKDAYS},
+            "sun": ["01:30-03:00"],  # the 02:00-02:30 gap (Oct 6) and 01:30-02:00 overlap (Apr 7)
+        },
+    },
+}
+
+SLA = [
+    {
+        "name": "urgent",
+        "match": {"priority": "urgent"},
+        "first_response": "1h",
+        "resolution": "8h",
+        "business_hours": True,
+    },
+    {"name": "chat", "match": {"channel": "chat"}, "first_response": "5m"},
+    {"name": "rest", "first_response": "4h", "resolution": "3d", "business_hours": True},
+    {"name": "zero", "match": {"priority": "low"}, "first_response": "0m", "business_hours": True},
+]
+
+# Days around the 2024 changes: NY Mar 10 / Nov 3, London Mar 31 / Oct 27, Lord Howe Apr 7 / Oct 6.
+DST_DAYS = ["2024-03-10", "2024-11-03", "2024-03-31", "2024-10-27", "2024-04-07", "2024-10-06"]
+
+
+def _contacts(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    start = int(pd.Timestamp("2024-01-02", tz="UTC").value // 1000)
+    span = int(pd.Timedelta(days=360).value // 1000)
+    created = start + rng.integers(0, span, n)
+    # A third of the contacts within a day of a DST change, so every seam is crossed.
+    near = rng.random(n) < 0.35
+    anchors = np.array([int(pd.Timestamp(d, tz="UTC").value // 1000) for d in DST_DAYS])
+    created[near] = rng.choice(anchors, near.sum()) + rng.integers(
+        -36 * HOUR, 36 * HOUR, near.sum()
+    )
+    first = created + rng.integers(0, 72 * HOUR, n)
+    resolved = created + rng.integers(0, 240 * HOUR, n)
+    frt_null = rng.random(n) < 0.1
+    res_null = rng.random(n) < 0.15
+
+    def ts(values, null):
+        return pd.to_datetime(
+            np.where(null, np.datetime64("NaT"), values.astype("datetime64[us]")), utc=True
+        )
+
+    calendar = rng.choice(np.array(["default", "london", "lordhowe", None], dtype=object), n)
+    return pd.DataFrame(
+        {
+            "contact_id": np.arange(n),
+            "customer_id": rng.integers(0, n // 3, n),
+            "created_at": ts(created, np.zeros(n, bool)),
+            "first_response_at": ts(first, frt_null),
+            "resolved_at": ts(resolved, res_null),
+            "calendar": calendar,
+            "priority": rng.choice(np.array(["urgent", "normal", "low", None], dtype=object), n),
+            "channel": rng.choice(np.array(["chat", "email"], dtype=object), n),
+        }
+    )
+
+
+def _orders() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "order_id": [1],
+            "customer_id": [0],
+            "created_at": pd.to_datetime(["2024-01-03"], utc=True),
+            "revenue": [10.0],
+        }
+    )
+
+
+def _calendar(value) -> str:
+    return "default" if pd.isna(value) else str(value)
+
+
+def _us(series: pd.Series) -> list[int | None]:
+    return [None if pd.isna(v) else int(pd.Timestamp(v).value // 1000) for v in series]
+
+
+@pytest.fixture(scope="module")
+def enriched():
+    contacts = _contacts(3_000, seed=7)
+    config = {"calendars": CALENDARS, "sla": SLA}
+    out = sk.enrich_contacts(contacts, _orders(), config=config)
+    return contacts, out
+
+
+def test_business_durations_match_the_brute_force_oracle(enriched):
+    contacts, out = enriched
+    spans = {
+        name: intervals(spec, dt.date(2023, 12, 28), dt.date(2025, 1, 20))
+        for name, spec in CALENDARS.items()
+    }
+    created, first, resolved = (
+        _us(contacts[c]) for c in ("created_at", "first_response_at", "resolved_at")
+    )
+    mismatches = []
+    compared = 0
+    for i, name in enumerate(contacts["calendar"]):
+        cal = spans[_calendar(name)]
+        for end, column, per in (
+            (first, "first_response_business_minutes", 60 * US),
+            (resolved, "resolution_business_hours", HOUR),
+        ):
+            got = out[column].iloc[i]
+            if end[i] is None:
+                assert pd.isna(got), (i, column)
+                continue
+            want = business_time(cal, created[i], end[i])
+            compared += 1
+            if not got == pytest.approx(want / per, rel=1e-12, abs=1e-12):
+                mismatches.append((i, column, got, want / per))
+    assert compared > 4_000
+    assert mismatches == []
+
+
+def test_sla_due_instants_and_verdicts_match_the_oracle(enriched):
+    contacts, out = enriched
+    spans = {
+        name: intervals(spec, dt.date(2023, 12, 28), dt.date(2025, 3, 1))
+        for name, spec in CALENDARS.items()
+    }
+    as_of = max(_us(contacts["created_at"]))
+    created, first, resolved = (
+        _us(contacts[c]) for c in ("created_at", "first_response_at", "resolved_at")
+    )
+    targets = {
+        "1h": HOUR,
+        "8h": 8 * HOUR,
+        "5m": 5 * 60 * US,
+        "4h": 4 * HOUR,
+        "3d": 72 * HOUR,
+        "0m": 0,
+    }
+    seen = {"met": 0, "breached": 0, "pending": 0}
+    for i in range(len(contacts)):
+        policy = next(
+            (
+                p
+                for p in SLA
+                if all(contacts[c].iloc[i] == v for c, v in p.get("match", {}).items())
+            ),
+            None,
+        )
+        assert out["sla_policy"].iloc[i] == (None if policy is None else policy["name"]) or (
+            policy is None and pd.isna(out["sla_policy"].iloc[i])
+        )
+        for key, event, due_col, met_col in (
+            ("first_response", first, "sla_first_response_due_at", "sla_first_response_met"),
+            ("resolution", resolved, "sla_resolution_due_at", "sla_resolution_met"),
+        ):
+            got_due, got_met = _us(out[due_col].iloc[[i]])[0], out[met_col].iloc[i]
+            if policy is None or key not in policy:
+                assert got_due is None and pd.isna(got_met), (i, key)
+                continue
+            target = targets[policy[key]]
+            cal = spans[_calendar(contacts["calendar"].iloc[i])]
+            want_due = (
+                due(cal, created[i], target)
+                if policy.get("business_hours")
+                else created[i] + target
+            )
+            assert got_due == want_due, (i, key)
+            if event[i] is not None:
+                want = event[i] <= want_due
+            elif want_due <= as_of:
+                want = False
+            else:
+                want = None
+            if want is None:
+                assert pd.isna(got_met), (i, key)
+                seen["pending"] += 1
+            else:
+                assert bool(got_met) == want, (i, key)
+                seen["met" if want else "breached"] += 1
+    assert min(seen.values()) >= 10, seen
+
+
+def test_a_24_7_calendar_is_calendar_time_in_every_zone():
+    contacts = _contacts(600, seed=11).drop(columns="calendar")
+    for tz in ("America/New_York", "Europe/London", "Australia/Lord_Howe", "Asia/Kathmandu"):
+        config = {
+            "calendars": {
+                "default": {
+                    "tz": tz,
+                    "week": {d: ["00:00-24:00"] for d in [*WEEKDAYS, "sat", "sun"]},
+                }
+            }
+        }
+        out = sk.enrich_contacts(contacts, _orders(), config=config)
+        elapsed = (contacts["resolved_at"] - contacts["created_at"]).dt.total_seconds() / 3600
+        pd.testing.assert_series_equal(
+            out["resolution_business_hours"], elapsed, check_names=False, rtol=1e-12, atol=1e-12
+        )
+
+
+def test_bad_calendar_inputs_are_typed_errors():
+    contacts = _contacts(50, seed=3)
+    with pytest.raises(sk.DataError, match=r"calendar.*'mars'|calendar.*\"mars\""):
+        bad = contacts.assign(calendar=["mars"] + [None] * 49)
+        sk.enrich_contacts(bad, _orders(), config={"calendars": CALENDARS})
+    for calendars, key in (
+        ({"default": {"tz": "Mars/Olympus"}}, "calendars.default.tz"),
+        ({"default": {"tz": "UTC", "week": {"mon": ["9-17"]}}}, r"calendars.default.week.mon\[0\]"),
+        (
+            {"default": {"tz": "UTC", "holidays": ["2024-02-30"]}},
+            r"calendars.default.holidays\[0\]",
+        ),
+        (
+            {
+                "default": {
+                    "tz": "UTC",
+                    "versions": [
+                        {"from": "2024-06-01", "week": {}},
+                        {"from": "2024-01-01", "week": {}},
+                    ],
+                }
+            },
+            r"calendars.default.versions\[1\].from",
+        ),
+    ):
+        with pytest.raises(sk.ConfigError, match=key):
+            sk.Config({"calendars": calendars})
+    dropped = sk.enrich_contacts(
+        contacts.assign(calendar=["mars"] + [None] * 49),
+        _orders(),
+        config={"calendars": CALENDARS},
+        on_invalid="drop",
+    )
+    assert dropped["dropped_reason"].iloc[0].startswith("calendar")
+
+
+def test_holidays_by_country_are_resolved_through_the_holidays_package(monkeypatch):
+    # 2024-07-04 (a Thursday) is a US public holiday: a contact answered that day took no
+    # business time; the Friday after counts as usual.
+    contacts = pd.DataFrame(
+        {
+            "contact_id": [1, 2],
+            "customer_id": [1, 2],
+            "created_at": pd.to_datetime(["2024-07-04 14:00", "2024-07-05 14:00"], utc=True),
+            "first_response_at": pd.to_datetime(["2024-07-04 16:00", "2024-07-05 16:00"], utc=True),
+        }
+    )
+    week = {d: ["09:00-17:00"] for d in WEEKDAYS}
+    config = {
+        "calendars": {
+            "default": {"tz": "America/New_York", "week": week, "holidays": {"country": "US"}}
+        }
+    }
+    out = sk.enrich_contacts(contacts, _orders(), config=config)
+    assert list(out["first_response_business_minutes"]) == [0.0, 120.0]
+    monkeypatch.setitem(__import__("sys").modules, "holidays", None)
+    from supportkpi import _config
+
+    _config._country_holidays.cache_clear()
+    with pytest.raises(sk.ConfigError, match=r"calendars.default.holidays.*supportkpi\[holidays\]"):
+        sk.enrich_contacts(contacts, _orders(), config=config)
+    _config._country_holidays.cache_clear()
+
+
+def test_business_and_sla_kpis_aggregate_the_per_contact_columns(enriched):
+    # The weekly KPIs are the per-contact columns aggregated (pandas here): medians of the
+    # business durations, met / (met + breached), breach and pending counts.
+    contacts, per_contact = enriched
+    config = {"calendars": CALENDARS, "sla": SLA}
+    card = sk.scorecard(contacts, _orders(), by="week", config=config)
+    long = card.to_pandas().set_index(["period_start", "kpi"])
+    frame = per_contact.assign(
+        week=contacts["created_at"].dt.tz_convert("UTC").dt.floor("D")
+        - pd.to_timedelta(contacts["created_at"].dt.tz_convert("UTC").dt.day_of_week, unit="D")
+    )
+    checked = 0
+    for week, rows in frame.groupby("week"):
+        fr = rows["sla_first_response_met"].dropna().astype(bool)
+        res = rows["sla_resolution_met"].dropna().astype(bool)
+        has_policy = rows["sla_policy"].notna()
+        pending = has_policy & (
+            (rows["sla_first_response_met"].isna())
+            | (rows["sla_resolution_met"].isna() & rows["sla_policy"].isin(["urgent", "rest"]))
+        )
+        want = {
+            "sla_first_response_rate": fr.mean() if len(fr) else np.nan,
+            "sla_resolution_rate": res.mean() if len(res) else np.nan,
+            "sla_first_response_breaches": float((~fr).sum()),
+            "sla_resolution_breaches": float((~res).sum()),
+            "sla_pending": float(pending.sum()),
+            "frt_business_median": rows["first_response_business_minutes"].median(),
+            "resolution_time_business_p90": rows["resolution_business_hours"].quantile(0.9),
+        }
+        for kpi, value in want.items():
+            got = long.loc[(week, kpi), "value"]
+            assert got == pytest.approx(value, rel=1e-9, nan_ok=True), (week, kpi)
+            checked += 1
+    assert checked > 300
+
+
+def test_reopen_and_one_touch_rates_by_hand():
+    t = pd.Timestamp("2024-01-01 09:00", tz="UTC")
+    hour = pd.Timedelta(hours=1)
+    contacts = pd.DataFrame(
+        {
+            "contact_id": [1, 2, 3, 4, 5],
+            "customer_id": [1, 2, 3, 4, 5],
+            "created_at": [t] * 5,
+            "resolved_at": [t + 2 * hour, t + 4 * hour, t + 6 * hour, pd.NaT, t + 8 * hour],
+            "first_resolved_at": [t + 1 * hour, pd.NaT, t + 3 * hour, t + 5 * hour, pd.NaT],
+            "reopens": pd.array([1, 0, 2, 1, None], dtype="Int64"),
+            "touches": pd.array([1, 3, 0, 1, 2], dtype="Int64"),
+        }
+    )
+    long = sk.scorecard(contacts, _orders(), by="week").to_pandas().set_index("kpi")
+    # Resolved: 1, 2, 3, 5. Reopens known for 1, 2, 3: two reopened -> 2/3.
+    assert (long.loc["reopen_rate", "numerator"], long.loc["reopen_rate", "denominator"]) == (2, 3)
+    # Touches of the resolved: 1, 3, 0, 2 -> one-touch 1 and 3: 2/4.
+    assert long.loc["one_touch_rate", "value"] == 0.5
+    # First resolution: 1 h, 4 h (resolved_at), 3 h, 5 h (reopened, open), 8 h -> median 4 h.
+    assert long.loc["first_resolution_time_median", "value"] == 4.0
+    with pytest.raises(sk.DataError, match="first_resolved_at is after resolved_at"):
+        bad = contacts.assign(first_resolved_at=[t + 3 * hour, pd.NaT, pd.NaT, pd.NaT, pd.NaT])
+        sk.scorecard(bad, _orders(), by="week")
+    with pytest.raises(sk.DataError, match="reopens must be a whole number"):
+        sk.scorecard(contacts.assign(reopens=[1, -1, 0, 0, 0]), _orders(), by="week")
+
+
+def test_sla_breaches_rule_fires_when_breaches_rise_on_flat_volume():
+    # Two weeks of 40 urgent contacts each (1 h business target, Mon-Fri 09-17 New York):
+    # week 1 five of them answered after 2 h, week 2 ten (breaches double, volume flat).
+    week = {d: ["09:00-17:00"] for d in WEEKDAYS}
+    rows = []
+    for w, late in ((0, 5), (1, 10)):
+        for k in range(40):
+            created = pd.Timestamp("2024-06-03 14:00", tz="UTC") + pd.Timedelta(days=7 * w + k % 5)
+            delay = pd.Timedelta(hours=2) if k < late else pd.Timedelta(minutes=30)
+            rows.append((w * 100 + k, w * 100 + k, created, created + delay))
+    contacts = pd.DataFrame(
+        rows, columns=["contact_id", "customer_id", "created_at", "first_response_at"]
+    )
+    contacts["priority"] = "urgent"
+    config = {
+        "calendars": {"default": {"tz": "America/New_York", "week": week}},
+        "sla": [SLA[0]],
+    }
+    card = sk.scorecard(contacts, _orders(), by="week", config=config)
+    fired = card.diagnose()
+    fired = fired[fired["rule"] == "sla_breaches_volume_flat"]
+    assert list(fired["period_start"]) == [pd.Timestamp("2024-06-10", tz="UTC")]
+
+
+def test_partial_states_carry_business_time_and_slas(enriched):
+    # Customer-disjoint slices merged equal the local card: counts exactly, the business
+    # quantiles within the sketches' accuracy (1%).
+    contacts, _ = enriched
+    config = {"calendars": CALENDARS, "sla": SLA}
+    as_of = contacts["created_at"].max()
+    local = sk.scorecard(contacts, _orders(), by="week", config=config, as_of=as_of).to_pandas()
+    odd = contacts["customer_id"] % 2 == 1
+    # The one order (customer 0) goes with the even customers' slice.
+    states = [
+        sk.partial(part, orders, by="week", config=config, as_of=as_of)
+        for part, orders in ((contacts[odd], _orders().iloc[:0]), (contacts[~odd], _orders()))
+    ]
+    merged = sk.merge(states).to_pandas()
+    keys = ["period_start", "kpi"]
+    both = local.merge(merged, on=keys, suffixes=("", "_merged"))
+    assert len(both) == len(local)
+    assert both["value_merged"].to_numpy() == pytest.approx(
+        both["value"].to_numpy(), rel=0.01, nan_ok=True
+    )
+    business = both[
+        both["kpi"].str.startswith(("sla_", "frt_business", "resolution_time_business"))
+    ]
+    assert business["kpi"].nunique() == 9
+    for row in business.itertuples():
+        rel = 0.01 if ("median" in row.kpi or "p90" in row.kpi) else 1e-12
+        assert row.value_merged == pytest.approx(row.value, rel=rel, nan_ok=True), row
