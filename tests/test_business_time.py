@@ -15,6 +15,8 @@ import pandas as pd
 import pytest
 import supportkpi as sk
 from business_oracle import US, business_time, due, intervals
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 HOUR = 3_600 * US
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri"]
@@ -419,3 +421,90 @@ def test_partial_states_carry_business_time_and_slas(enriched):
     for row in business.itertuples():
         rel = 0.01 if ("median" in row.kpi or "p90" in row.kpi) else 1e-12
         assert row.value_merged == pytest.approx(row.value, rel=rel, nan_ok=True), row
+
+
+# --- properties (hypothesis) ------------------------------------------------------------
+
+ZONES = ["America/New_York", "Europe/London", "Australia/Lord_Howe", "Asia/Kolkata", "UTC"]
+CLOCKS = ["00:00", "01:30", "02:00", "02:30", "06:00", "09:00", "13:15", "17:00", "22:00", "24:00"]
+
+
+@st.composite
+def calendars(draw):
+    week = {}
+    for day in [*WEEKDAYS, "sat", "sun"]:
+        spans = draw(
+            st.lists(st.tuples(st.sampled_from(CLOCKS), st.sampled_from(CLOCKS)), max_size=2)
+        )
+        week[day] = [f"{a}-{b}" for a, b in spans if a != "24:00"]
+    return {"tz": draw(st.sampled_from(ZONES)), "week": week}
+
+
+INSTANTS = st.integers(
+    int(pd.Timestamp("2024-01-01", tz="UTC").value // 1000),
+    int(pd.Timestamp("2024-12-20", tz="UTC").value // 1000),
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(calendar=calendars(), times=st.lists(INSTANTS, min_size=3, max_size=3))
+def test_business_time_is_bounded_and_additive(calendar, times):
+    a, b, c = sorted(times)
+    stamp = lambda us: pd.Timestamp(us * 1000, tz="UTC")  # noqa: E731
+    # B(a, b), B(b, c), B(a, c) as three contacts' resolution times.
+    contacts = pd.DataFrame(
+        {
+            "contact_id": [1, 2, 3],
+            "customer_id": [1, 2, 3],
+            "created_at": [stamp(a), stamp(b), stamp(a)],
+            "resolved_at": [stamp(b), stamp(c), stamp(c)],
+        }
+    )
+    out = sk.enrich_contacts(contacts, _orders(), config={"calendars": {"default": calendar}})
+    ab, bc, ac = (round(h * HOUR) for h in out["resolution_business_hours"])
+    assert 0 <= ab <= b - a and 0 <= bc <= c - b and 0 <= ac <= c - a
+    assert ac == ab + bc
+    spans = intervals(calendar, dt.date(2023, 12, 30), dt.date(2024, 12, 22))
+    assert ab == business_time(spans, a, b)
+
+
+def test_the_readme_example():
+    contacts = pd.DataFrame(
+        {
+            "contact_id": [1, 2, 3],
+            "customer_id": [10, 11, 12],
+            "created_at": pd.to_datetime(
+                ["2024-07-03 20:00", "2024-07-05 13:30", "2024-07-06 15:00"], utc=True
+            ),
+            "first_response_at": pd.to_datetime(
+                ["2024-07-05 14:00", "2024-07-05 13:40", "2024-07-08 13:45"], utc=True
+            ),
+            "priority": ["urgent", "normal", "urgent"],
+            "channel": ["email", "chat", "email"],
+        }
+    )
+    cfg = {
+        "calendars": {
+            "default": {
+                "tz": "America/New_York",
+                "week": {d: ["09:00-17:00"] for d in WEEKDAYS},
+                "holidays": ["2024-07-04"],
+            }
+        },
+        "sla": [
+            {
+                "name": "urgent",
+                "match": {"priority": "urgent"},
+                "first_response": "1h",
+                "business_hours": True,
+            },
+            {"name": "chat", "match": {"channel": "chat"}, "first_response": "5m"},
+        ],
+    }
+    out = sk.enrich_contacts(contacts, _orders(), config=cfg, as_of="2024-07-09")
+    assert list(out["first_response_business_minutes"]) == [120.0, 10.0, 45.0]
+    assert list(out["sla_policy"]) == ["urgent", "chat", "urgent"]
+    assert list(out["sla_first_response_due_at"]) == list(
+        pd.to_datetime(["2024-07-03 21:00", "2024-07-05 13:35", "2024-07-08 14:00"], utc=True)
+    )
+    assert list(out["sla_first_response_met"]) == [False, False, True]
