@@ -221,6 +221,15 @@ impl Config {
             crate::diagnostics::check_rule(id, rule)?;
         }
         self.limits.check()?;
+        if self.calendars.len() > crate::business::calendar::MAX_CALENDARS {
+            return Err(Error::config(
+                "calendars",
+                format!(
+                    "at most {} calendars",
+                    crate::business::calendar::MAX_CALENDARS
+                ),
+            ));
+        }
         for (name, calendar) in &self.calendars {
             calendar.check(&format!("calendars.{name}"))?;
         }

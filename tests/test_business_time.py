@@ -508,3 +508,31 @@ def test_the_readme_example():
         pd.to_datetime(["2024-07-03 21:00", "2024-07-05 13:35", "2024-07-08 14:00"], utc=True)
     )
     assert list(out["sla_first_response_met"]) == [False, False, True]
+
+
+def test_backlog_age_in_business_hours_matches_the_oracle(enriched):
+    # At each week's end E: the contacts open at E (created before E, resolved at or after E
+    # or not at all), their mean business age B(created_at, E) in hours.
+    contacts, _ = enriched
+    card = sk.scorecard(contacts, _orders(), by="week", config={"calendars": CALENDARS})
+    long = card.to_pandas()
+    rows = long[long["kpi"] == "backlog_age_business_hours"].set_index("period_start")
+    spans = {
+        name: intervals(spec, dt.date(2023, 12, 28), dt.date(2025, 1, 20))
+        for name, spec in CALENDARS.items()
+    }
+    created, resolved = _us(contacts["created_at"]), _us(contacts["resolved_at"])
+    names = [_calendar(v) for v in contacts["calendar"]]
+    checked = 0
+    for start, row in rows.iterrows():
+        end = int((start + pd.Timedelta(days=7)).value // 1000)
+        ages = [
+            business_time(spans[names[i]], created[i], end)
+            for i in range(len(contacts))
+            if created[i] < end and (resolved[i] is None or resolved[i] >= end)
+        ]
+        assert row["denominator"] == len(ages), start
+        if ages:
+            assert row["value"] == pytest.approx(sum(ages) / len(ages) / HOUR, rel=1e-12), start
+            checked += 1
+    assert checked > 40

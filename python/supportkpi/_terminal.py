@@ -6,7 +6,7 @@ Example:
     >>> sample = sk.load_sample()
     >>> card = sk.scorecard(sample["contacts"], sample["orders"], sessions=sample["sessions"])
     >>> print(terminal_repr(card).splitlines()[0])
-    <Scorecard by=week tz=UTC group_by=[] periods=26 kpis=53 skipped=11 as_of=2024-12-08 23:41 UTC>
+    <Scorecard by=week tz=UTC group_by=[] periods=26 kpis=53 skipped=12 as_of=2024-12-08 23:41 UTC>
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@
 use rayon::prelude::*;
 
 use crate::ingest::{Contacts, Joinable, SessionTime, Sessions, NULL_TS};
+use crate::kpis::backlog::business_flows;
 use crate::kpis::sample::{CellValues, DayTotals};
 use crate::kpis::{ContactState, FoldContext};
 use crate::time::{day_in_grid, Calendar};
@@ -163,6 +164,9 @@ pub struct Daily {
     pub totals: Vec<DayTotals>,
     /// Number of groups.
     pub n_groups: usize,
+    /// Business backlog flows per day × group × calendar (`kpis::backlog::business_flows`;
+    /// empty without calendars).
+    pub business_flows: Vec<(i64, i128)>,
 }
 
 /// Builds the daily states: contacts by (created day, group), backlog outflow by resolved
@@ -206,6 +210,7 @@ pub fn build_daily(
         values,
         totals,
         n_groups,
+        business_flows: business_flows(ctx.contacts, ctx.business, calendar, group, n_groups),
     }
 }
 

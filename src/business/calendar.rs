@@ -14,6 +14,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+/// The most calendars a config may define: the business backlog keeps a flow per day ×
+/// group × calendar.
+pub const MAX_CALENDARS: usize = 32;
+
 /// The weekday keys of a weekly schedule, Monday first.
 pub const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 

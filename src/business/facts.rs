@@ -48,8 +48,24 @@ pub struct BusinessFacts {
 
 /// The local date range a calendar is compiled over: the day before the earliest instant
 /// to `DUE_HORIZON_DAYS` after the latest (contacts' times and as_of).
+/// The first local date every calendar is compiled from: the start of the plausible
+/// timestamp range (`timestamps.earliest`), two days earlier for the zones' offsets, and not
+/// before 1900. A fixed start makes `BusinessTime::until` the same instant-for-instant in
+/// every slice of a scale-out run, so business backlog flows add up across slices.
+pub fn origin(earliest: i64) -> chrono::NaiveDate {
+    let floor = chrono::NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(chrono::NaiveDate::MIN);
+    chrono::DateTime::from_timestamp_micros(earliest)
+        .map(|t| t.date_naive())
+        .and_then(|d| d.checked_sub_signed(chrono::Duration::days(2)))
+        .unwrap_or(floor)
+        .max(floor)
+}
+
+/// The local date range a calendar is compiled over: from `origin` to `DUE_HORIZON_DAYS`
+/// after the latest instant of the data (contacts' times and as_of).
 fn horizon(
     calendar: &Calendar,
+    origin: chrono::NaiveDate,
     contacts: &Contacts,
     as_of: Option<i64>,
 ) -> Option<(chrono::NaiveDate, chrono::NaiveDate)> {
@@ -60,23 +76,40 @@ fn horizon(
         contacts.first_resolved_at.as_ref(),
     ];
     let valid = |v: &&i64| **v != NULL_TS;
-    let first = contacts.created_at.iter().filter(valid).min().copied()?;
     let last = columns
         .iter()
         .flatten()
         .filter_map(|c| c.iter().filter(valid).max().copied())
         .chain(as_of)
         .max()?;
-    let tz = calendar.tz();
-    let from = local_date(tz, first).pred_opt()?;
-    let to = local_date(tz, last).checked_add_signed(chrono::Duration::days(DUE_HORIZON_DAYS))?;
-    Some((from, to))
+    let to = local_date(calendar.tz(), last)
+        .checked_add_signed(chrono::Duration::days(DUE_HORIZON_DAYS))?;
+    Some((origin, to))
 }
 
 /// A column's value codes by contact row, and the code of each wanted value.
 struct MatchColumn {
     codes: Vec<u32>,
     values: Vec<String>,
+}
+
+/// The configured calendars compiled over the local dates `from..=to`, in name order.
+pub fn compile_calendars(
+    specs: &std::collections::BTreeMap<String, CalendarSpec>,
+    span: impl Fn(&Calendar) -> Option<(chrono::NaiveDate, chrono::NaiveDate)>,
+) -> Result<Vec<(String, BusinessTime)>> {
+    let mut out = Vec::with_capacity(specs.len());
+    for (name, spec) in specs {
+        let key = format!("calendars.{name}");
+        let calendar = spec.check(&key)?;
+        calendar.require_dates(&key)?;
+        let intervals = match span(&calendar) {
+            Some((from, to)) => calendar.intervals(from, to),
+            None => Vec::new(),
+        };
+        out.push((name.clone(), BusinessTime::new(&intervals)));
+    }
+    Ok(out)
 }
 
 impl BusinessFacts {
@@ -88,20 +121,12 @@ impl BusinessFacts {
         table: &TableInput,
         contacts: &Contacts,
         as_of: Option<i64>,
+        origin: chrono::NaiveDate,
     ) -> Result<BusinessFacts> {
-        let mut facts = BusinessFacts::default();
-        for (name, spec) in specs {
-            let key = format!("calendars.{name}");
-            let calendar = spec.check(&key)?;
-            calendar.require_dates(&key)?;
-            let intervals = match horizon(&calendar, contacts, as_of) {
-                Some((from, to)) => calendar.intervals(from, to),
-                None => Vec::new(),
-            };
-            facts
-                .calendars
-                .push((name.clone(), BusinessTime::new(&intervals)));
-        }
+        let mut facts = BusinessFacts {
+            calendars: compile_calendars(specs, |c| horizon(c, origin, contacts, as_of))?,
+            ..BusinessFacts::default()
+        };
         let n = contacts.len;
         let calendar_of = |i: usize| -> Option<&BusinessTime> {
             let k = contacts.calendar.as_ref()?[i];

@@ -26,8 +26,8 @@ impl BusinessTime {
         }
     }
 
-    /// Business time in (-∞, t).
-    fn until(&self, t: i64) -> i64 {
+    /// Business time in (-∞, t) (over the compiled horizon).
+    pub fn until(&self, t: i64) -> i64 {
         let k = self.starts.partition_point(|&s| s < t);
         match k.checked_sub(1) {
             None => 0,

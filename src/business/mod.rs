@@ -9,6 +9,7 @@ pub mod sla;
 
 pub use calendar::CalendarSpec;
 pub use facts::BusinessFacts;
+pub use intervals::BusinessTime;
 
 #[cfg(test)]
 mod tests {

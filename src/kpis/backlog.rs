@@ -6,8 +6,9 @@ use rayon::prelude::*;
 
 use super::sample::{additive_state, CellValues};
 use super::{mean, total, ContactState, KpiDef, Need, Row};
+use crate::business::{BusinessFacts, BusinessTime};
 use crate::ingest::{Contacts, NULL_TS};
-use crate::time::Calendar;
+use crate::time::{day_in_grid, Calendar};
 
 const MICROS_PER_HOUR: f64 = crate::time::MICROS_PER_HOUR as f64;
 
@@ -82,6 +83,25 @@ pub static KPIS: &[KpiDef] = &[
             )
         },
     },
+    KpiDef {
+        id: "backlog_age_business_hours",
+        name: "Backlog age, business hours",
+        definition:
+            "mean business age B(created_at, E) at period end E of the open contacts, hours",
+        unit: Unit::Hours,
+        direction: LowerIsBetter,
+        needs: &[RESOLVED, Need::Calendars],
+        reads: Backlog,
+        display: Display::OTHER,
+        band: None,
+        source: "SPEC §9.2",
+        compute: |c| {
+            mean(
+                c.business_backlog_age_micros as f64 / MICROS_PER_HOUR,
+                c.business_backlog_open,
+            )
+        },
+    },
 ];
 
 /// (open count, sum of ages in µs) at each period end, per period × group: running sums of
@@ -152,4 +172,88 @@ pub fn backlog_in_windows(
             }
             a
         })
+}
+
+/// Business backlog flows (SPEC §9.2): per day × group × calendar, the change in open
+/// contacts and in the sum of their `until(created_at)` (business time before their
+/// creation): +1 on the created day, −1 on the resolved day (SPEC §8.16), in the contact's
+/// calendar. Days add like the other daily states, so slices merge; the business age of
+/// the open backlog at a period end E is then Σ_calendars open · until(E) − Σ until(created).
+/// Empty without calendars.
+pub fn business_flows(
+    contacts: &Contacts,
+    business: &BusinessFacts,
+    calendar: &Calendar,
+    group: &[u32],
+    n_groups: usize,
+) -> Vec<(i64, i128)> {
+    let n_calendars = business.calendars.len();
+    let Some(of_row) = contacts.calendar.as_ref().filter(|_| n_calendars > 0) else {
+        return Vec::new();
+    };
+    let mut flows = vec![(0i64, 0i128); calendar.n_days() * n_groups * n_calendars];
+    let resolved = contacts.resolved_at.as_deref();
+    for i in 0..contacts.len {
+        let c = of_row[i] as usize;
+        let Some((_, bt)) = business.calendars.get(c) else {
+            continue;
+        };
+        let created = contacts.created_at[i];
+        let until = i128::from(bt.until(created));
+        let g = group[i] as usize;
+        let opened = (day_in_grid(calendar, created) * n_groups + g) * n_calendars + c;
+        flows[opened].0 += 1;
+        flows[opened].1 += until;
+        let r = resolved.map_or(NULL_TS, |r| r[i]);
+        if r == NULL_TS {
+            continue;
+        }
+        if let Some(d) = calendar.day_of(r).filter(|&d| d < calendar.n_days()) {
+            let closed = (d * n_groups + g) * n_calendars + c;
+            flows[closed].0 -= 1;
+            flows[closed].1 -= until;
+        }
+    }
+    flows
+}
+
+/// (open count, sum of business ages in µs) at each period end, per period × group, from
+/// the business flows (see [`business_flows`]) and each calendar's business time.
+pub fn business_backlog_at_period_ends(
+    flows: &[(i64, i128)],
+    n_groups: usize,
+    calendars: &[BusinessTime],
+    calendar: &Calendar,
+) -> Vec<(u64, i128)> {
+    let n_periods = calendar.n_periods();
+    let n_calendars = calendars.len();
+    let mut out = vec![(0u64, 0i128); n_periods * n_groups];
+    if n_calendars == 0 || flows.len() != calendar.n_days() * n_groups * n_calendars {
+        return out;
+    }
+    let mut open = vec![0i64; n_groups * n_calendars];
+    let mut until_sum = vec![0i128; n_groups];
+    for p in 0..n_periods {
+        for d in calendar.period_days(p) {
+            for g in 0..n_groups {
+                for c in 0..n_calendars {
+                    let (count, until) = flows[(d * n_groups + g) * n_calendars + c];
+                    open[g * n_calendars + c] += count;
+                    until_sum[g] += until;
+                }
+            }
+        }
+        let end = calendar.period_end(p);
+        for g in 0..n_groups {
+            let mut count = 0u64;
+            let mut ages = -until_sum[g];
+            for (c, bt) in calendars.iter().enumerate() {
+                let n = open[g * n_calendars + c].max(0);
+                count += n as u64;
+                ages += i128::from(n) * i128::from(bt.until(end));
+            }
+            out[p * n_groups + g] = (count, ages);
+        }
+    }
+    out
 }

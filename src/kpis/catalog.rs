@@ -230,6 +230,8 @@ mod tests {
                     baseline: Some(&baseline),
                     backlog_open: if backlog { 40 } else { 0 },
                     backlog_age_micros: if backlog { 9_000_000_000 } else { 0 },
+                    business_backlog_open: if backlog { 30 } else { 0 },
+                    business_backlog_age_micros: if backlog { 4_000_000_000 } else { 0 },
                     daily_peak_trough: Some((90, 30)),
                     period_days: 7.0,
                     lifespan_days: 1095.0,

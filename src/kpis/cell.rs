@@ -62,6 +62,10 @@ pub struct Cell<'a> {
     pub backlog_open: u64,
     /// Sum of their ages at the period end, µs.
     pub backlog_age_micros: i128,
+    /// Contacts open at the period end with a business calendar.
+    pub business_backlog_open: u64,
+    /// Sum of their business ages at the period end, µs (SPEC §9.2).
+    pub business_backlog_age_micros: i128,
     /// (max, min) daily contacts over the observed days of the period.
     pub daily_peak_trough: Option<(u64, u64)>,
     /// Length of the period in days.

@@ -76,6 +76,8 @@ pub fn slice_value(id: &str, counts: &SliceCounts) -> Option<f64> {
         baseline: None,
         backlog_open: 0,
         backlog_age_micros: 0,
+        business_backlog_open: 0,
+        business_backlog_age_micros: 0,
         daily_peak_trough: None,
         period_days: 1.0,
         lifespan_days: 0.0,

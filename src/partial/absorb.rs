@@ -8,6 +8,8 @@ use arrow_schema::DataType;
 
 use crate::aggregate::breakdown::Breakdown;
 use crate::aggregate::daily::Daily;
+use crate::business::facts::{compile_calendars, origin, DUE_HORIZON_DAYS};
+use crate::business::BusinessTime;
 use crate::error::{Error, Result};
 use crate::ingest::TableAudit;
 use crate::kpis::customers::{PeriodCustomerState, RepurchaseState};
@@ -149,6 +151,23 @@ pub(super) fn merge_audits(parts: &[PartialState]) -> Vec<TableAudit> {
     merged
 }
 
+/// The configured business calendars, compiled over the merged grid's dates (with the due
+/// horizon's margin, as a local view's are).
+fn merged_business_calendars(
+    settings: &Settings,
+    calendar: &Calendar,
+) -> Result<Vec<BusinessTime>> {
+    // From the same origin as every slice's, so `until` agrees with their flows.
+    let first = origin(settings.config.timestamps.bounds()?.0);
+    let last = calendar
+        .first_date
+        .checked_add_signed(chrono::Duration::days(
+            calendar.n_days() as i64 + DUE_HORIZON_DAYS + 1,
+        ));
+    let compiled = compile_calendars(&settings.config.calendars, |_| Some(first).zip(last))?;
+    Ok(compiled.into_iter().map(|(_, bt)| bt).collect())
+}
+
 /// Adds one slice's grid into the merged one.
 pub(super) fn absorb(
     grid: &mut Grid,
@@ -160,6 +179,14 @@ pub(super) fn absorb(
     let n_days = calendar.n_days();
     let n_groups = grid.daily.n_groups;
     let part_groups = group_map.len();
+    // Every slice runs the same config, so carries flows for the same calendars (or none).
+    let n_calendars = grid.business_calendars.len();
+    if part.business_flows.len() != part.states.len() * n_calendars {
+        return Err(Error::config(
+            "states",
+            "partial states with different business calendars (the same config is needed)",
+        ));
+    }
     let first_date = (calendar.first_date - epoch()).num_days();
     let offset = part
         .first_date
@@ -177,6 +204,12 @@ pub(super) fn absorb(
             let k = day * n_groups + to as usize;
             grid.daily.states[k].add(&part.states[d * part_groups + g]);
             grid.daily.values[k].extend(&part.values[d * part_groups + g]);
+            for c in 0..n_calendars {
+                let (count, until) = part.business_flows[(d * part_groups + g) * n_calendars + c];
+                let merged = &mut grid.daily.business_flows[k * n_calendars + c];
+                merged.0 += count;
+                merged.1 += until;
+            }
         }
     }
     let n_periods = part.period_first_day.len() - 1;
@@ -346,6 +379,7 @@ pub(super) fn merged_view(
             );
             let n_days = calendar.n_days();
             let n_periods = calendar.n_periods();
+            let n_calendars = settings.config.calendars.len();
             // The merged grid spans every slice's days for the union of their groups: sized
             // before it is allocated, as a local view is.
             let slice_values = grids
@@ -365,12 +399,14 @@ pub(super) fn merged_view(
                     values: vec![CellValues::default(); n_days * n_groups],
                     totals: vec![DayTotals::default(); n_days],
                     n_groups,
+                    business_flows: vec![(0, 0); n_days * n_groups * n_calendars],
                 },
                 repurchase: vec![RepurchaseState::default(); n_periods * n_groups],
                 per_period: vec![PeriodCustomerState::default(); n_periods],
                 baseline_windows: baseline_windows(&calendar, &settings),
                 baseline_backlog: Vec::new(),
                 breakdowns: BTreeMap::new(),
+                business_calendars: merged_business_calendars(&settings, &calendar)?,
                 calendar,
             };
             let mut window_sums = HashMap::new();

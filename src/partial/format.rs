@@ -43,6 +43,10 @@ pub(super) fn state_layout_fingerprint() -> u64 {
     })
 }
 
+/// The most business calendars a partial state may carry flows for (the config allows as
+/// many; see `config.rs`).
+const MAX_CALENDARS: usize = crate::business::calendar::MAX_CALENDARS;
+
 /// Bytes before the encoded state: magic, format version, layout fingerprint.
 pub(super) const HEADER_LEN: usize = MAGIC.len() + 4 + 8;
 
@@ -91,6 +95,8 @@ pub(super) struct PartialGrid {
     pub(super) baseline_windows: Vec<(i64, i64)>,
     pub(super) baseline_backlog: Vec<(u64, i128)>,
     pub(super) breakdowns: BTreeMap<String, Breakdown>,
+    /// Business backlog flows per day × group × calendar (empty without calendars).
+    pub(super) business_flows: Vec<(i64, i128)>,
 }
 
 pub(super) fn epoch() -> NaiveDate {
@@ -118,6 +124,7 @@ pub(crate) fn encode(view: ViewState, options: &Options, slices: Vec<u64>) -> Re
             .map(|w| (w.start, w.end))
             .collect(),
         baseline_backlog: g.baseline_backlog,
+        business_flows: g.daily.business_flows,
         breakdowns: g.breakdowns,
     });
     let state = PartialState {
@@ -239,5 +246,7 @@ pub(super) fn shape_ok(state: &PartialState) -> bool {
         && g.per_period.len() == n_periods
         && g.baseline_windows.len() == n_periods
         && sized(g.baseline_backlog.len(), n_periods)
+        && g.business_flows.len() % g.states.len().max(1) == 0
+        && g.business_flows.len() / g.states.len().max(1) <= MAX_CALENDARS
         && breakdowns_ok
 }

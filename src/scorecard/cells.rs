@@ -4,7 +4,7 @@
 use rayon::prelude::*;
 
 use crate::aggregate::daily::Daily;
-use crate::kpis::backlog::backlog_at_period_ends;
+use crate::kpis::backlog::{backlog_at_period_ends, business_backlog_at_period_ends};
 use crate::kpis::customers::{PeriodCustomerState, RepurchaseState};
 use crate::kpis::sample::{CellValues, DayTotals};
 use crate::kpis::{Cell, CellSamples, ContactState, Measure, CATALOG};
@@ -31,6 +31,8 @@ pub(super) struct CellInputs<'a> {
     pub(super) customers: &'a PeriodCustomerState,
     pub(super) repurchase: &'a RepurchaseState,
     pub(super) backlog: (u64, i128),
+    /// Open contacts and their business ages at the period end (none for baselines).
+    pub(super) business_backlog: (u64, i128),
     pub(super) peak_trough: Option<(u64, u64)>,
     pub(super) days: f64,
 }
@@ -52,6 +54,8 @@ impl CellInputs<'_> {
             baseline,
             backlog_open: self.backlog.0,
             backlog_age_micros: self.backlog.1,
+            business_backlog_open: self.business_backlog.0,
+            business_backlog_age_micros: self.business_backlog.1,
             daily_peak_trough: self.peak_trough,
             period_days: self.days,
             lifespan_days,
@@ -149,6 +153,12 @@ pub(super) fn evaluate_cells(
     let calendar = &grid.calendar;
     let daily = &grid.daily;
     let backlog = backlog_at_period_ends(&daily.states, daily.n_groups, calendar);
+    let business_backlog = business_backlog_at_period_ends(
+        &daily.business_flows,
+        daily.n_groups,
+        &grid.business_calendars,
+        calendar,
+    );
     let observed = day_in_grid(calendar, grid.first)..=day_in_grid(calendar, grid.last);
     let day_contacts: Vec<u64> = daily
         .states
@@ -191,6 +201,7 @@ pub(super) fn evaluate_cells(
                     customers: &empty_customers,
                     repurchase: &empty_repurchase,
                     backlog: grid.baseline_backlog[p * n_groups + g],
+                    business_backlog: (0, 0),
                     peak_trough: b_peak,
                     days: window.len() as f64,
                 };
@@ -219,6 +230,7 @@ pub(super) fn evaluate_cells(
                     customers: &grid.per_period[p],
                     repurchase: &grid.repurchase[p * n_groups + g],
                     backlog: backlog[p * n_groups + g],
+                    business_backlog: business_backlog[p * n_groups + g],
                     peak_trough,
                     days: days.len() as f64,
                 };

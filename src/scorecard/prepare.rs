@@ -71,6 +71,7 @@ pub(super) fn join_inputs(
         contacts,
         &data.contacts,
         as_of,
+        crate::business::facts::origin(config.timestamps.bounds()?.0),
     )?;
     timer.lap("business time")?;
     Ok(Joined {

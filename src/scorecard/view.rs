@@ -7,6 +7,7 @@ use arrow_array::ArrayRef;
 
 use crate::aggregate::breakdown::{Breakdown, BreakdownInputs};
 use crate::aggregate::daily::{build_daily, Daily};
+use crate::business::BusinessTime;
 use crate::error::Result;
 use crate::ingest::TableAudit;
 use crate::kpis::backlog::backlog_in_windows;
@@ -64,6 +65,8 @@ pub(crate) struct Grid {
     pub baseline_backlog: Vec<(u64, i128)>,
     /// Slice counts per rule dimension (sessions not yet added).
     pub breakdowns: BTreeMap<String, Breakdown>,
+    /// The business calendars, compiled over the grid (empty without calendars).
+    pub business_calendars: Vec<BusinessTime>,
 }
 
 /// How far a partial state's grid runs past its last row, µs: far enough to reach every
@@ -251,6 +254,12 @@ pub(crate) fn build_view(
         baseline_windows: windows,
         baseline_backlog,
         breakdowns,
+        business_calendars: joined
+            .business
+            .calendars
+            .iter()
+            .map(|(_, bt)| bt.clone())
+            .collect(),
     });
     Ok(view)
 }
