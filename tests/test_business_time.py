@@ -536,3 +536,40 @@ def test_backlog_age_in_business_hours_matches_the_oracle(enriched):
             assert row["value"] == pytest.approx(sum(ages) / len(ages) / HOUR, rel=1e-12), start
             checked += 1
     assert checked > 40
+
+
+SECONDS = st.integers(
+    int(pd.Timestamp("2024-01-01", tz="UTC").timestamp()),
+    int(pd.Timestamp("2024-12-20", tz="UTC").timestamp()),
+)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(calendar=calendars(), times=st.lists(SECONDS, min_size=2, max_size=2, unique=True))
+def test_due_of_the_business_time_to_b_is_at_most_b(calendar, times):
+    # due(a, B(a, b)) <= b, and = b when b lies inside business time (B > 0 here: a target
+    # of 0 is due at the first business instant, which may come after b).
+    a, b = (s * US for s in sorted(times))
+    stamp = lambda us: pd.Timestamp(us * 1000, tz="UTC")  # noqa: E731
+    contacts = pd.DataFrame(
+        {
+            "contact_id": [1],
+            "customer_id": [1],
+            "created_at": [stamp(a)],
+            "resolved_at": [stamp(b)],
+        }
+    )
+    calendars_cfg = {"default": calendar}
+    spent = sk.enrich_contacts(contacts, _orders(), config={"calendars": calendars_cfg})
+    seconds = round(spent["resolution_business_hours"].iloc[0] * 3600)
+    if seconds == 0:
+        return
+    sla = [{"name": "p", "resolution": f"{seconds}s", "business_hours": True}]
+    out = sk.enrich_contacts(contacts, _orders(), config={"calendars": calendars_cfg, "sla": sla})
+    due_at = _us(out["sla_resolution_due_at"])[0]
+    assert due_at is not None and due_at <= b
+    spans = intervals(calendar, dt.date(2023, 12, 30), dt.date(2024, 12, 22))
+    if any(s < b <= e for s, e in spans):
+        assert due_at == b
+    # Resolved at b: met exactly when b is not after due (b inside business time).
+    assert bool(out["sla_resolution_met"].iloc[0]) == (b <= due_at)
