@@ -573,3 +573,75 @@ def test_due_of_the_business_time_to_b_is_at_most_b(calendar, times):
         assert due_at == b
     # Resolved at b: met exactly when b is not after due (b inside business time).
     assert bool(out["sla_resolution_met"].iloc[0]) == (b <= due_at)
+
+
+# --- the readings behind dbt_zendesk's business-time bugs, each shown on a case ------------
+
+
+def _business_hours(created, resolved, calendar, **extra):
+    contacts = pd.DataFrame(
+        {
+            "contact_id": range(len(created)),
+            "customer_id": range(len(created)),
+            "created_at": pd.to_datetime(created, utc=True),
+            "resolved_at": pd.to_datetime(resolved, utc=True),
+            **extra,
+        }
+    )
+    out = sk.enrich_contacts(contacts, _orders(), config={"calendars": {"default": calendar}})
+    return list(out["resolution_business_hours"])
+
+
+NINE_TO_FIVE = {d: ["09:00-17:00"] for d in WEEKDAYS}
+
+
+def test_dbt_zendesk_25_62_154_each_date_uses_its_own_offset():
+    # Friday 2024-03-08 16:00 EST to Monday 2024-03-11 10:00 EDT: one hour each side of the
+    # spring-forward weekend; the current offset applied to both would give 0 or 2 h off.
+    ny = {"tz": "America/New_York", "week": NINE_TO_FIVE}
+    assert _business_hours(["2024-03-08 21:00"], ["2024-03-11 14:00"], ny) == [2.0]
+    # The same across the fall-back weekend (EDT Friday, EST Monday).
+    assert _business_hours(["2024-11-01 20:00"], ["2024-11-04 15:00"], ny) == [2.0]
+
+
+def test_dbt_zendesk_92_94_117_holidays_are_local_days():
+    # 2024-01-08 is a Tokyo holiday: the whole local day, not the UTC day
+    # (2024-01-07 15:00 to 2024-01-08 15:00 UTC), has no business time.
+    tokyo = {"tz": "Asia/Tokyo", "week": NINE_TO_FIVE, "holidays": ["2024-01-08"]}
+    # Created Monday 10:00 JST (01:00 UTC), resolved Tuesday 10:00 JST: only Tuesday 09-10.
+    assert _business_hours(["2024-01-08 01:00"], ["2024-01-09 01:00"], tokyo) == [1.0]
+
+
+def test_dbt_zendesk_107_215_week_and_holiday_seams_count_once():
+    # Sunday 22:00-02:00 runs over the week's seam into Monday; Monday's own 00:00-03:00
+    # overlaps it: the union is 22:00-03:00, five hours, never six.
+    seam = {"tz": "UTC", "week": {"sun": ["22:00-02:00"], "mon": ["00:00-03:00"]}}
+    assert _business_hours(["2024-06-09 20:00"], ["2024-06-10 06:00"], seam) == [5.0]
+    # An overnight shift into a holiday keeps only its hours before the holiday's midnight.
+    night = {"tz": "UTC", "week": {"tue": ["22:00-06:00"]}, "holidays": ["2024-12-25"]}
+    assert _business_hours(["2024-12-24 20:00"], ["2024-12-25 08:00"], night) == [2.0]
+
+
+def test_dbt_zendesk_108_109_144_189_one_policy_and_one_verdict_per_contact():
+    # A contact that matches two policies takes the first; each target has one verdict, and
+    # the KPIs count the contact once.
+    contacts = pd.DataFrame(
+        {
+            "contact_id": [1],
+            "customer_id": [1],
+            "created_at": pd.to_datetime(["2024-06-03 13:00"], utc=True),
+            "first_response_at": pd.to_datetime(["2024-06-03 13:30"], utc=True),
+            "priority": ["urgent"],
+            "channel": ["chat"],
+        }
+    )
+    sla = [
+        {"name": "urgent", "match": {"priority": "urgent"}, "first_response": "1h"},
+        {"name": "chat", "match": {"channel": "chat"}, "first_response": "5m"},
+    ]
+    out = sk.enrich_contacts(contacts, _orders(), config={"sla": sla})
+    assert list(out["sla_policy"]) == ["urgent"] and list(out["sla_first_response_met"]) == [True]
+    long = sk.scorecard(contacts, _orders(), config={"sla": sla}).to_pandas()
+    week = long[long["period_start"] == pd.Timestamp("2024-06-03", tz="UTC")].set_index("kpi")
+    rate = week.loc["sla_first_response_rate"]
+    assert (rate["numerator"], rate["denominator"]) == (1, 1)
