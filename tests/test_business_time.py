@@ -645,3 +645,46 @@ def test_dbt_zendesk_108_109_144_189_one_policy_and_one_verdict_per_contact():
     week = long[long["period_start"] == pd.Timestamp("2024-06-03", tz="UTC")].set_index("kpi")
     rate = week.loc["sla_first_response_rate"]
     assert (rate["numerator"], rate["denominator"]) == (1, 1)
+
+
+def test_differential_against_businesstimedelta():
+    # The cases businesstimedelta can express (one weekly schedule without overnight
+    # intervals, no versions): Monday to Friday 09:00-17:00 with US holidays, in three zones.
+    btd = pytest.importorskip("businesstimedelta")
+    holidays = pytest.importorskip("holidays")
+    pytz = pytest.importorskip("pytz")
+    rng = np.random.default_rng(23)
+    start = int(pd.Timestamp("2024-01-02", tz="UTC").timestamp())
+    created = start + rng.integers(0, 350 * 86_400, 400)
+    resolved = created + rng.integers(0, 20 * 86_400, 400)
+    contacts = pd.DataFrame(
+        {
+            "contact_id": range(400),
+            "customer_id": range(400),
+            "created_at": pd.to_datetime(created, unit="s", utc=True),
+            "resolved_at": pd.to_datetime(resolved, unit="s", utc=True),
+        }
+    )
+    for tz in ("America/New_York", "Europe/London", "Asia/Kolkata"):
+        calendar = {"tz": tz, "week": NINE_TO_FIVE, "holidays": {"country": "US"}}
+        ours = sk.enrich_contacts(contacts, _orders(), config={"calendars": {"default": calendar}})
+        zone = pytz.timezone(tz)
+        rules = btd.Rules(
+            [
+                btd.WorkDayRule(
+                    start_time=dt.time(9),
+                    end_time=dt.time(17),
+                    working_days=[0, 1, 2, 3, 4],
+                    tz=zone,
+                ),
+                btd.HolidayRule(holidays.country_holidays("US", years=range(2023, 2026)), tz=zone),
+            ]
+        )
+        for i in range(len(contacts)):
+            a = contacts["created_at"].iloc[i].to_pydatetime()
+            b = contacts["resolved_at"].iloc[i].to_pydatetime()
+            theirs = rules.difference(a, b).timedelta.total_seconds() / 3600
+            assert ours["resolution_business_hours"].iloc[i] == pytest.approx(theirs, abs=1e-9), (
+                tz,
+                i,
+            )
