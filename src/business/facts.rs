@@ -46,8 +46,6 @@ pub struct BusinessFacts {
     pub resolution_met: Vec<i8>,
 }
 
-/// The local date range a calendar is compiled over: the day before the earliest instant
-/// to `DUE_HORIZON_DAYS` after the latest (contacts' times and as_of).
 /// The first local date every calendar is compiled from: the start of the plausible
 /// timestamp range (`timestamps.earliest`), two days earlier for the zones' offsets, and not
 /// before 1900. A fixed start makes `BusinessTime::until` the same instant-for-instant in
@@ -61,28 +59,31 @@ pub fn origin(earliest: i64) -> chrono::NaiveDate {
         .max(floor)
 }
 
-/// The local date range a calendar is compiled over: from `origin` to `DUE_HORIZON_DAYS`
-/// after the latest instant of the data (contacts' times and as_of).
-fn horizon(
-    calendar: &Calendar,
-    origin: chrono::NaiveDate,
-    contacts: &Contacts,
-    as_of: Option<i64>,
-) -> Option<(chrono::NaiveDate, chrono::NaiveDate)> {
-    let columns = [
+/// The latest instant of the data: contacts' times and as_of (None without any).
+fn latest_instant(contacts: &Contacts, as_of: Option<i64>) -> Option<i64> {
+    // NULL_TS is i64::MIN, so a column's max is a real instant whenever it has one.
+    [
         Some(&contacts.created_at),
         contacts.first_response_at.as_ref(),
         contacts.resolved_at.as_ref(),
         contacts.first_resolved_at.as_ref(),
-    ];
-    let valid = |v: &&i64| **v != NULL_TS;
-    let last = columns
-        .iter()
-        .flatten()
-        .filter_map(|c| c.iter().filter(valid).max().copied())
-        .chain(as_of)
-        .max()?;
-    let to = local_date(calendar.tz(), last)
+    ]
+    .into_iter()
+    .flatten()
+    .filter_map(|c| c.iter().copied().max())
+    .filter(|&t| t != NULL_TS)
+    .chain(as_of)
+    .max()
+}
+
+/// The local date range a calendar is compiled over: from `origin` to `DUE_HORIZON_DAYS`
+/// after `last` (the latest instant of the data) in the calendar's zone.
+fn horizon(
+    calendar: &Calendar,
+    origin: chrono::NaiveDate,
+    last: Option<i64>,
+) -> Option<(chrono::NaiveDate, chrono::NaiveDate)> {
+    let to = local_date(calendar.tz(), last?)
         .checked_add_signed(chrono::Duration::days(DUE_HORIZON_DAYS))?;
     Some((origin, to))
 }
@@ -124,7 +125,11 @@ impl BusinessFacts {
         origin: chrono::NaiveDate,
     ) -> Result<BusinessFacts> {
         let mut facts = BusinessFacts {
-            calendars: compile_calendars(specs, |c| horizon(c, origin, contacts, as_of))?,
+            calendars: {
+                // Scanned once for every calendar.
+                let last = latest_instant(contacts, as_of);
+                compile_calendars(specs, |c| horizon(c, origin, last))?
+            },
             ..BusinessFacts::default()
         };
         let n = contacts.len;
