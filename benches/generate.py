@@ -25,6 +25,10 @@ always give the same files):
   created_at (never recovered: windows are open on the left), at exactly created_at + 7 d
   (recovered: closed on the right) and at + 7 d + 1 µs (not); follow-ups at exactly
   resolved_at + 48 h and created_at + 14 d.
+* SPEC §9 columns for the business-time benchmark: ``calendar`` by the customer's region
+  (``default`` / ``emea`` / ``apac``; null for anonymous contacts), ``priority``, ``reopens``
+  (12% of resolved contacts reopened once or twice) and ``first_resolved_at``, drawn from a
+  stream of their own so that the other columns do not change with them.
 * Timestamps after the end of the range (replies, resolutions) are censored to null, as in a
   real export. Rows are written in export order: ids increase with created_at.
 
@@ -127,6 +131,13 @@ CAMPAIGNS = np.array(["newsletter", "retargeting", "summer_sale", "bfcm", "influ
 SEGMENTS = np.array(["vip", "returning", "new"])
 ORDER_CHANNELS = np.array(["web", "app", "marketplace"])
 N_AGENTS = 400
+# SPEC §9 inputs: the business calendar by the customer's region (null, for anonymous
+# contacts, reads as `default`), the priority an SLA policy matches, and reopens.
+CALENDARS = np.array(["default", "emea", "apac"])
+CALENDAR_SHARE = np.array([0.5, 0.35, 0.15])
+PRIORITIES = np.array(["urgent", "high", "normal", "low"])
+PRIORITY_SHARE = np.array([0.04, 0.16, 0.60, 0.20])
+REOPENS_SHARE = np.array([0.88, 0.09, 0.03])  # 0, 1, 2 reopens of a resolved contact
 
 
 def _rng(seed: int, stage: int) -> np.random.Generator:
@@ -397,7 +408,7 @@ def generate(n_contacts: int, out: Path, seed: int = SEED) -> dict[str, int]:
     order = np.argsort(order_created, kind="stable")
     order_customer, order_created = order_customer[order], order_created[order]
 
-    _write_contacts(out / "contacts.parquet", contacts, customer_ids, segment)
+    _write_contacts(out / "contacts.parquet", contacts, customer_ids, segment, seed)
     del contacts
     _write_orders(
         _rng(seed, 13), out / "orders.parquet", order_customer, order_created, customer_ids, segment
@@ -421,7 +432,33 @@ def _write_chunks(path: Path, n: int, build: Callable[[slice], pa.Table]) -> Non
             writer.close()
 
 
-def _write_contacts(path: Path, c: Contacts, customer_ids: np.ndarray, segment: np.ndarray) -> None:
+def _business_columns(
+    rng: np.random.Generator, customer: np.ndarray, created: np.ndarray, k: dict[str, np.ndarray]
+) -> dict[str, pa.Array]:
+    """calendar, priority, reopens and first_resolved_at (SPEC §9) for one slice of rows.
+
+    A reopened contact was first resolved somewhere between its creation and its final
+    resolution; a contact resolved once was first resolved at resolved_at."""
+    n = len(created)
+    region = np.searchsorted(np.cumsum(CALENDAR_SHARE[:-1]), (customer % 20) / 20, side="right")
+    reopens = np.where(k["resolved_null"], 0, _pick(rng, REOPENS_SHARE, n)).astype(np.int64)
+    share = rng.uniform(0.1, 0.7, n)
+    first_resolved = np.where(
+        reopens > 0,
+        created + np.rint((k["resolved_at"] - created) * share / SECOND).astype(np.int64) * SECOND,
+        k["resolved_at"],
+    )
+    return {
+        "calendar": _strings(np.where(customer < 0, -1, region), CALENDARS),
+        "priority": _strings(_pick(rng, PRIORITY_SHARE, n), PRIORITIES),
+        "reopens": pa.array(reopens, mask=rng.random(n) < 0.02),
+        "first_resolved_at": _timestamps(first_resolved, k["resolved_null"]),
+    }
+
+
+def _write_contacts(
+    path: Path, c: Contacts, customer_ids: np.ndarray, segment: np.ndarray, seed: int
+) -> None:
     agents = np.array([f"agent_{i:04d}" for i in range(N_AGENTS)])
 
     def build(rows: slice) -> pa.Table:
@@ -430,6 +467,13 @@ def _write_contacts(path: Path, c: Contacts, customer_ids: np.ndarray, segment: 
         cust = np.where(anonymous, 0, c.customer[rows])
         intent = c.intent[rows]
         first_id = 5_000_000 + rows.start
+        # Its own stream per slice: the columns above stay as they were before these existed.
+        business = _business_columns(
+            np.random.Generator(np.random.PCG64([seed, 15, rows.start])),
+            c.customer[rows],
+            c.created[rows],
+            k,
+        )
         return pa.table(
             {
                 "contact_id": pa.array(np.arange(first_id, first_id + len(cust), dtype=np.int64)),
@@ -456,6 +500,7 @@ def _write_contacts(path: Path, c: Contacts, customer_ids: np.ndarray, segment: 
                 "resolution_correct": pa.array(
                     k["resolution_correct"], pa.bool_(), mask=~k["reviewed"]
                 ),
+                **business,
             }
         )
 

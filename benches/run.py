@@ -15,10 +15,13 @@ runs every contender as a separate process on the same Parquet files:
    interpreter start-up and imports), the process wall time, and the child's peak RSS
    (``os.wait4`` rusage of that child alone).
 
-supportkpi also runs with RAYON_NUM_THREADS set to each ``--threads`` value (checked the
-same way). Finally it writes benches/RESULTS.md: date, machine, versions, the command, the
-median times and peak RSS per contender and size, the ratios against the faster (leaner)
-peer, the scaling between sizes, the thread speedup, and the issue's targets with pass/miss.
+supportkpi also runs with RAYON_NUM_THREADS set to each ``--threads`` value, computing
+every KPI (``supportkpi-all-kpis``), and computing every KPI with three business calendars
+and two SLA policies (``supportkpi-business-time``, issue 18), each checked the same way.
+Finally it writes benches/RESULTS.md: date, machine, versions, the command, the median
+times and peak RSS per contender and size, the ratios against the faster (leaner) peer,
+what business time adds, the scaling between sizes, the thread speedup, and the issues'
+targets with pass/miss, and keeps the hand-written notes below NOTES_MARK.
 Raw measurements go to benches/data/results.json.
 """
 
@@ -55,6 +58,12 @@ ORDER_SEED = 20240101  # the timed rounds' contender orders (the data generator'
 PEER_NAMES = ("polars", "duckdb")
 #: supportkpi computing every KPI (the other supportkpi contenders compute the compared ones).
 FULL = "supportkpi-all-kpis"
+#: FULL plus business calendars, SLA policies and reopens (issue 18).
+BUSINESS = "supportkpi-business-time"
+#: Contact columns the data must have for BUSINESS (older generated files lack them).
+BUSINESS_COLUMNS = ("calendar", "priority", "first_resolved_at", "reopens")
+#: RESULTS.md from this line on is written by hand and kept when the runner rewrites it.
+NOTES_MARK = "<!-- Hand-written notes below: benches/run.py keeps them. -->"
 SCRIPTS = {
     "supportkpi": PEERS / "supportkpi_scorecard.py",
     "polars": PEERS / "polars_scorecard.py",
@@ -75,6 +84,7 @@ SPEEDUP_FLOOR = 3.0  # below it the issue is not done
 TARGET_RSS_SHARE = 0.5
 TARGET_SCALING = 11.0
 TARGET_THREAD_SPEEDUP = 1.7
+TARGET_BUSINESS_OVERHEAD = 0.25  # issue 18: business time adds at most 25% to FULL
 
 
 @dataclass
@@ -127,8 +137,11 @@ def ensure_data(label: str, data_dir: Path) -> dict | None:
     target = data_dir / label
     names = ("contacts.parquet", "orders.parquet", "sessions.parquet")
     if all((target / n).exists() for n in names):
-        log(f"[{label}] reusing {target}")
-        return None
+        present = set(pq.read_schema(target / "contacts.parquet").names)
+        if present.issuperset(BUSINESS_COLUMNS):
+            log(f"[{label}] reusing {target}")
+            return None
+        log(f"[{label}] {target} predates the business-time columns: regenerating")
     log(f"[{label}] generating {target} ...")
     cmd = [
         sys.executable,
@@ -392,6 +405,13 @@ def write_report(
         f"- `{FULL}` is the same engine computing every KPI of the catalogue (repurchase",
         "  cohorts, retention, CLV, backlog, ...), as `sk.scorecard` does by default; its",
         "  compared KPIs must agree with the others'.",
+        f"- `{BUSINESS}` is `{FULL}` with three business calendars (New York with a Saturday,",
+        "  holidays and a schedule version; London with holidays; Sydney with an overnight",
+        "  shift) and two SLA policies (urgent: 1 h / 8 h in business hours; chat: 5 min in",
+        "  calendar time), reading four more contact columns (calendar, priority,",
+        "  first_resolved_at, reopens): its per-contact table gains the business minutes and",
+        "  SLA verdicts, its views every business-time, SLA and reopen KPI (issue 18). Its",
+        "  compared KPIs and join results must agree with the others'.",
         "",
         "## Agreement",
         "",
@@ -435,6 +455,7 @@ def write_report(
             ]
             lines.append(f"| {label} | {name} | " + " | ".join(cells) + " |")
 
+    lines += _business_section(sizes, results)
     # Scaling between the smallest and the largest size, per contender.
     lines += ["", "## Scaling and threads", ""]
     scaling: float | None = None
@@ -480,6 +501,13 @@ def write_report(
             lean = min(max(r.maxrss_kb for r in runs[n]) for n in peers)
             share = max(r.maxrss_kb for r in runs["supportkpi"]) / lean
             rss_ok, rss_text = share <= TARGET_RSS_SHARE, f"{share:.2f}"
+    business_ok, business_text = None, "10m not run"
+    if target in results and FULL in results[target] and BUSINESS in results[target]:
+        overhead = _median(results[target][BUSINESS], "work_s") / _median(
+            results[target][FULL], "work_s"
+        )
+        business_ok = overhead - 1 <= TARGET_BUSINESS_OVERHEAD
+        business_text = f"{(overhead - 1) * 100:+.1f}%"
     full_ok, full_text = None, "10m not run"
     if target in results and FULL in results[target]:
         runs = results[target]
@@ -508,6 +536,8 @@ def write_report(
         f"| RAYON_NUM_THREADS=2 ≥ {TARGET_THREAD_SPEEDUP:g}× faster than 1 | "
         f"{'10m with threads 1,2 not run' if thread is None else f'{thread:.3f}×'} "
         f"| {_verdict(thread_ok)} |",
+        f"| issue 18: `{BUSINESS}` adds ≤ {TARGET_BUSINESS_OVERHEAD:.0%} to `{FULL}`'s time "
+        f"| {business_text} | {_verdict(business_ok)} |",
         "",
         "## Data",
         "",
@@ -540,7 +570,41 @@ def write_report(
                     f"| {label} | {name} | {_fmt_s(r.work_s)} | {_fmt_s(r.wall_s)} "
                     f"| {_mb(r.maxrss_kb)} |"
                 )
-    path.write_text("\n".join(lines) + "\n")
+    # Keep the hand-written notes of the file being replaced.
+    old = path.read_text() if path.exists() else ""
+    notes = old[old.index(NOTES_MARK) :] if NOTES_MARK in old else NOTES_MARK + "\n"
+    path.write_text("\n".join(lines) + "\n\n" + notes)
+
+
+def _business_section(sizes: list[str], results: dict[str, dict[str, list[Run]]]) -> list[str]:
+    """What business calendars, SLA policies and reopens add to the every-KPI run, per
+    phase: the per-contact work (prepare + enrich) and the two weekly views."""
+    rows = []
+    for label in sizes:
+        runs = results[label]
+        if FULL not in runs or BUSINESS not in runs:
+            continue
+        cells = []
+        for phase in ("work", "joins", "kpis"):
+            full, business = (
+                statistics.median(
+                    r.work_s if phase == "work" else r.phases.get(phase, float("nan"))
+                    for r in runs[name]
+                )
+                for name in (FULL, BUSINESS)
+            )
+            cells.append(f"{_fmt_s(full)} → {_fmt_s(business)} ({business / full - 1:+.1%})")
+        rows.append(f"| {label} | " + " | ".join(cells) + " |")
+    if not rows:
+        return []
+    return [
+        "",
+        f"Business time (issue 18): `{FULL}` → `{BUSINESS}`, medians (s), the change:",
+        "",
+        "| size | work | prepare + enrich (`joins`) | two weekly views (`kpis`) |",
+        "|---|--:|--:|--:|",
+        *rows,
+    ]
 
 
 # --- main -----------------------------------------------------------------------------
@@ -578,6 +642,12 @@ def main(argv: list[str] | None = None) -> None:
         Contender("duckdb", SCRIPTS["duckdb"]),
         # The same engine computing every KPI of the catalogue, not only the compared ones.
         Contender(FULL, SCRIPTS["supportkpi"], base="supportkpi", args=["--all-kpis"]),
+        Contender(
+            BUSINESS,
+            SCRIPTS["supportkpi"],
+            base="supportkpi",
+            args=["--all-kpis", "--business-time"],
+        ),
     ] + [
         Contender(
             f"supportkpi@{t}",

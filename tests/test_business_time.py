@@ -9,6 +9,7 @@ or end inside a DST gap or overlap, a schedule version and holidays.
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import numpy as np
 import pandas as pd
@@ -242,6 +243,14 @@ def test_a_24_7_calendar_is_calendar_time_in_every_zone():
         )
 
 
+def test_at_most_64_sla_policies():
+    policies = [{"name": f"p{k}", "first_response": "1h"} for k in range(65)]
+    with pytest.raises(sk.ConfigError, match=r"sla: at most 64 policies \(65 given\)"):
+        sk.enrich_contacts(_contacts(10, seed=1), _orders(), config={"sla": policies})
+    out = sk.enrich_contacts(_contacts(10, seed=1), _orders(), config={"sla": policies[:64]})
+    assert (out["sla_policy"] == "p0").all()
+
+
 def test_bad_calendar_inputs_are_typed_errors():
     contacts = _contacts(50, seed=3)
     with pytest.raises(sk.DataError, match=r"calendar.*'mars'|calendar.*\"mars\""):
@@ -340,6 +349,54 @@ def test_business_and_sla_kpis_aggregate_the_per_contact_columns(enriched):
             assert got == pytest.approx(value, rel=1e-9, nan_ok=True), (week, kpi)
             checked += 1
     assert checked > 300
+
+
+def test_service_levels_are_shown_in_the_table_the_report_and_the_charts(enriched):
+    # The SLA and business-time KPIs have their own section after seed 000's scorecard; the
+    # SLA rates and the business medians are charted with the featured KPIs and shown in the
+    # terminal view; each cell carries its band and its numerator / denominator.
+    pytest.importorskip("matplotlib")
+    from supportkpi import _present
+    from supportkpi._plot import plot_kpi, plot_trends
+    from supportkpi._report import report_html
+
+    contacts, per_contact = enriched
+    card = sk.scorecard(contacts, _orders(), by="week", config={"calendars": CALENDARS, "sla": SLA})
+    html = card._repr_html_()
+    title = "Service levels: business hours and SLAs"
+    assert html.index("Diagnostic: support-conversion") < html.index(title)
+    assert html.index(title) < html.index('data-kpi="sla_first_response_rate"')
+    assert html.index('data-kpi="sla_pending"') < html.index("Diagnostic: all other KPIs")
+
+    period = _present.report_period(card)
+    in_period = per_contact[
+        (contacts["created_at"] >= period)
+        & (contacts["created_at"] < period + pd.Timedelta(days=7))
+    ]
+    verdicts = in_period["sla_first_response_met"].dropna().astype(bool)
+    band = (
+        card.bands()
+        .set_index(["period_start", "kpi"])
+        .loc[(period, "sla_first_response_rate"), "band"]
+    )
+    row = re.search(r'<tr data-kpi="sla_first_response_rate">(.*?)</tr>', html, re.DOTALL)
+    assert row is not None
+    tooltip = f"numerator {verdicts.sum():,} / denominator {len(verdicts):,}"
+    assert tooltip in row.group(1) and f"band: {band}" in row.group(1)
+    assert f"{verdicts.mean() * 100:.1f}%" in row.group(1)
+
+    report = report_html(card)
+    assert 'data-kpi="sla_resolution_rate"' in report and title in report
+    titles = [ax.get_title(loc="left") for ax in plot_trends(card, days=120).axes]
+    assert titles[-4:] == [
+        "SLA first response attainment",
+        "SLA resolution attainment",
+        "First response time, business hours (median)",
+        "Resolution time, business hours (median)",
+    ]
+    (ax,) = plot_kpi(card, "sla_first_response_rate").axes
+    assert len(ax.patches) >= 3  # the healthy / watch / intervention ranges
+    assert "SLA first response" in repr(card)
 
 
 def test_reopen_and_one_touch_rates_by_hand():

@@ -6,8 +6,9 @@ Spark session, and scored by ``supportkpi.dask.scorecard`` and ``supportkpi.spar
 Each card must equal ``sk.scorecard`` of the same data: counts exactly, sums and ratios to
 1e-9, the sketched quantile KPIs within 1% (relative); bands and diagnostics alike; with
 integer and with string customer ids, with and without ``group_by``. Smaller data covers
-column renaming, naive timestamps, the ``as_of`` rule, ``on_invalid="drop"``, errors raised on
-the workers, the bucket alignment and the Spark < 4 code path.
+column renaming, naive timestamps, business calendars with SLA policies and reopens, the
+``as_of`` rule, ``on_invalid="drop"``, errors raised on the workers, the bucket alignment
+and the Spark < 4 code path.
 """
 
 from __future__ import annotations
@@ -474,6 +475,70 @@ def test_drop_invalid_rows_as_of_of_valid_rows(engine, small, request, tmp_path)
     assert_same_card(card, expected)
     dropped = card.row_audit.set_index("table")["rows_dropped"]
     assert dropped["contacts"] == 6 and dropped["orders"] == 3
+
+
+# Issue 18: calendars, SLA policies and reopens travel through the partial states.
+BUSINESS_CONFIG = {
+    "calendars": {
+        "default": {
+            "tz": "America/New_York",
+            "week": {d: ["09:00-17:00"] for d in ["mon", "tue", "wed", "thu", "fri"]},
+            "holidays": ["2024-05-27", "2024-07-04"],
+            "versions": [{"from": "2024-05-01", "week": {"sat": ["10:00-14:00"]}}],
+        },
+        "london": {"tz": "Europe/London", "week": {"fri": ["22:00-06:00"], "sat": ["09:00-12:00"]}},
+    },
+    "sla": [
+        {
+            "name": "urgent",
+            "match": {"priority": "urgent"},
+            "first_response": "1h",
+            "resolution": "8h",
+            "business_hours": True,
+        },
+        {"name": "chat", "match": {"channel": "chat"}, "first_response": "5m"},
+    ],
+}
+
+
+def _with_business_columns(contacts: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """calendar (null = default), priority, reopens and a first resolution between creation
+    and the final one (earlier for a reopened contact)."""
+    rng = np.random.default_rng(seed)
+    n = len(contacts)
+    reopens = rng.choice([0, 0, 0, 1, 2], n)
+    share = np.where(reopens > 0, rng.uniform(0.1, 0.9, n), 1.0)
+    first_resolved = contacts["created_at"] + (
+        contacts["resolved_at"] - contacts["created_at"]
+    ) * pd.Series(share, index=contacts.index)
+    return contacts.assign(
+        calendar=rng.choice(np.array(["default", "london", None], dtype=object), n),
+        priority=rng.choice(np.array(["urgent", "normal", None], dtype=object), n),
+        reopens=reopens,
+        first_resolved_at=first_resolved.dt.floor("us"),
+    )
+
+
+@ENGINES
+@pytest.mark.parametrize("group_by", [None, ["channel"]], ids=["total", "by_channel"])
+def test_business_time_and_slas_match_local(engine, group_by, small, request, tmp_path):
+    contacts, orders, _ = small
+    contacts = _with_business_columns(contacts, seed=74)
+    options = {"config": BUSINESS_CONFIG, "group_by": group_by}
+    expected = sk.scorecard(contacts, orders, **options)
+    business = {
+        "frt_business_median",
+        "resolution_time_business_p90",
+        "backlog_age_business_hours",
+        "sla_first_response_rate",
+        "sla_resolution_breaches",
+        "sla_pending",
+        "reopen_rate",
+        "first_resolution_time_median",
+    }
+    assert business <= set(expected.kpis), sorted(business - set(expected.kpis))
+    card = _run_frames(engine, request, tmp_path, contacts, orders, **options)
+    assert_same_card(card, expected, group_by)
 
 
 @ENGINES

@@ -46,7 +46,8 @@ ORDER_COLUMNS = ["order_id", "customer_id", "created_at", "revenue"]
 def arguments(
     description: str, argv: list[str] | None = None, all_kpis: bool = False
 ) -> argparse.Namespace:
-    """--data DIR --out FILE [--joins-out FILE] (and [--all-kpis] with ``all_kpis``)."""
+    """--data DIR --out FILE [--joins-out FILE] (and [--all-kpis] [--business-time] with
+    ``all_kpis``)."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
@@ -54,6 +55,11 @@ def arguments(
     if all_kpis:
         parser.add_argument(
             "--all-kpis", action="store_true", help="compute every KPI, not only KPIS"
+        )
+        parser.add_argument(
+            "--business-time",
+            action="store_true",
+            help="also business calendars, SLA policies and reopens (issue 18)",
         )
     return parser.parse_args(argv)
 

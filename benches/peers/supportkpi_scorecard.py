@@ -1,7 +1,7 @@
 """The benchmark scorecard with supportkpi: SPEC §3 joins and weekly §5 KPIs from Parquet.
 
     python benches/peers/supportkpi_scorecard.py --data benches/data/1m --out sk.parquet \
-        [--joins-out sk_joins.parquet] [--all-kpis]
+        [--joins-out sk_joins.parquet] [--all-kpis] [--business-time]
 
 The same work as the polars and DuckDB peers: scan contacts.parquet and orders.parquet
 (``sk.scan_parquet``: the engine reads the columns the work needs, one at a time, as the
@@ -19,6 +19,12 @@ every KPI its inputs allow (backlog, peak-to-trough, repurchase cohorts, retenti
 ...), as ``sk.scorecard`` does by default. The per-contact results come back as Arrow
 (``enrich(output="arrow")``, with the contact's id), as the peers keep theirs in
 Arrow/DuckDB.
+
+With ``--business-time`` (the ``supportkpi-business-time`` contender, issue 18) the same
+run also reads ``calendar``, ``priority``, ``first_resolved_at`` and ``reopens`` and is given
+three business calendars and two SLA policies (``BUSINESS_CONFIG``): the per-contact
+columns then carry business minutes and SLA verdicts, and the views every business-time,
+SLA and reopen KPI. Its compared KPIs and join results must still equal the others'.
 """
 
 from __future__ import annotations
@@ -28,6 +34,50 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import supportkpi as sk
 from common import CONTACT_COLUMNS, KPIS, ORDER_COLUMNS, PhaseClock, arguments
+
+#: The contact columns the business-time run reads on top of CONTACT_COLUMNS (SPEC §9).
+BUSINESS_COLUMNS = ["calendar", "priority", "first_resolved_at", "reopens"]
+_WEEKDAYS = ["mon", "tue", "wed", "thu", "fri"]
+#: Three calendars (a schedule version, holidays, a Saturday, an overnight shift) and two
+#: SLA policies, one in business hours and one in calendar time (issue 18's example).
+BUSINESS_CONFIG = {
+    "calendars": {
+        "default": {
+            "tz": "America/New_York",
+            "week": {**{d: ["09:00-17:00"] for d in _WEEKDAYS}, "sat": ["10:00-14:00"]},
+            "holidays": (
+                "2024-01-01 2024-01-15 2024-02-19 2024-05-27 2024-06-19 2024-07-04 "
+                "2024-09-02 2024-10-14 2024-11-11 2024-11-28 2024-12-25"
+            ).split(),
+            "versions": [{"from": "2024-11-01", "week": {d: ["08:00-20:00"] for d in _WEEKDAYS}}],
+        },
+        "emea": {
+            "tz": "Europe/London",
+            "week": {d: ["08:00-18:00"] for d in _WEEKDAYS},
+            "holidays": (
+                "2024-01-01 2024-03-29 2024-04-01 2024-05-06 2024-05-27 2024-08-26 "
+                "2024-12-25 2024-12-26"
+            ).split(),
+        },
+        "apac": {
+            "tz": "Australia/Sydney",
+            "week": {
+                **{d: ["08:00-17:00"] for d in _WEEKDAYS},
+                "fri": ["08:00-17:00", "22:00-06:00"],
+            },
+        },
+    },
+    "sla": [
+        {
+            "name": "urgent",
+            "match": {"priority": "urgent"},
+            "first_response": "1h",
+            "resolution": "8h",
+            "business_hours": True,
+        },
+        {"name": "chat", "match": {"channel": "chat"}, "first_response": "5m"},
+    ],
+}
 
 JOIN_RESULTS = [
     "contact_id",
@@ -64,17 +114,20 @@ def main(argv: list[str] | None = None) -> None:
     args = arguments(__doc__.splitlines()[0], argv, all_kpis=True)
     # The compared KPIs, or (None) every KPI of the catalogue.
     kpis = None if args.all_kpis else KPIS
+    contact_columns, config = CONTACT_COLUMNS, None
+    if args.business_time:
+        contact_columns, config = CONTACT_COLUMNS + BUSINESS_COLUMNS, BUSINESS_CONFIG
     clock = PhaseClock()
     phase = clock.phase
 
     # The files are scanned, not read: the engine reads the columns it uses one at a time
     # (as the peers' scans read only what the work selects), text as dictionaries, and
     # keeps only its own compact copy.
-    contacts = sk.scan_parquet(args.data / "contacts.parquet", columns=CONTACT_COLUMNS)
+    contacts = sk.scan_parquet(args.data / "contacts.parquet", columns=contact_columns)
     orders = sk.scan_parquet(args.data / "orders.parquet", columns=ORDER_COLUMNS)
     phase("read")
     # Validate and join once (as the peers join once), then take every view from it.
-    data = sk.prepare(contacts, orders)
+    data = sk.prepare(contacts, orders, config=config)
     # The compared join results with the contact's id (the peers' frames hold the read
     # columns anyway; here they would be read again from the file).
     enriched = data.enrich(output="arrow", contact_columns=["contact_id"])

@@ -3,8 +3,9 @@
 * :func:`plot_kpi` — one KPI over the periods: the value line with each point coloured by
   its band, the healthy / watch / intervention ranges shaded behind it, the 30-day baseline
   dashed, and the calendar events (promo, launch, peak) marked.
-* :func:`plot_trends` — small multiples of several KPIs (default: the headline KPIs and
-  seed 000's support-conversion scorecard) over the last ``days`` days.
+* :func:`plot_trends` — small multiples of several KPIs (default: the headline KPIs,
+  seed 000's support-conversion scorecard and, with business calendars, the SLA rates and
+  business-time medians) over the last ``days`` days.
 
 Both return a :class:`matplotlib.figure.Figure`. Figures are built without pyplot, so no
 GUI backend is touched and nothing accumulates in pyplot's figure registry; Jupyter shows
@@ -385,8 +386,8 @@ def plot_trends(
 
     Args:
         card: the scorecard.
-        kpis: KPI ids; default the headline KPIs, then seed 000's support-conversion KPIs
-            (those present in ``card``).
+        kpis: KPI ids; default the headline KPIs, seed 000's support-conversion KPIs, then
+            the SLA rates and business-time medians (those present in ``card``).
         days: the window, counted back from the latest period.
         group: with ``group_by``, one group (as for :func:`plot_kpi`); None draws every group.
         ncols: panels per row (default 2, or 1 for a single KPI).
@@ -407,8 +408,7 @@ def plot_trends(
     from matplotlib.figure import Figure
 
     if kpis is None:
-        sections = _present.kpi_sections(card)
-        kpis = [k for _, ks in sections[:2] for k in ks]
+        kpis = _present.featured_kpis(card)
     kpis = list(kpis)
     if not kpis:
         raise ConfigError("kpis: no KPI to plot")

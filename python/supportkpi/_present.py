@@ -54,8 +54,11 @@ PERIOD_STEP = {
 SECTION_TITLES = (
     "Headline KPIs",
     "Diagnostic: support-conversion scorecard",
+    "Service levels: business hours and SLAs",
     "Diagnostic: all other KPIs",
 )
+#: How many service-level KPIs (the SLA rates and the business medians) are featured.
+FEATURED_SERVICE_LEVELS = 4
 
 
 # --- the catalogue --------------------------------------------------------------------
@@ -99,7 +102,8 @@ def demo_kpis() -> list[str]:
 
 
 def kpi_sections(card: Scorecard) -> list[tuple[str, list[str]]]:
-    """The KPIs of ``card`` in display order: headline, seed 000's scorecard, the rest.
+    """The KPIs of ``card`` in display order: headline, seed 000's scorecard, the service
+    levels (with business calendars, SPEC §9), the rest.
 
     Example:
         >>> import supportkpi as sk
@@ -112,11 +116,32 @@ def kpi_sections(card: Scorecard) -> list[tuple[str, list[str]]]:
     present = list(card.kpis)
     headline = [k for k in section_kpis("headline") if k in present]
     scorecard = [k for k in section_kpis("support_conversion") if k in present]
-    shown = {*headline, *scorecard}
+    service = [k for k in section_kpis("service_levels") if k in present]
+    shown = {*headline, *scorecard, *service}
     rest = [k for k in present if k not in shown]
-    return [
-        (title, kpis) for title, kpis in zip(SECTION_TITLES, (headline, scorecard, rest)) if kpis
+    sections = (headline, scorecard, service, rest)
+    return [(title, kpis) for title, kpis in zip(SECTION_TITLES, sections) if kpis]
+
+
+def featured_kpis(card: Scorecard) -> list[str]:
+    """The KPIs the terminal view shows and the report and ``plot_trends`` chart: the
+    headline, seed 000's scorecard and, with business calendars, the SLA rates and the
+    business-time medians; every KPI when the card has none of those.
+
+    Example:
+        >>> import supportkpi as sk
+        >>> sample = sk.load_sample()
+        >>> featured_kpis(sk.scorecard(sample["contacts"], sample["orders"]))[:3]
+        ['csat_mean', 'deflection_rate', 'fcr_rate']
+    """
+    present = set(card.kpis)
+    service = [k for k in section_kpis("service_levels") if k in present]
+    featured = [
+        *(k for k in section_kpis("headline") if k in present),
+        *(k for k in section_kpis("support_conversion") if k in present),
+        *service[:FEATURED_SERVICE_LEVELS],
     ]
+    return featured or list(card.kpis)
 
 
 # --- values ---------------------------------------------------------------------------

@@ -40,6 +40,7 @@ from ._present import (
     describe_band,
     diagnostics_frame,
     events_frame,
+    featured_kpis,
     format_delta,
     format_evidence,
     format_instant,
@@ -377,7 +378,7 @@ def _report_html(
     parts.append(f'<div class="scroll">{scorecard_table_html(card, grid, columns, caption)}</div>')
     parts.append(legend_html())
 
-    trend_kpis = [k for _, ks in kpi_sections(card)[:2] for k in ks]
+    trend_kpis = featured_kpis(card)
     if trend_kpis:
         parts.append("<h2>Trends</h2>")
         parts.append(_charts_html(card, trend_kpis, days))

@@ -19,9 +19,9 @@ from ._present import (
     BANDS,
     MISSING,
     diagnostics_frame,
+    featured_kpis,
     format_instant,
     format_value,
-    kpi_sections,
     period_phrase,
     period_starts,
     report_period,
@@ -68,8 +68,7 @@ def terminal_repr(card: Scorecard, *, periods: int = 3) -> str:
     columns, caption = grid_columns(card, grid, periods=periods, current=current)
     if not columns or current is None:
         return "\n".join(terminal_safe(line) for line in lines)
-    sections = kpi_sections(card)
-    kpis = [k for _, ks in sections[:2] for k in ks] if len(sections) > 1 else sections[0][1]
+    kpis = featured_kpis(card)
     lines.append(f"{caption}; report period: {period_phrase(card, current)}")
     grouped = bool(card.group_by)
     header = ["KPI", *[c.label + ("*" if c.note else "") for c in columns]]

@@ -22,28 +22,34 @@ pub const MET: i8 = 1;
 pub const BREACHED: i8 = 0;
 /// Pending at as_of, or no policy / no target.
 pub const NO_VERDICT: i8 = -1;
+/// A contact's policy code when no policy matches it.
+pub const NO_POLICY: u8 = u8::MAX;
 
 /// The per-contact business facts, in contact row order.
 #[derive(Debug, Clone, Default)]
 pub struct BusinessFacts {
     /// The compiled calendars, in the config's name order (empty: none configured).
     pub calendars: Vec<(String, BusinessTime)>,
+    /// until(created_at) in the contact's calendar: business time from the compilation
+    /// origin to the contact's creation, µs; NULL_TS without a calendar (empty without
+    /// calendars). Durations, due instants and the business backlog all start from it.
+    pub created_until: Vec<i64>,
     /// B(created_at, first_response_at), µs; NULL_TS when null (empty without calendars).
     pub first_response: Vec<i64>,
     /// B(created_at, resolved_at), µs; NULL_TS when unresolved (empty without calendars).
     pub resolution: Vec<i64>,
     /// The policies, in order (empty: none configured).
     pub policies: Vec<Policy>,
-    /// Each contact's policy index, `u32::MAX` for none (empty without policies).
-    pub policy: Vec<u32>,
-    /// First response due instant, NULL_TS when none or beyond the horizon.
-    pub first_response_due: Vec<i64>,
+    /// Each contact's policy index, [`NO_POLICY`] for none (empty without policies); at
+    /// most `MAX_POLICIES` policies, so a byte per contact.
+    pub policy: Vec<u8>,
     /// First response verdict: MET, BREACHED or NO_VERDICT.
     pub first_response_met: Vec<i8>,
-    /// Resolution due instant.
-    pub resolution_due: Vec<i64>,
     /// Resolution verdict.
     pub resolution_met: Vec<i8>,
+    // Due instants are not kept per contact (two i64 columns of fresh memory for every
+    // contact, most of them without a policy): `due` recomputes one from the policy and
+    // `created_until` when the per-contact columns are asked for.
 }
 
 /// The first local date every calendar is compiled from: the start of the plausible
@@ -137,11 +143,22 @@ impl BusinessFacts {
             let k = contacts.calendar.as_ref()?[i];
             facts.calendars.get(k as usize).map(|(_, bt)| bt)
         };
+        let created_until: Vec<i64> = if facts.calendars.is_empty() {
+            Vec::new()
+        } else {
+            (0..n)
+                .into_par_iter()
+                .map(|i| calendar_of(i).map_or(NULL_TS, |bt| bt.until(contacts.created_at[i])))
+                .collect()
+        };
+        // B(created, end) = until(end) − until(created) when end > created (SPEC §9.1).
         let between = |i: usize, end: Option<&Vec<i64>>| -> i64 {
             let end = end.map_or(NULL_TS, |e| e[i]);
             match calendar_of(i) {
-                Some(bt) if end != NULL_TS => bt.between(contacts.created_at[i], end),
-                _ => NULL_TS,
+                Some(_) if end == NULL_TS => NULL_TS,
+                Some(_) if end <= contacts.created_at[i] => 0,
+                Some(bt) => bt.until(end) - created_until[i],
+                None => NULL_TS,
             }
         };
         let (first_response, resolution): (Vec<i64>, Vec<i64>) = if facts.calendars.is_empty() {
@@ -160,59 +177,74 @@ impl BusinessFacts {
         let policies = check_policies(sla, !specs.is_empty())?;
         if !policies.is_empty() {
             let policy = policy_of_each(&policies, table, contacts)?;
-            let verdicts = |target: fn(&Policy) -> Option<i64>,
-                            event: Option<&Vec<i64>>|
-             -> (Vec<i64>, Vec<i8>) {
+            facts.policies = policies;
+            facts.created_until = created_until;
+            facts.policy = policy;
+            let verdicts = |target: Target, event: Option<&Vec<i64>>| -> Vec<i8> {
                 (0..n)
                     .into_par_iter()
                     .map(|i| {
-                        let Some(p) = policies.get(policy[i] as usize) else {
-                            return (NULL_TS, NO_VERDICT);
-                        };
-                        let Some(goal) = target(p) else {
-                            return (NULL_TS, NO_VERDICT);
-                        };
-                        let created = contacts.created_at[i];
-                        // None: not reached within the compiled horizon (later than any event
-                        // and than as_of).
-                        let due = if p.business_hours {
-                            calendar_of(i).and_then(|bt| bt.due(created, goal))
-                        } else {
-                            created.checked_add(goal)
+                        let Some(due) = facts.due(contacts, i, target) else {
+                            return NO_VERDICT;
                         };
                         let at = event.map_or(NULL_TS, |e| e[i]);
-                        let verdict = match (at != NULL_TS, due) {
+                        match (at != NULL_TS, due) {
                             (true, Some(d)) => i8::from(at <= d),
                             (true, None) => MET,
                             (false, Some(d)) if as_of.is_some_and(|t| d <= t) => BREACHED,
                             (false, _) => NO_VERDICT,
-                        };
-                        (due.unwrap_or(NULL_TS), verdict)
+                        }
                     })
-                    .unzip()
+                    .collect()
             };
-            let (fr_due, fr_met) =
-                verdicts(|p| p.first_response, contacts.first_response_at.as_ref());
-            let (res_due, res_met) = verdicts(|p| p.resolution, contacts.resolved_at.as_ref());
-            facts.policy = policy;
-            facts.first_response_due = fr_due;
+            let fr_met = verdicts(Target::FirstResponse, contacts.first_response_at.as_ref());
+            let res_met = verdicts(Target::Resolution, contacts.resolved_at.as_ref());
             facts.first_response_met = fr_met;
-            facts.resolution_due = res_due;
             facts.resolution_met = res_met;
+            facts.first_response = first_response;
+            facts.resolution = resolution;
+            return Ok(facts);
         }
         facts.policies = policies;
+        facts.created_until = created_until;
         facts.first_response = first_response;
         facts.resolution = resolution;
         Ok(facts)
     }
 }
 
-/// The first matching policy of each contact (`u32::MAX` for none).
-fn policy_of_each(
-    policies: &[Policy],
-    table: &TableInput,
-    contacts: &Contacts,
-) -> Result<Vec<u32>> {
+/// Which target of a policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// `first_response`.
+    FirstResponse,
+    /// `resolution`.
+    Resolution,
+}
+
+impl BusinessFacts {
+    /// Contact `i`'s due instant for `target` (SPEC §9.3): None without a policy or that
+    /// target; Some(None) when it falls after the compiled horizon (later than any event
+    /// and than as_of).
+    pub fn due(&self, contacts: &Contacts, i: usize, target: Target) -> Option<Option<i64>> {
+        let p = self.policies.get(*self.policy.get(i)? as usize)?;
+        let goal = match target {
+            Target::FirstResponse => p.first_response,
+            Target::Resolution => p.resolution,
+        }?;
+        let created = contacts.created_at[i];
+        Some(if p.business_hours {
+            let code = contacts.calendar.as_ref().map(|c| c[i] as usize);
+            code.and_then(|k| self.calendars.get(k))
+                .and_then(|(_, bt)| bt.due_after(created, self.created_until[i], goal))
+        } else {
+            created.checked_add(goal)
+        })
+    }
+}
+
+/// The first matching policy of each contact ([`NO_POLICY`] for none).
+fn policy_of_each(policies: &[Policy], table: &TableInput, contacts: &Contacts) -> Result<Vec<u8>> {
     let mut columns: std::collections::BTreeMap<&str, MatchColumn> = Default::default();
     for (k, p) in policies.iter().enumerate() {
         for (column, _) in &p.matches {
@@ -268,7 +300,7 @@ fn policy_of_each(
                             .all(|(c, code)| c.codes[row] != NULL_CODE && c.codes[row] == *code)
                     })
                 })
-                .map_or(u32::MAX, |k| k as u32)
+                .map_or(NO_POLICY, |k| k as u8)
         })
         .collect())
 }

@@ -204,4 +204,36 @@ mod tests {
         ];
         assert!(err(s).contains("calendars.x.versions[1].from"));
     }
+
+    #[test]
+    fn until_by_day_bucket_equals_a_search_of_every_interval() {
+        // Intervals of irregular lengths and gaps (several per day, days without any,
+        // intervals across midnight), probed at and around every boundary.
+        let mut intervals = Vec::new();
+        let mut t = 1_704_067_200_000_000i64; // 2024-01-01 UTC
+        let mut state = 7u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            (state >> 33) as i64
+        };
+        for _ in 0..2_000 {
+            t += next() % (40 * HOUR) + 1;
+            let end = t + next() % (9 * HOUR) + 1;
+            intervals.push((t, end));
+            t = end;
+        }
+        let bt = BusinessTime::new(&intervals);
+        let naive = |t: i64| -> i64 { intervals.iter().map(|&(a, b)| (b.min(t) - a).max(0)).sum() };
+        for &(a, b) in intervals.iter().step_by(7) {
+            for probe in [a - 1, a, a + 1, (a + b) / 2, b - 1, b, b + 1, a - 30 * HOUR] {
+                assert_eq!(bt.until(probe), naive(probe), "{probe}");
+            }
+        }
+        let last = intervals.last().map_or(0, |i| i.1);
+        assert_eq!(bt.until(last + 1_000 * HOUR), naive(last));
+        assert_eq!(bt.until(i64::MIN + 1), 0);
+        assert_eq!(BusinessTime::new(&[]).until(5), 0);
+    }
 }

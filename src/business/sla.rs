@@ -70,7 +70,16 @@ fn match_text(value: &Value, key: &str) -> Result<String> {
 
 /// Checks the policies (`sla[i]`): names unique and non-empty, at least one target each,
 /// targets durations, business policies only with a calendar configured.
+/// At most this many SLA policies (a contact's policy is kept in a byte).
+pub const MAX_POLICIES: usize = 64;
+
 pub fn check_policies(policies: &[SlaPolicy], has_calendars: bool) -> Result<Vec<Policy>> {
+    if policies.len() > MAX_POLICIES {
+        return Err(Error::config(
+            "sla",
+            format!("at most {MAX_POLICIES} policies ({} given)", policies.len()),
+        ));
+    }
     let mut out: Vec<Policy> = Vec::with_capacity(policies.len());
     for (i, p) in policies.iter().enumerate() {
         let key = format!("sla[{i}]");

@@ -1,17 +1,17 @@
 //! The `calendar` column (SPEC §9.1): each contact's business calendar, checked against the
 //! configured names.
 
-use super::coded::read_coded;
+use super::coded::CodedStrings;
 use super::columns::NULL_CODE;
-use super::input::TableInput;
-use super::issues::{optional, RowIssues};
+use super::issues::RowIssues;
 use crate::error::Result;
 
-/// The calendar of each row as an index into `names` (SPEC §9.1): the `calendar` column's
-/// value, or `default` when it is null or absent. None when no calendar is configured; a
-/// name the config does not define is an invalid row.
+/// The calendar of each row as an index into `names` (SPEC §9.1) from the `calendar`
+/// column as read (`coded`; None when absent): its value, or `default` when it is null or
+/// absent. None when no calendar is configured; a name the config does not define is an
+/// invalid row.
 pub(super) fn read_calendar_names(
-    table: &TableInput,
+    coded: Option<CodedStrings>,
     issues: &mut RowIssues,
     names: &[String],
     len: usize,
@@ -20,7 +20,6 @@ pub(super) fn read_calendar_names(
         return Ok(None);
     }
     let default = names.iter().position(|n| n == "default");
-    let coded = optional(table, "calendar", |c| read_coded(c, false))?;
     let value_index: Vec<Option<usize>> = coded.as_ref().map_or_else(Vec::new, |c| {
         c.values
             .iter()

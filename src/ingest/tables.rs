@@ -291,42 +291,80 @@ pub(super) fn read_contacts(
     issues.flag_rows("customer_id", ID_OVERFLOW, customer_overflow)?;
     // The other columns are independent: read them side by side, then check them in a
     // fixed order, so the first error reported does not depend on which read ends first.
-    let ((created_at, (intent, handled_by)), ((escalated, times), numbers)) = rayon::join(
-        || {
-            rayon::join(
-                || required(table, "created_at", |c| read_timestamps(c, false)),
-                || {
-                    rayon::join(
-                        || optional(table, "intent", |c| read_coded(c, false)),
-                        || optional(table, "handled_by", |c| read_coded(c, false)),
-                    )
-                },
-            )
-        },
+    let (((created_at, (intent, handled_by)), ((escalated, times), numbers)), later) = rayon::join(
         || {
             rayon::join(
                 || {
                     rayon::join(
-                        || optional(table, "escalated", read_bools),
+                        || required(table, "created_at", |c| read_timestamps(c, false)),
                         || {
-                            ["first_response_at", "resolved_at"]
-                                .par_iter()
-                                .map(|&column| {
-                                    optional(table, column, |c| read_timestamps(c, false))
-                                })
-                                .collect::<Vec<_>>()
+                            rayon::join(
+                                || optional(table, "intent", |c| read_coded(c, false)),
+                                || optional(table, "handled_by", |c| read_coded(c, false)),
+                            )
                         },
                     )
                 },
                 || {
-                    CONTACT_NUMBERS
-                        .par_iter()
-                        .map(|&column| optional(table, column, read_numbers))
-                        .collect::<Vec<_>>()
+                    rayon::join(
+                        || {
+                            rayon::join(
+                                || optional(table, "escalated", read_bools),
+                                || {
+                                    ["first_response_at", "resolved_at"]
+                                        .par_iter()
+                                        .map(|&column| {
+                                            optional(table, column, |c| read_timestamps(c, false))
+                                        })
+                                        .collect::<Vec<_>>()
+                                },
+                            )
+                        },
+                        || {
+                            CONTACT_NUMBERS
+                                .par_iter()
+                                .map(|&column| optional(table, column, read_numbers))
+                                .collect::<Vec<_>>()
+                        },
+                    )
+                },
+            )
+        },
+        // The columns checked after the others, read beside them all the same.
+        || {
+            rayon::join(
+                || {
+                    rayon::join(
+                        || optional(table, "resolution_correct", read_bools),
+                        || optional(table, "preventable", read_bools),
+                    )
+                },
+                || {
+                    rayon::join(
+                        || {
+                            rayon::join(
+                                || {
+                                    if checks.calendars.is_empty() {
+                                        Ok(None)
+                                    } else {
+                                        optional(table, "calendar", |c| read_coded(c, false))
+                                    }
+                                },
+                                || {
+                                    optional(table, "first_resolved_at", |c| {
+                                        read_timestamps(c, false)
+                                    })
+                                },
+                            )
+                        },
+                        || optional(table, "reopens", read_numbers),
+                    )
                 },
             )
         },
     );
+    let ((resolution_correct, preventable), ((calendar_column, first_resolved_at), reopens)) =
+        later;
     timer.lap("read")?;
     let created_at = created_at?;
     issues.check_not_null_ts("created_at", &created_at)?;
@@ -362,10 +400,10 @@ pub(super) fn read_contacts(
     let ces = check_scale(&mut issues, "ces", ces?, scales.ces.min, scales.ces.max)?;
     let cost = check_numbers(&mut issues, "cost", cost?, |_| None)?;
     timer.lap("checks")?;
-    let resolution_correct = optional(table, "resolution_correct", read_bools)?;
-    let preventable = optional(table, "preventable", read_bools)?;
-    let calendar = read_calendar_names(table, &mut issues, &checks.calendars, len)?;
-    let first_resolved_at = optional(table, "first_resolved_at", |c| read_timestamps(c, false))?;
+    let resolution_correct = resolution_correct?;
+    let preventable = preventable?;
+    let calendar = read_calendar_names(calendar_column?, &mut issues, &checks.calendars, len)?;
+    let first_resolved_at = first_resolved_at?;
     if let Some(first) = &first_resolved_at {
         issues.check_plausible("first_resolved_at", first, time_range)?;
         issues.check_not_before("first_resolved_at", first, &created_at)?;
@@ -390,15 +428,10 @@ pub(super) fn read_contacts(
             )?;
         }
     }
-    let reopens = check_numbers(
-        &mut issues,
-        "reopens",
-        optional(table, "reopens", read_numbers)?,
-        |v| {
-            (v < 0.0 || v.fract() != 0.0 && !v.is_nan())
-                .then_some("reopens must be a whole number, not negative")
-        },
-    )?;
+    let reopens = check_numbers(&mut issues, "reopens", reopens?, |v| {
+        (v < 0.0 || v.fract() != 0.0 && !v.is_nan())
+            .then_some("reopens must be a whole number, not negative")
+    })?;
     let (keep, audit, reasons) = issues.finish(len);
     let contacts = Contacts {
         len,

@@ -92,7 +92,7 @@ pub static KPIS: &[KpiDef] = &[
         direction: LowerIsBetter,
         needs: &[RESOLVED, Need::Calendars],
         reads: Backlog,
-        display: Display::OTHER,
+        display: Display::service_levels(7, "backlog age business"),
         band: None,
         source: "SPEC §9.2",
         compute: |c| {
@@ -191,31 +191,62 @@ pub fn business_flows(
     let Some(of_row) = contacts.calendar.as_ref().filter(|_| n_calendars > 0) else {
         return Vec::new();
     };
-    let mut flows = vec![(0i64, 0i128); calendar.n_days() * n_groups * n_calendars];
+    let n_cells = calendar.n_days() * n_groups * n_calendars;
     let resolved = contacts.resolved_at.as_deref();
-    for i in 0..contacts.len {
-        let c = of_row[i] as usize;
-        let Some((_, bt)) = business.calendars.get(c) else {
-            continue;
-        };
-        let created = contacts.created_at[i];
-        let until = i128::from(bt.until(created));
-        let g = group[i] as usize;
-        let opened = (day_in_grid(calendar, created) * n_groups + g) * n_calendars + c;
-        flows[opened].0 += 1;
-        flows[opened].1 += until;
-        let r = resolved.map_or(NULL_TS, |r| r[i]);
-        if r == NULL_TS {
-            continue;
+    let add_rows = |flows: &mut [(i64, i128)], rows: std::ops::Range<usize>| {
+        for i in rows {
+            let c = of_row[i] as usize;
+            if c >= n_calendars {
+                continue;
+            }
+            let created = contacts.created_at[i];
+            let until = i128::from(business.created_until[i]);
+            let g = group[i] as usize;
+            let opened = (day_in_grid(calendar, created) * n_groups + g) * n_calendars + c;
+            flows[opened].0 += 1;
+            flows[opened].1 += until;
+            let r = resolved.map_or(NULL_TS, |r| r[i]);
+            if r == NULL_TS {
+                continue;
+            }
+            if let Some(d) = calendar.day_of(r).filter(|&d| d < calendar.n_days()) {
+                let closed = (d * n_groups + g) * n_calendars + c;
+                flows[closed].0 -= 1;
+                flows[closed].1 -= until;
+            }
         }
-        if let Some(d) = calendar.day_of(r).filter(|&d| d < calendar.n_days()) {
-            let closed = (d * n_groups + g) * n_calendars + c;
-            flows[closed].0 -= 1;
-            flows[closed].1 -= until;
-        }
+    };
+    // Integer sums: any split of the rows gives the same flows. Each thread's share gets
+    // its own table when the tables are small; a large grid (many groups) is one pass.
+    let threads = rayon::current_num_threads().max(1);
+    if threads == 1 || n_cells > FLOW_TABLE_MAX_CELLS || contacts.len < FLOW_MIN_ROWS_PER_THREAD {
+        let mut flows = vec![(0i64, 0i128); n_cells];
+        add_rows(&mut flows, 0..contacts.len);
+        return flows;
     }
-    flows
+    let share = contacts.len.div_ceil(threads);
+    (0..threads)
+        .into_par_iter()
+        .map(|t| {
+            let mut flows = vec![(0i64, 0i128); n_cells];
+            add_rows(&mut flows, t * share..((t + 1) * share).min(contacts.len));
+            flows
+        })
+        .reduce_with(|mut a, b| {
+            for (x, y) in a.iter_mut().zip(&b) {
+                x.0 += y.0;
+                x.1 += y.1;
+            }
+            a
+        })
+        .unwrap_or_else(|| vec![(0i64, 0i128); n_cells])
 }
+
+/// Above this many day × group × calendar cells, the business flows are one pass (each
+/// thread's table would cost more than it saves).
+const FLOW_TABLE_MAX_CELLS: usize = 1 << 20;
+/// Below this many contacts per thread, one pass.
+const FLOW_MIN_ROWS_PER_THREAD: usize = 1 << 16;
 
 /// (open count, sum of business ages in µs) at each period end, per period × group, from
 /// the business flows (see [`business_flows`]) and each calendar's business time.

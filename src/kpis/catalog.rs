@@ -60,7 +60,7 @@ pub struct KpiInfo {
     pub requires: Vec<String>,
     /// Headline KPI.
     pub headline: bool,
-    /// Report section: headline, support_conversion or other.
+    /// Report section: headline, support_conversion, service_levels or other.
     pub section: Section,
     /// Position within the section.
     pub section_rank: u8,

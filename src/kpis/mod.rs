@@ -204,6 +204,9 @@ pub enum Section {
     Headline,
     /// Seed 000's weekly support-conversion scorecard.
     SupportConversion,
+    /// SPEC §9's business-time and SLA KPIs, together, as a helpdesk's SLA page shows them
+    /// (present only when calendars are configured).
+    ServiceLevels,
     /// Every other KPI, in catalogue order.
     Other,
 }
@@ -239,6 +242,16 @@ impl Display {
     pub const fn scorecard(rank: u8, short_name: &'static str) -> Display {
         Display {
             section: Section::SupportConversion,
+            rank,
+            short_name,
+            demo: false,
+        }
+    }
+
+    /// A service-level KPI (SPEC §9) at `rank`; the report charts the first four.
+    pub const fn service_levels(rank: u8, short_name: &'static str) -> Display {
+        Display {
+            section: Section::ServiceLevels,
             rank,
             short_name,
             demo: false,

@@ -66,6 +66,7 @@ impl SpeedCounters {
 
 /// A quantile KPI of business time (SPEC §9.2).
 const fn business(
+    display: Display,
     id: &'static str,
     name: &'static str,
     definition: &'static str,
@@ -81,7 +82,7 @@ const fn business(
         direction: LowerIsBetter,
         needs,
         reads: Days,
-        display: Display::OTHER,
+        display,
         band: None,
         source: "SPEC §9.2",
         compute,
@@ -204,6 +205,7 @@ pub static KPIS: &[KpiDef] = &[
         compute: |c| mean(c.state.speed.aht_seconds / 60.0, c.state.speed.aht_count),
     },
     business(
+        Display::service_levels(3, "FRT business"),
         "frt_business_median",
         "First response time, business hours (median)",
         "median of B(created_at, first_response_at) in the contact's calendar, minutes",
@@ -212,6 +214,7 @@ pub static KPIS: &[KpiDef] = &[
         |c| c.values.quantile(Quantiled::FrtBusinessMinutes, 0.5),
     ),
     business(
+        Display::service_levels(5, "FRT business p90"),
         "frt_business_p90",
         "First response time, business hours (p90)",
         "90th percentile of B(created_at, first_response_at), minutes",
@@ -220,6 +223,7 @@ pub static KPIS: &[KpiDef] = &[
         |c| c.values.quantile(Quantiled::FrtBusinessMinutes, 0.9),
     ),
     business(
+        Display::service_levels(4, "resolution business"),
         "resolution_time_business_median",
         "Resolution time, business hours (median)",
         "median of B(created_at, resolved_at) in the contact's calendar, hours",
@@ -228,6 +232,7 @@ pub static KPIS: &[KpiDef] = &[
         |c| c.values.quantile(Quantiled::ResolutionBusinessHours, 0.5),
     ),
     business(
+        Display::service_levels(6, "resolution business p90"),
         "resolution_time_business_p90",
         "Resolution time, business hours (p90)",
         "90th percentile of B(created_at, resolved_at), hours",

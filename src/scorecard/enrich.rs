@@ -128,7 +128,7 @@ pub(super) fn enrich_columns(
         ("recontact_mature".into(), Arc::new(recontact_mature)),
         ("preventable".into(), Arc::new(preventable)),
     ];
-    columns.extend(business_columns(&joined.business, rows));
+    columns.extend(business_columns(&joined.business, c, rows));
     columns
 }
 
@@ -136,9 +136,10 @@ pub(super) fn enrich_columns(
 /// or SLA policies (the rest) are configured.
 fn business_columns(
     b: &crate::business::BusinessFacts,
+    contacts: &crate::ingest::Contacts,
     rows: std::ops::Range<usize>,
 ) -> Vec<(String, ArrayRef)> {
-    use crate::business::facts::NO_VERDICT;
+    use crate::business::facts::{Target, NO_VERDICT};
     let n = rows.len();
     let valid =
         |values: &[i64]| NullBuffer::new(BooleanBuffer::collect_bool(n, |k| values[k] != NULL_TS));
@@ -179,9 +180,15 @@ fn business_columns(
             .map(|&p| b.policies.get(p as usize).map(|p| p.name.as_str()))
             .collect();
         out.push(("sla_policy".into(), Arc::new(names)));
+        let due = |target: Target| -> Vec<i64> {
+            rows.clone()
+                .into_par_iter()
+                .map(|i| b.due(contacts, i, target).flatten().unwrap_or(NULL_TS))
+                .collect()
+        };
         out.push((
             "sla_first_response_due_at".into(),
-            instants(&b.first_response_due[rows.clone()]),
+            instants(&due(Target::FirstResponse)),
         ));
         out.push((
             "sla_first_response_met".into(),
@@ -189,7 +196,7 @@ fn business_columns(
         ));
         out.push((
             "sla_resolution_due_at".into(),
-            instants(&b.resolution_due[rows.clone()]),
+            instants(&due(Target::Resolution)),
         ));
         out.push((
             "sla_resolution_met".into(),
