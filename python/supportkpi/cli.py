@@ -45,6 +45,7 @@ from supportkpi._outputs import (
     write_output,
 )
 from supportkpi._text import terminal_safe
+from supportkpi.adapters import _cli as adapter_cli
 
 PROG = "supportkpi"
 
@@ -135,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     card.add_argument("--contacts", required=True, metavar="PATH", help="contacts file")
     card.add_argument("--orders", required=True, metavar="PATH", help="orders file")
     card.add_argument("--sessions", metavar="PATH", help="sessions file (optional)")
+    adapter_cli.add_arguments(card)
     card.add_argument(
         "--events", metavar="PATH", help="calendar file: name, kind, start, end (optional)"
     )
@@ -441,10 +443,10 @@ def _compute(args: argparse.Namespace, progress: Progress, sk: Any) -> Any:
     import inspect
 
     accepted = inspect.signature(sk.scorecard).parameters
-    tables: dict[str, Any] = {}
+    tables: dict[str, Any] = adapter_cli.adapted_inputs(args, progress.step, args.quiet)
     for name in ("contacts", "orders", "sessions", "events"):
         path = getattr(args, name)
-        if path is None:
+        if path is None or name in tables:
             continue
         progress.step(f"reading {path}")
         # Contacts and orders in Parquet are read by the engine one column at a time.
