@@ -447,3 +447,40 @@ class Adapted:
             if table is not None
         )
         return f"<Adapted {self.report.vendor}: {shapes}>"
+
+
+def adapted(
+    vendor: str,
+    export: Export,
+    rows_in: int,
+    *,
+    contacts: pd.DataFrame | None = None,
+    orders: pd.DataFrame | None = None,
+    dropped: dict[str, int],
+    sources: Mapping[str, tuple[str | None, str]],
+    definitions: Sequence[str] = (),
+    notes: Sequence[str] = (),
+) -> Adapted:
+    """An adapter's result: its one table and the mapping report that describes it."""
+    table, name = (contacts, "contacts") if contacts is not None else (orders, "orders")
+    assert table is not None  # noqa: S101 - every adapter gives one table
+    report = MappingReport(
+        vendor=vendor,
+        table=name,
+        source=export.label,
+        rows_in=rows_in,
+        rows_out=len(table),
+        dropped=dropped,
+        columns=describe(table, sources),
+        definitions=list(definitions),
+        notes=list(notes),
+    )
+    return Adapted(contacts=contacts, orders=orders, report=report)
+
+
+def keep_last(frame: pd.DataFrame, key: str, dropped: dict[str, int], reason: str) -> pd.DataFrame:
+    """The frame with one row per ``key`` (the last), the others counted under ``reason``."""
+    repeated = frame.duplicated(key, keep="last").to_numpy(bool)
+    if repeated.any():
+        dropped[reason] = int(repeated.sum())
+    return frame[~repeated]

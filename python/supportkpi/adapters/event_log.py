@@ -16,9 +16,8 @@ import pandas as pd
 from .._supportkpi import ConfigError
 from ._common import (
     Adapted,
-    MappingReport,
     Source,
-    describe,
+    adapted,
     read_export,
     require,
     timestamps,
@@ -157,18 +156,16 @@ def event_log(
     }
     if actor is not None:
         sources["agent_id"] = (actor, "who gave the first response")
-    report = MappingReport(
-        vendor="event log",
-        table="contacts",
-        source=export.label,
-        rows_in=rows_in,
-        rows_out=len(contacts),
+    return adapted(
+        "event log",
+        export,
+        rows_in,
+        contacts=contacts,
         dropped=dropped,
-        columns=describe(contacts, sources),
+        sources=sources,
         definitions=[
             "created_at = a ticket's first event; reopens = resolves after the first",
             f"reopening activities: {reopens or 'none named'}",
         ],
         notes=[f"tickets never resolved (or left open by a reopening): {never:,}"],
     )
-    return Adapted(contacts=contacts, orders=None, report=report)

@@ -15,12 +15,12 @@ import pandas as pd
 from ._common import (
     Adapted,
     Export,
-    MappingReport,
     Source,
+    adapted,
     any_tag,
     column,
-    describe,
     intent_from_tags,
+    keep_last,
     map_values,
     numbers,
     read_export,
@@ -98,13 +98,11 @@ def gorgias(
     frame = export.frame
     rows_in = len(frame)
     dropped: dict[str, int] = {}
-    duplicate = frame.duplicated("id", keep="last")
-    if duplicate.any():
-        dropped["repeated ticket ids (the last row kept)"] = int(duplicate.sum())
+    frame = keep_last(frame, "id", dropped, "repeated ticket ids (the last row kept)")
     spam = _truthy(column(frame, "spam")).to_numpy(bool)
     if spam.any():
-        dropped["spam tickets"] = int((spam & ~duplicate.to_numpy(bool)).sum())
-    frame = frame[~duplicate.to_numpy(bool) & ~spam].reset_index(drop=True)
+        dropped["spam tickets"] = int(spam.sum())
+    frame = frame[~spam].reset_index(drop=True)
     export = Export(frame, export.label)
     created = timestamps(frame["created_datetime"], export=export, field_name="created_datetime")
     closed = timestamps(
@@ -195,18 +193,16 @@ def gorgias(
         "agent_id": ("assignee_user.id", ""),
         "handle_seconds": (None, "Gorgias has no agent effort field"),
     }
-    report = MappingReport(
-        vendor="Gorgias",
-        table="contacts",
-        source=export.label,
-        rows_in=rows_in,
-        rows_out=len(contacts),
+    return adapted(
+        "Gorgias",
+        export,
+        rows_in,
+        contacts=contacts,
         dropped=dropped,
-        columns=describe(contacts, sources),
+        sources=sources,
         definitions=[
             "first response ignores messages sent by rules (Gorgias' own definition)",
             "touches = public agent messages not sent by a rule (internal notes and "
             "rule-sent auto-replies are no touch)",
         ],
     )
-    return Adapted(contacts=contacts, orders=None, report=report)

@@ -16,11 +16,11 @@ import pandas as pd
 from ._common import (
     Adapted,
     Export,
-    MappingReport,
     Source,
+    adapted,
     column,
-    describe,
     intent_from_tags,
+    keep_last,
     map_values,
     numbers,
     read_export,
@@ -92,10 +92,8 @@ def intercom(
     frame = export.frame
     rows_in = len(frame)
     dropped: dict[str, int] = {}
-    duplicate = frame.duplicated("id", keep="last")
-    if duplicate.any():
-        dropped["repeated conversation ids (the last row kept)"] = int(duplicate.sum())
-    frame = frame[~duplicate.to_numpy(bool)].reset_index(drop=True)
+    frame = keep_last(frame, "id", dropped, "repeated conversation ids (the last row kept)")
+    frame = frame.reset_index(drop=True)
     export = Export(frame, export.label)
 
     def seconds(field_name: str) -> pd.Series:
@@ -169,14 +167,12 @@ def intercom(
         "touches": (None, "Intercom counts no agent replies per conversation"),
         "handle_seconds": (None, "Intercom has no agent effort field"),
     }
-    report = MappingReport(
-        vendor="Intercom",
-        table="contacts",
-        source=export.label,
-        rows_in=rows_in,
-        rows_out=len(contacts_out),
+    return adapted(
+        "Intercom",
+        export,
+        rows_in,
+        contacts=contacts_out,
         dropped=dropped,
-        columns=describe(contacts_out, sources),
+        sources=sources,
         definitions=["first response = the first human admin reply (first_admin_reply_at)"],
     )
-    return Adapted(contacts=contacts_out, orders=None, report=report)

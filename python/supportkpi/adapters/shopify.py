@@ -14,10 +14,10 @@ import pandas as pd
 from ._common import (
     Adapted,
     Export,
-    MappingReport,
     Source,
+    adapted,
     column,
-    describe,
+    keep_last,
     numbers,
     read_export,
     require,
@@ -112,10 +112,7 @@ def shopify_orders(orders: Source, *, include_cancelled: bool = False) -> Adapte
         frame = _collapse_line_items(frame)
     if "id" not in frame.columns or frame["id"].isna().all():
         frame["id"] = frame["name"]
-    duplicate = frame.duplicated("id", keep="last")
-    if duplicate.any():
-        dropped["repeated order ids (the last row kept)"] = int(duplicate.sum())
-        frame = frame[~duplicate]
+    frame = keep_last(frame, "id", dropped, "repeated order ids (the last row kept)")
     frame = frame.reset_index(drop=True)
     export = Export(frame, export.label)
     status = column(frame, "financial_status").astype("string").str.lower()
@@ -185,14 +182,13 @@ def shopify_orders(orders: Source, *, include_cancelled: bool = False) -> Adapte
         "discount": ("Discount Amount" if is_csv else "total_discounts", ""),
         "channel": ("Source" if is_csv else "source_name", "web, pos, a sales channel app"),
     }
-    report = MappingReport(
-        vendor="Shopify",
-        table="orders",
-        source=export.label,
-        rows_in=rows_in,
-        rows_out=len(table),
+    return adapted(
+        "Shopify",
+        export,
+        rows_in,
+        orders=table,
         dropped=dropped,
-        columns=describe(table, sources),
+        sources=sources,
         definitions=[
             "one order per Name: the CSV's line-item rows collapse, order fields from the "
             "first row that has them"
@@ -201,4 +197,3 @@ def shopify_orders(orders: Source, *, include_cancelled: bool = False) -> Adapte
         else [],
         notes=notes,
     )
-    return Adapted(contacts=None, orders=table, report=report)

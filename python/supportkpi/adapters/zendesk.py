@@ -18,11 +18,10 @@ import pandas as pd
 from ._common import (
     Adapted,
     Export,
-    MappingReport,
     Source,
+    adapted,
     any_tag,
     column,
-    describe,
     intent_from_tags,
     map_values,
     numbers,
@@ -304,18 +303,16 @@ def zendesk(
             "Zendesk has no agent effort field (agent work time is time in a status)",
         ),
     }
-    report = MappingReport(
-        vendor="Zendesk",
-        table="contacts",
-        source=export.label,
-        rows_in=rows_in,
-        rows_out=len(contacts),
+    return adapted(
+        "Zendesk",
+        export,
+        rows_in,
+        contacts=contacts,
         dropped=dropped,
-        columns=describe(contacts, sources),
+        sources=sources,
         definitions=[
             "first response = the first public agent reply (reply_time_in_minutes, calendar)",
             "one-touch = solved with fewer than two public agent replies",
             "resolved_at = metric_set.solved_at, the latest solve",
         ],
     )
-    return Adapted(contacts=contacts, orders=None, report=report)
