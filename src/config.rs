@@ -18,6 +18,7 @@ use crate::ingest::{Scales, TimestampRange, ValueChecks};
 use crate::kpis::cost::CostModel;
 use crate::kpis::{self, CATALOG};
 use crate::limits::Limits;
+use crate::statistics::Statistics;
 use crate::taxonomy::{default_taxonomy, Taxonomy};
 use crate::time::{FixedBaseline, WindowsSpec};
 
@@ -52,6 +53,9 @@ pub struct Config {
     /// SLA policies, first match wins (SPEC §9.3).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sla: Vec<SlaPolicy>,
+    /// Confidence of the intervals and tests (SPEC §10).
+    #[serde(default)]
+    pub statistics: Statistics,
 }
 
 impl Default for Config {
@@ -72,6 +76,7 @@ impl Default for Config {
             limits: Limits::default(),
             calendars: BTreeMap::new(),
             sla: Vec::new(),
+            statistics: Statistics::default(),
         }
     }
 }
@@ -221,6 +226,7 @@ impl Config {
             crate::diagnostics::check_rule(id, rule)?;
         }
         self.limits.check()?;
+        self.statistics.check()?;
         if self.calendars.len() > crate::business::calendar::MAX_CALENDARS {
             return Err(Error::config(
                 "calendars",

@@ -24,6 +24,7 @@ pub(crate) mod kpis;
 pub(crate) mod limits;
 pub(crate) mod partial;
 pub(crate) mod scorecard;
+pub(crate) mod statistics;
 pub(crate) mod taxonomy;
 pub(crate) mod time;
 pub(crate) mod trace;

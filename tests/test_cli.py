@@ -121,7 +121,7 @@ def test_json_and_csv_go_to_stdout_without_out(files, capsys):
     assert json.loads(out)["rows"]
     code, out, _ = _run(capsys, _args(files, "--format", "csv", "--out", "-"))
     assert code == 0
-    assert out.startswith("period_start,kpi,value,numerator,denominator,unit,band")
+    assert out.startswith("period_start,kpi,value,numerator,denominator,unit,ci_low,ci_high,band")
 
 
 def test_csv_inputs_and_group_by(files, tmp_path, capsys):

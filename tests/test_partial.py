@@ -4,7 +4,8 @@ Customers are split into disjoint slices by a hash of customer_id (anonymous row
 hash of their own id), each slice becomes a partial state, and the merged scorecard is
 compared with ``sk.scorecard`` on all the rows: counts exactly, float sums and ratios to
 1e-9 relative, the sketched quantile KPIs within the sketch's 0.5% (the documented promise
-is 1%). Bands and diagnostics must be the same rows.
+is 1%), and the intervals (ci_low, ci_high) by the same rules. Bands and diagnostics must
+be the same rows.
 """
 
 from __future__ import annotations
@@ -41,12 +42,13 @@ def _states(contacts, orders, k, **options):
 def assert_same_long_table(got: pd.DataFrame, want: pd.DataFrame) -> None:
     """The merged long table against the local one (see the module docstring)."""
     assert list(got.columns) == list(want.columns)
-    keys = [c for c in want.columns if c not in ("value", "numerator", "denominator")]
+    numbers = ("value", "numerator", "denominator", "ci_low", "ci_high")
+    keys = [c for c in want.columns if c not in numbers]
     # Same rows in the same order (groups sort by value, so partitioning cannot reorder).
     pd.testing.assert_frame_equal(got[keys], want[keys])
     sketched = want["kpi"].isin(QUANTILE_KPIS).to_numpy()
     counts = (want["unit"] == "count").to_numpy()
-    for column in ("value", "numerator", "denominator"):
+    for column in numbers:
         g = got[column].to_numpy(dtype="float64")
         w = want[column].to_numpy(dtype="float64")
         np.testing.assert_array_equal(g[counts], w[counts], err_msg=column)

@@ -4,8 +4,9 @@ Generated data (tests/datagen.py, 200k contacts and 400k orders: ties, window ed
 anonymous rows) is written as Parquet, read by a two-process Dask cluster and by a local
 Spark session, and scored by ``supportkpi.dask.scorecard`` and ``supportkpi.spark.scorecard``.
 Each card must equal ``sk.scorecard`` of the same data: counts exactly, sums and ratios to
-1e-9, the sketched quantile KPIs within 1% (relative); bands and diagnostics alike; with
-integer and with string customer ids, with and without ``group_by``. Smaller data covers
+1e-9, the sketched quantile KPIs and their intervals within 1% (relative); bands and
+diagnostics alike; with integer and with string customer ids, with and without
+``group_by``. Smaller data covers
 column renaming, naive timestamps, business calendars with SLA policies and reopens, the
 ``as_of`` rule, ``on_invalid="drop"``, errors raised on the workers, the bucket alignment
 and the Spark < 4 code path.
@@ -243,11 +244,11 @@ def assert_long_matches(card, expected, groups: list[str]) -> None:
     )
     quantile = both["kpi"].map(_is_quantile).to_numpy(dtype=bool)
     count = (both["unit_exp"] == "count").to_numpy(dtype=bool)
-    for column in ("value", "numerator", "denominator"):
+    for column in ("value", "numerator", "denominator", "ci_low", "ci_high"):
         g, e = _numbers(both, f"{column}_got"), _numbers(both, f"{column}_exp")
         same_null = np.isnan(g) == np.isnan(e)
         close = np.isclose(g, e, rtol=RTOL, atol=ATOL, equal_nan=True)
-        if column == "value":
+        if column in ("value", "ci_low", "ci_high"):  # quantiles and their intervals
             sketched = np.isclose(g, e, rtol=QUANTILE_RTOL, atol=0.0, equal_nan=True)
             close = np.where(quantile, sketched, close)
         exact = (g == e) | (np.isnan(g) & np.isnan(e))

@@ -77,7 +77,16 @@ def T(s, tz="UTC"):
     return pd.Timestamp(s, tz=tz)
 
 
-LONG_COLUMNS = ["period_start", "kpi", "value", "numerator", "denominator", "unit"]
+LONG_COLUMNS = [
+    "period_start",
+    "kpi",
+    "value",
+    "numerator",
+    "denominator",
+    "unit",
+    "ci_low",
+    "ci_high",
+]
 
 
 def cell(df, kpi, period, tz="UTC", **groups):
@@ -325,15 +334,7 @@ def test_group_by_grid_has_every_period_times_every_group_including_null():
     )
     ords = orders(("o1", "A", "2024-01-04 10:00", 10.0))
     df = sk.scorecard(contacts, ords, by="week", group_by=["channel"]).to_pandas()
-    assert list(df.columns) == [
-        "period_start",
-        "channel",
-        "kpi",
-        "value",
-        "numerator",
-        "denominator",
-        "unit",
-    ]
+    assert list(df.columns) == [LONG_COLUMNS[0], "channel", *LONG_COLUMNS[1:]]
     counts = df[df["kpi"] == "contacts"]
     got = [
         (p, None if pd.isna(g) else g, v)

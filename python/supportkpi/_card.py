@@ -162,7 +162,8 @@ class Scorecard:
             >>> import supportkpi as sk
             >>> s = sk.load_sample()
             >>> sk.scorecard(s["contacts"], s["orders"]).to_arrow().column_names
-            ['period_start', 'kpi', 'value', 'numerator', 'denominator', 'unit']
+            ['period_start', 'kpi', 'value', 'numerator', 'denominator', 'unit',
+             'ci_low', 'ci_high']
         """
         return self._table
 
@@ -178,7 +179,8 @@ class Scorecard:
             >>> s = sk.load_sample()
             >>> long = sk.scorecard(s["contacts"], s["orders"], group_by="channel").to_pandas()
             >>> list(long.columns)
-            ['period_start', 'channel', 'kpi', 'value', 'numerator', 'denominator', 'unit']
+            ['period_start', 'channel', 'kpi', 'value', 'numerator', 'denominator', 'unit',
+             'ci_low', 'ci_high']
         """
         return self._table.to_pandas()
 

@@ -147,7 +147,7 @@ class Config:
         Example:
             >>> import supportkpi as sk
             >>> sorted(sk.Config().to_dict())  # doctest: +NORMALIZE_WHITESPACE
-            ['bands', 'cost_model', 'limits', 'rules', 'scales', 'taxonomy',
+            ['bands', 'cost_model', 'limits', 'rules', 'scales', 'statistics', 'taxonomy',
              'timestamps', 'windows']
         """
         return copy.deepcopy(self._data)

@@ -453,8 +453,8 @@ def scorecard_table(card: Scorecard) -> pd.DataFrame:
         >>> card = sk.scorecard(sample["contacts"], sample["orders"])
         >>> t = scorecard_table(card)
         >>> list(t.columns)  # doctest: +NORMALIZE_WHITESPACE
-        ['period_start', 'kpi', 'value', 'numerator', 'denominator', 'unit', 'band', 'owner',
-         'baseline', 'delta_vs_baseline', 'expected']
+        ['period_start', 'kpi', 'value', 'numerator', 'denominator', 'unit', 'ci_low', 'ci_high',
+         'band', 'owner', 'baseline', 'delta_vs_baseline', 'expected']
         >>> t.loc[t.kpi == "tickets_per_order", "band"].iloc[-1]
         'intervention'
     """

@@ -113,6 +113,9 @@ mod tests {
     use crate::kpis::sample::{CellValues, DayTotals, Quantiled};
     use crate::kpis::{ratio, Cell, CellSamples, ContactState, Reads};
 
+    /// The default confidence's z (95%).
+    const Z: f64 = 1.959_963_984_540_054;
+
     #[test]
     fn ids_are_unique_and_headline_order_matches_seed_001() {
         let mut ids: Vec<&str> = CATALOG.iter().map(|k| k.id).collect();
@@ -222,7 +225,8 @@ mod tests {
                 let mut scratch = CellValues::default();
                 let mut cell = Cell {
                     state: &state,
-                    values: CellSamples::new(&mut scratch, &parts),
+                    z: Z,
+                    values: CellSamples::new(&mut scratch, &parts, Z),
                     totals: &totals,
                     period_contacts: 10_000,
                     customers: &per_period,

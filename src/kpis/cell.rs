@@ -12,15 +12,19 @@ pub struct CellSamples<'a> {
     scratch: &'a mut CellValues,
     parts: &'a [&'a CellValues],
     gathered: [bool; Quantiled::ALL.len()],
+    /// The normal quantile of the intervals (SPEC §10.1).
+    z: f64,
 }
 
 impl<'a> CellSamples<'a> {
-    /// The values of `parts` (the cell's days), to be gathered into `scratch` on demand.
-    pub fn new(scratch: &'a mut CellValues, parts: &'a [&'a CellValues]) -> Self {
+    /// The values of `parts` (the cell's days), to be gathered into `scratch` on demand;
+    /// quantile intervals at `z`.
+    pub fn new(scratch: &'a mut CellValues, parts: &'a [&'a CellValues], z: f64) -> Self {
         CellSamples {
             scratch,
             parts,
             gathered: [false; Quantiled::ALL.len()],
+            z,
         }
     }
 
@@ -38,7 +42,8 @@ impl<'a> CellSamples<'a> {
 
     /// The q-quantile of list `which` (see [`quantile_of`]).
     pub fn quantile(&mut self, which: Quantiled, q: f64) -> Measure {
-        quantile_of(self.get(which), q)
+        let z = self.z;
+        quantile_of(self.get(which), q, z)
     }
 }
 
@@ -46,6 +51,8 @@ impl<'a> CellSamples<'a> {
 pub struct Cell<'a> {
     /// Contact counts and sums of the cell.
     pub state: &'a ContactState,
+    /// The normal quantile of the configured confidence (SPEC §10.1).
+    pub z: f64,
     /// Quantile inputs of the cell, gathered on first use.
     pub values: CellSamples<'a>,
     /// Order and traffic totals of the period (all groups).

@@ -161,6 +161,7 @@ pub static KPIS: &[KpiDef] = &[
                     .map(|(cur, b)| cur / b - 1.0),
                 numerator: current,
                 denominator: baseline,
+                interval: None,
             }
         },
     },

@@ -283,6 +283,9 @@ pub struct Measure {
     pub numerator: Option<f64>,
     /// Denominator (ratios), count (means, quantiles).
     pub denominator: Option<f64>,
+    /// (ci_low, ci_high) at the configured confidence (SPEC §10.1); None for KPIs
+    /// without one (counts, sums, unrelated ratios) and for empty samples.
+    pub interval: Option<(f64, f64)>,
 }
 
 /// A ratio: value = num / den, null when den = 0.
@@ -291,6 +294,7 @@ pub fn ratio(num: f64, den: f64) -> Measure {
         value: (den != 0.0).then(|| num / den),
         numerator: Some(num),
         denominator: Some(den),
+        interval: None,
     }
 }
 
@@ -300,6 +304,7 @@ pub fn total(x: f64) -> Measure {
         value: Some(x),
         numerator: Some(x),
         denominator: None,
+        interval: None,
     }
 }
 
@@ -308,12 +313,32 @@ pub fn mean(sum: f64, count: u64) -> Measure {
     ratio(sum, count as f64)
 }
 
-/// A quantile: numerator null, denominator = number of inputs.
-pub fn quantile_of(values: &mut Sample, q: f64) -> Measure {
+/// A quantile: numerator null, denominator = number of inputs; the interval is the
+/// values at the order-statistic ranks of SPEC §10.1 at `z`.
+pub fn quantile_of(values: &mut Sample, q: f64, z: f64) -> Measure {
+    let n = values.len();
+    let interval = crate::statistics::quantile_ranks(n, q, z)
+        .and_then(|(l, u)| Some((values.at_rank(l)?, values.at_rank(u)?)));
     Measure {
         value: values.quantile(q),
         numerator: None,
-        denominator: Some(values.len() as f64),
+        denominator: Some(n as f64),
+        interval,
+    }
+}
+
+impl Measure {
+    /// This measure with the Wilson interval of its numerator within its denominator when
+    /// it is a proportion: both whole numbers, 0 ≤ k ≤ n (SPEC §10.1). Rates that are not
+    /// counted within their denominator (a change against a baseline) get none.
+    pub fn with_proportion_interval(mut self, z: f64) -> Measure {
+        if let (Some(k), Some(n), None) = (self.numerator, self.denominator, self.interval) {
+            let whole = |x: f64| x.fract() == 0.0 && x >= 0.0;
+            if whole(k) && whole(n) && k <= n {
+                self.interval = crate::statistics::wilson(k, n, z);
+            }
+        }
+        self
     }
 }
 

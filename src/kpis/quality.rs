@@ -171,6 +171,7 @@ pub static KPIS: &[KpiDef] = &[
                 value: ai.zip(human).map(|(a, h)| (a - h).abs()),
                 numerator: None,
                 denominator: None,
+                interval: None,
             }
         },
     },
@@ -204,10 +205,17 @@ pub static KPIS: &[KpiDef] = &[
         compute: |c| {
             let net = c.state.quality.nps_promoters as f64 - c.state.quality.nps_detractors as f64;
             let rated = c.state.quality.nps_rated as f64;
+            let q = &c.state.quality;
             Measure {
                 value: (rated > 0.0).then(|| 100.0 * net / rated),
                 numerator: Some(net),
                 denominator: Some(rated),
+                interval: crate::statistics::nps(
+                    q.nps_promoters as f64,
+                    q.nps_detractors as f64,
+                    rated,
+                    c.z,
+                ),
             }
         },
     },

@@ -208,6 +208,23 @@ impl Sample {
         }
     }
 
+    /// The value of 1-based rank `rank` among the sorted values, x(rank): exact for a list
+    /// (reorders it); read from a sketch within its relative accuracy. None when empty or
+    /// the rank is out of 1..=n.
+    pub fn at_rank(&mut self, rank: usize) -> Option<f64> {
+        let n = self.len();
+        if rank == 0 || rank > n {
+            return None;
+        }
+        match self {
+            Sample::Exact(values) => {
+                let (_, &mut value, _) = values.select_nth_unstable_by(rank - 1, f64::total_cmp);
+                Some(value)
+            }
+            Sample::Sketched(sketch) => sketch_rank(sketch, rank - 1),
+        }
+    }
+
     /// The q-quantile with numpy's linear interpolation: exact for a list; for a sketch,
     /// the two neighbouring ranks are read from the sketch (each within the relative
     /// accuracy of the true value, non-negative inputs) and interpolated the same way, so
@@ -220,18 +237,7 @@ impl Sample {
                 if n == 0 {
                     return None;
                 }
-                let at_rank = |rank: usize| -> Option<f64> {
-                    if rank == 0 {
-                        sketch.min()
-                    } else if rank + 1 >= n {
-                        sketch.max()
-                    } else {
-                        // The sketch reads rank floor(q (n - 1)); aim at the middle of the
-                        // rank so rounding cannot land on the one below.
-                        let q = (rank as f64 + 0.5) / (n - 1) as f64;
-                        sketch.quantile(q).ok().flatten()
-                    }
-                };
+                let at_rank = |rank: usize| sketch_rank(sketch, rank);
                 let position = q * (n - 1) as f64;
                 let lower = position.floor() as usize;
                 let fraction = position - lower as f64;
@@ -243,6 +249,21 @@ impl Sample {
                 Some(lerp(low, high, fraction))
             }
         }
+    }
+}
+
+/// The value at 0-based `rank` of a sketch's n values (within its relative accuracy).
+fn sketch_rank(sketch: &DDSketch, rank: usize) -> Option<f64> {
+    let n = sketch.count();
+    if rank == 0 {
+        sketch.min()
+    } else if rank + 1 >= n {
+        sketch.max()
+    } else {
+        // The sketch reads rank floor(q (n - 1)); aim at the middle of the rank so
+        // rounding cannot land on the one below.
+        let q = (rank as f64 + 0.5) / (n - 1) as f64;
+        sketch.quantile(q).ok().flatten()
     }
 }
 

@@ -19,6 +19,10 @@ pub enum SliceTable {
 
 use SliceTable::{Contacts, Orders, Sessions};
 
+/// A slice's value feeds the rules only; its interval is never read, so the cell takes the
+/// default confidence's z (95%).
+const Z: f64 = 1.959_963_984_540_054;
+
 /// The KPIs a slice can compute, with the tables each reads. `sessions` is the slice's
 /// session count (a rule input, not a catalogue KPI); the others are catalogue entries.
 pub const SLICE_KPIS: &[(&str, &[SliceTable])] = &[
@@ -68,7 +72,8 @@ pub fn slice_value(id: &str, counts: &SliceCounts) -> Option<f64> {
     let mut scratch = CellValues::default();
     let mut cell = Cell {
         state: &state,
-        values: CellSamples::new(&mut scratch, &[]),
+        z: Z,
+        values: CellSamples::new(&mut scratch, &[], Z),
         totals: &totals,
         period_contacts: contacts,
         customers: &PeriodCustomerState::default(),

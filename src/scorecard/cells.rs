@@ -7,7 +7,7 @@ use crate::aggregate::daily::Daily;
 use crate::kpis::backlog::{backlog_at_period_ends, business_backlog_at_period_ends};
 use crate::kpis::customers::{PeriodCustomerState, RepurchaseState};
 use crate::kpis::sample::{CellValues, DayTotals};
-use crate::kpis::{Cell, CellSamples, ContactState, Measure, CATALOG};
+use crate::kpis::{Cell, CellSamples, ContactState, Measure, Unit, CATALOG};
 use crate::time::day_in_grid;
 
 use super::view::Grid;
@@ -43,10 +43,12 @@ impl CellInputs<'_> {
         active: &[bool],
         baseline: Option<&ContactState>,
         lifespan_days: f64,
+        z: f64,
     ) -> Vec<Measure> {
         let mut cell = Cell {
             state: &self.state,
-            values: CellSamples::new(self.values, &self.parts),
+            values: CellSamples::new(self.values, &self.parts, z),
+            z,
             totals: &self.totals,
             period_contacts: self.period_contacts,
             customers: self.customers,
@@ -64,7 +66,9 @@ impl CellInputs<'_> {
             .iter()
             .zip(active)
             .map(|(kpi, &on)| {
-                if on {
+                if on && kpi.unit == Unit::Rate {
+                    (kpi.compute)(&mut cell).with_proportion_interval(z)
+                } else if on {
                     (kpi.compute)(&mut cell)
                 } else {
                     Measure::default()
@@ -140,6 +144,8 @@ pub(super) struct CellKpis<'a> {
     pub(super) active: &'a [bool],
     pub(super) baseline: &'a [bool],
     pub(super) lifespan_days: f64,
+    /// The normal quantile of the configured confidence (SPEC §10).
+    pub(super) z: f64,
 }
 
 /// Evaluates every cell: the active KPIs of the period and the baseline KPIs of its
@@ -168,6 +174,7 @@ pub(super) fn evaluate_cells(
     let empty_customers = PeriodCustomerState::default();
     let empty_repurchase = RepurchaseState::default();
     let (active, baseline_active, lifespan) = (kpis.active, kpis.baseline, kpis.lifespan_days);
+    let z = kpis.z;
     // Each worker refills two scratch lists per cell (the period's and the baseline's
     // quantile inputs) instead of allocating them: a baseline window copies a month of
     // values for every period.
@@ -216,7 +223,7 @@ pub(super) fn evaluate_cells(
                         before_state.add(&daily.states[d * n_groups + g]);
                     }
                     let before_state = (!before.is_empty()).then_some(&before_state);
-                    base.evaluate(baseline_active, before_state, lifespan)
+                    base.evaluate(baseline_active, before_state, lifespan, z)
                         .iter()
                         .map(|m| m.value)
                         .collect()
@@ -236,7 +243,7 @@ pub(super) fn evaluate_cells(
                 };
                 let baseline_state = (!window.is_empty()).then_some(&base.state);
                 CellResult {
-                    current: current.evaluate(active, baseline_state, lifespan),
+                    current: current.evaluate(active, baseline_state, lifespan, z),
                     baseline: baseline_measures,
                 }
             },

@@ -72,6 +72,7 @@ pub(crate) fn finish(
         active: &selection.active,
         baseline: &baseline,
         lifespan_days: options.clv_lifespan_days,
+        z: config.statistics.z(),
     };
     let results = evaluate_cells(&grid, &cells, n_groups, &kpis);
     timer.lap("periods")?;

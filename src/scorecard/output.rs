@@ -114,6 +114,9 @@ impl Output<'_> {
                 rows.iter().map(|(k, _)| k.unit.name()),
             )),
         ));
+        // SPEC §10.1, after the columns the long table always had.
+        columns.push(("ci_low".into(), floats(|m| m.interval.map(|i| i.0))));
+        columns.push(("ci_high".into(), floats(|m| m.interval.map(|i| i.1))));
         batch(columns, "scorecard")
     }
 

@@ -1,0 +1,137 @@
+//! How sure a number is (SPEC §10): the `statistics` config section and the intervals of
+//! §10.1. The normal quantile comes from `statrs` (a well-kept implementation, rather than
+//! a hand-written approximation); the interval formulas are the SPEC's.
+
+use serde::{Deserialize, Serialize};
+use statrs::distribution::{ContinuousCDF, Normal};
+
+use crate::error::{Error, Result};
+
+/// The `[statistics]` section.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Statistics {
+    /// Confidence of the intervals (and 1 − α of the tests), in (0, 1).
+    pub confidence: f64,
+}
+
+impl Default for Statistics {
+    fn default() -> Self {
+        Statistics { confidence: 0.95 }
+    }
+}
+
+impl Statistics {
+    /// Checks the section (a ConfigError naming `statistics.confidence`).
+    pub fn check(&self) -> Result<()> {
+        let inside = self.confidence > 0.0 && self.confidence < 1.0;
+        if !inside {
+            return Err(Error::config(
+                "statistics.confidence",
+                format!(
+                    "must be between 0 and 1 (exclusive), not {}",
+                    self.confidence
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// z: the standard normal quantile at 1 − (1 − confidence)/2.
+    pub fn z(&self) -> f64 {
+        let tail = (1.0 - self.confidence) / 2.0;
+        Normal::standard().inverse_cdf(1.0 - tail)
+    }
+}
+
+/// The Wilson score interval of `k` successes in `n` trials (SPEC §10.1); None when n = 0.
+pub fn wilson(k: f64, n: f64, z: f64) -> Option<(f64, f64)> {
+    // n > 0 written so a NaN n has no interval either.
+    if n.is_nan() || n <= 0.0 || !k.is_finite() {
+        return None;
+    }
+    let z2 = z * z;
+    let centre = k + z2 / 2.0;
+    let half = z * (k * (n - k) / n + z2 / 4.0).max(0.0).sqrt();
+    let den = n + z2;
+    Some(((centre - half) / den, (centre + half) / den))
+}
+
+/// The NPS interval: nps ± 100 · z · √((p + d − (p − d)²)/n), with promoter share p and
+/// detractor share d over n rated (SPEC §10.1); None when n = 0.
+pub fn nps(promoters: f64, detractors: f64, n: f64, z: f64) -> Option<(f64, f64)> {
+    if n.is_nan() || n <= 0.0 {
+        return None;
+    }
+    let (p, d) = (promoters / n, detractors / n);
+    let score = 100.0 * (p - d);
+    let half = 100.0 * z * ((p + d - (p - d) * (p - d)).max(0.0) / n).sqrt();
+    Some((score - half, score + half))
+}
+
+/// The order-statistic ranks (1-based) bounding the q-quantile of n sorted values (SPEC
+/// §10.1): l = floor(nq − z√(nq(1−q))), u = ceil(nq + z√(nq(1−q))), clamped to [1, n];
+/// None when n = 0.
+pub fn quantile_ranks(n: usize, q: f64, z: f64) -> Option<(usize, usize)> {
+    if n == 0 {
+        return None;
+    }
+    let nf = n as f64;
+    let spread = z * (nf * q * (1.0 - q)).max(0.0).sqrt();
+    let clamp = |r: f64| -> usize { r.clamp(1.0, nf) as usize };
+    Some((
+        clamp((nf * q - spread).floor()),
+        clamp((nf * q + spread).ceil()),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() <= 1e-12 * a.abs().max(b.abs()).max(1.0)
+    }
+
+    #[test]
+    fn z_of_the_usual_confidences() {
+        let z = |c: f64| Statistics { confidence: c }.z();
+        assert!((z(0.95) - 1.959_963_984_540_054).abs() < 1e-9);
+        assert!((z(0.90) - 1.644_853_626_951_472_2).abs() < 1e-9);
+        assert!(Statistics { confidence: 1.0 }.check().is_err());
+        assert!(Statistics {
+            confidence: f64::NAN
+        }
+        .check()
+        .is_err());
+    }
+
+    #[test]
+    fn wilson_by_hand() {
+        // k = 3 of n = 10 at z = 2: (3 + 2 ± 2·√(2.1 + 1)) / 14.
+        let (lo, hi) = wilson(3.0, 10.0, 2.0).unwrap_or((f64::NAN, f64::NAN));
+        let half = 2.0 * 3.1f64.sqrt();
+        assert!(close(lo, (5.0 - half) / 14.0) && close(hi, (5.0 + half) / 14.0));
+        assert_eq!(wilson(0.0, 0.0, 2.0), None);
+        let (lo, hi) = wilson(0.0, 5.0, 1.96).unwrap_or((f64::NAN, f64::NAN));
+        assert!(close(lo, 0.0) && hi > 0.0);
+    }
+
+    #[test]
+    fn nps_by_hand() {
+        // 50 promoters, 20 detractors of 100: 30 ± 100·z·√((0.7 − 0.09)/100).
+        let (lo, hi) = nps(50.0, 20.0, 100.0, 2.0).unwrap_or((f64::NAN, f64::NAN));
+        let half = 200.0 * (0.61f64 / 100.0).sqrt();
+        assert!(close(lo, 30.0 - half) && close(hi, 30.0 + half));
+        assert_eq!(nps(0.0, 0.0, 0.0, 2.0), None);
+    }
+
+    #[test]
+    fn quantile_ranks_by_hand() {
+        // n = 100, median, z = 2: 50 ∓ 2·5 → ranks 40 and 60.
+        assert_eq!(quantile_ranks(100, 0.5, 2.0), Some((40, 60)));
+        // clamped to [1, n]
+        assert_eq!(quantile_ranks(3, 0.9, 1.96), Some((1, 3)));
+        assert_eq!(quantile_ranks(0, 0.5, 1.96), None);
+    }
+}
