@@ -252,13 +252,9 @@ def timestamps(
             parsed[retry] = pd.to_datetime(
                 text[retry], utc=True, errors="coerce", format="%Y-%m-%d %H:%M:%S %z"
             )
-    bad = parsed.isna() & present
-    if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise DataError(
-            f"{export.label}: field {field_name!r}, row {row}: cannot read "
-            f"{terminal_safe(repr(values.iloc[row]))} as a timestamp"
-        )
+    _refuse_first(
+        export, field_name, values, parsed.isna() & present, "cannot read {} as a timestamp"
+    )
     return parsed.astype("datetime64[us, UTC]")
 
 
@@ -266,14 +262,27 @@ def numbers(values: pd.Series, *, export: Export, field_name: str) -> pd.Series:
     """Floats from numbers or numeric text; a DataError names the first row that is not."""
     present = values.notna() & (values.astype(str).str.strip() != "")
     parsed = pd.to_numeric(values.where(present), errors="coerce")
-    bad = parsed.isna() & present
+    _refuse_first(export, field_name, values, parsed.isna() & present, "{} is not a number")
+    return parsed.astype("float64")
+
+
+def _refuse_first(
+    export: Export, field_name: str, values: pd.Series, bad: pd.Series, message: str
+) -> None:
+    """A DataError naming the file, the field and the first row in ``bad``, if any;
+    ``message`` has a ``{}`` for the row's value."""
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
+        value = terminal_safe(repr(values.iloc[row]))
         raise DataError(
-            f"{export.label}: field {field_name!r}, row {row}: "
-            f"{terminal_safe(repr(values.iloc[row]))} is not a number"
+            f"{export.label}: field {field_name!r}, row {row}: " + message.format(value)
         )
-    return parsed.astype("float64")
+
+
+def truthy(values: pd.Series) -> pd.Series:
+    """True where a flag is true (a JSON boolean, or "true" / "1" / "yes" in a CSV)."""
+    text = values.astype("string").str.strip().str.lower()
+    return text.isin(["true", "1", "yes"]).fillna(False).astype(bool)
 
 
 def normalise_email(values: pd.Series) -> pd.Series:

@@ -27,6 +27,7 @@ from ._common import (
     require,
     tag_lists,
     timestamps,
+    truthy,
 )
 
 #: Gorgias channel → the §1 channel vocabulary; others pass through.
@@ -48,11 +49,6 @@ CHANNELS = {
 }
 AI_TAGS = ("ai_agent", "ai-agent")
 ESCALATION_TAGS = ("ai_handover", "handover", "escalated")
-
-
-def _truthy(values: pd.Series) -> pd.Series:
-    text = values.astype("string").str.strip().str.lower()
-    return text.isin(["true", "1", "yes"]).fillna(False).astype(bool)
 
 
 def gorgias(
@@ -99,7 +95,7 @@ def gorgias(
     rows_in = len(frame)
     dropped: dict[str, int] = {}
     frame = keep_last(frame, "id", dropped, "repeated ticket ids (the last row kept)")
-    spam = _truthy(column(frame, "spam")).to_numpy(bool)
+    spam = truthy(column(frame, "spam")).to_numpy(bool)
     if spam.any():
         dropped["spam tickets"] = int(spam.sum())
     frame = frame[~spam].reset_index(drop=True)
@@ -121,8 +117,8 @@ def gorgias(
         when_field = "sent_datetime" if "sent_datetime" in m.columns else "created_datetime"
         require(m_export, [when_field], what="Gorgias messages")
         sent = timestamps(m[when_field], export=m_export, field_name=when_field)
-        agent = _truthy(m["from_agent"])
-        public = _truthy(column(m, "public")) | column(m, "public").isna()
+        agent = truthy(m["from_agent"])
+        public = truthy(column(m, "public")) | column(m, "public").isna()
         by_rule = column(m, "rule_id").notna()
         reply = (agent & public & ~by_rule).to_numpy(bool)
         ids = m["ticket_id"]

@@ -28,6 +28,7 @@ from ._common import (
     require,
     tag_lists,
     timestamps,
+    truthy,
 )
 
 #: source.type → the §1 channel vocabulary; others pass through.
@@ -107,8 +108,7 @@ def intercom(
         if {"id", "email"} <= set(people.columns):
             by_id = people.drop_duplicates("id", keep="last").set_index("id")["email"]
             email = email.fillna(customer.map(by_id))
-    ai = column(frame, "ai_agent_participated").astype("string").str.lower().eq("true")
-    ai = ai.fillna(False).to_numpy(bool)
+    ai = truthy(column(frame, "ai_agent_participated")).to_numpy(bool)
     resolution_state = column(frame, "ai_agent.resolution_state").astype("string").str.lower()
     first_reply = seconds("statistics.first_admin_reply_at")
     handled_by = pd.Series(None, index=frame.index, dtype=object)

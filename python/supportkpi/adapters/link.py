@@ -90,13 +90,18 @@ def _mapping(mapping: Any) -> dict[str, str]:
     return dict(zip(emails[usable], keys[usable], strict=True))
 
 
-def _keys(table: pd.DataFrame, mapping: dict[str, str], prefix: str) -> tuple[pd.Series, int, int]:
+def _emails(table: pd.DataFrame) -> pd.Series:
+    """Each row's normalised email (null without an ``email`` column)."""
+    if "email" in table.columns:
+        return normalise_email(table["email"])
+    return pd.Series(pd.NA, index=table.index, dtype="string")
+
+
+def _keys(
+    table: pd.DataFrame, email: pd.Series, mapping: dict[str, str], prefix: str
+) -> tuple[pd.Series, int, int]:
     """The customer key per row: the mapped or normalised email, else the table's own
     customer id under ``prefix`` (so a helpdesk's repeat contacts still group), else null."""
-    if "email" in table.columns:
-        email = normalise_email(table["email"])
-    else:
-        email = pd.Series(pd.NA, index=table.index, dtype="string")
     mapped = email.map(mapping) if mapping else pd.Series(pd.NA, index=table.index)
     key = mapped.fillna(email).astype("string")
     own = table["customer_id"] if "customer_id" in table.columns else None
@@ -119,11 +124,10 @@ def _id_text(ids: pd.Series) -> pd.Series:
     return ids.astype("string")
 
 
-def _flag(table: pd.DataFrame) -> pd.Series:
+def _flag(table: pd.DataFrame, email: pd.Series) -> pd.Series:
     """Distinct source customer ids per normalised email."""
-    if "email" not in table.columns or "customer_id" not in table.columns:
+    if "customer_id" not in table.columns:
         return pd.Series(dtype="int64")
-    email = normalise_email(table["email"])
     frame = pd.DataFrame({"email": email, "id": table["customer_id"]}).dropna()
     return frame.groupby("email")["id"].nunique()
 
@@ -160,9 +164,14 @@ def link(
     if max_customers_per_email < 1:
         raise ConfigError("link: max_customers_per_email must be at least 1")
     table = _mapping(mapping)
-    contact_keys, contacts_with_email, mapped_c = _keys(contacts, table, "contact:")
-    order_keys, orders_with_email, mapped_o = _keys(orders, table, "order:")
-    counts = pd.concat([_flag(contacts), _flag(orders)]).groupby(level=0).max()
+    contact_emails, order_emails = _emails(contacts), _emails(orders)
+    contact_keys, contacts_with_email, mapped_c = _keys(contacts, contact_emails, table, "contact:")
+    order_keys, orders_with_email, mapped_o = _keys(orders, order_emails, table, "order:")
+    counts = (
+        pd.concat([_flag(contacts, contact_emails), _flag(orders, order_emails)])
+        .groupby(level=0)
+        .max()
+    )
     flagged = counts[counts > max_customers_per_email].sort_values(ascending=False)
     contact_set = set(contact_keys.dropna())
     order_set = set(order_keys.dropna())

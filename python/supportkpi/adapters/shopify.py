@@ -22,6 +22,7 @@ from ._common import (
     read_export,
     require,
     timestamps,
+    truthy,
 )
 
 #: CSV export column → API field.
@@ -119,8 +120,7 @@ def shopify_orders(orders: Source, *, include_cancelled: bool = False) -> Adapte
     cancelled = timestamps(column(frame, "cancelled_at"), export=export, field_name="cancelled_at")
     voided = status.eq("voided").fillna(False).to_numpy(bool)
     is_cancelled = cancelled.notna().to_numpy(bool) & ~voided
-    test = column(frame, "test").astype("string").str.lower().isin(["true"]).fillna(False)
-    test = test.to_numpy(bool)
+    test = truthy(column(frame, "test")).to_numpy(bool)
     keep = ~test
     if not include_cancelled:
         keep &= ~voided & ~is_cancelled
