@@ -3,7 +3,7 @@
 //! a hand-written approximation); the interval formulas are the SPEC's.
 
 use serde::{Deserialize, Serialize};
-use statrs::distribution::{ContinuousCDF, Normal};
+use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
 
 use crate::error::{Error, Result};
 
@@ -42,6 +42,23 @@ impl Statistics {
         let tail = (1.0 - self.confidence) / 2.0;
         Normal::standard().inverse_cdf(1.0 - tail)
     }
+}
+
+/// The Student-t interval of a mean from its count, sum and sum of squares (SPEC §10.1):
+/// mean ± t · s/√n, t at 1 − α/2 with n − 1 degrees of freedom, s with the n − 1 divisor;
+/// None when n < 2.
+pub fn t_interval(sum: f64, sum_sq: f64, n: f64, confidence: f64) -> Option<(f64, f64)> {
+    if n.is_nan() || n < 2.0 {
+        return None;
+    }
+    let mean = sum / n;
+    // Σx² − n·mean², never below 0 (rounding on nearly equal values).
+    let variance = ((sum_sq - sum * mean) / (n - 1.0)).max(0.0);
+    let t = StudentsT::new(0.0, 1.0, n - 1.0)
+        .ok()?
+        .inverse_cdf(1.0 - (1.0 - confidence) / 2.0);
+    let half = t * (variance / n).sqrt();
+    Some((mean - half, mean + half))
 }
 
 /// The Wilson score interval of `k` successes in `n` trials (SPEC §10.1); None when n = 0.
@@ -115,6 +132,17 @@ mod tests {
         assert_eq!(wilson(0.0, 0.0, 2.0), None);
         let (lo, hi) = wilson(0.0, 5.0, 1.96).unwrap_or((f64::NAN, f64::NAN));
         assert!(close(lo, 0.0) && hi > 0.0);
+    }
+
+    #[test]
+    fn t_interval_by_hand() {
+        // 1, 2, 3, 4, 5: mean 3, s² = 2.5, n = 5; t(0.975, 4) = 2.776445105197793.
+        let (lo, hi) = t_interval(15.0, 55.0, 5.0, 0.95).unwrap_or((f64::NAN, f64::NAN));
+        let half = 2.776_445_105_197_793 * (2.5f64 / 5.0).sqrt();
+        assert!((lo - (3.0 - half)).abs() < 1e-9 && (hi - (3.0 + half)).abs() < 1e-9);
+        assert_eq!(t_interval(4.0, 16.0, 1.0, 0.95), None);
+        // equal values: a zero-width interval
+        assert_eq!(t_interval(8.0, 32.0, 2.0, 0.95), Some((4.0, 4.0)));
     }
 
     #[test]
