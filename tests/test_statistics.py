@@ -1,7 +1,7 @@
 """Intervals (issue 20, SPEC §10.1): ci_low / ci_high of the long table against independent
-implementations: statsmodels' Wilson interval for the proportions, the NPS formula with
-scipy's normal quantile, and the order-statistic ranks read from the sorted values in
-plain Python for the quantiles.
+implementations: statsmodels' Wilson interval for the proportions, scipy's Student-t
+interval for the means, the NPS formula with scipy's normal quantile, and the
+order-statistic ranks read from the sorted values in plain Python for the quantiles.
 """
 
 from __future__ import annotations
@@ -50,6 +50,48 @@ def test_proportions_have_the_wilson_interval(long_table):
     assert other["ci_low"].isna().all()
     empty = long[long["kpi"].isin(rates) & long["denominator"].eq(0)]
     assert empty["ci_low"].isna().all() and empty["ci_high"].isna().all()
+
+
+def _weeks(contacts: pd.DataFrame) -> pd.Series:
+    utc = contacts["created_at"].dt.tz_convert("UTC")
+    return utc.dt.floor("D") - pd.to_timedelta(utc.dt.day_of_week, unit="D")
+
+
+def test_means_have_the_student_t_interval(long_table):
+    confidence, contacts, long = long_table
+    week = _weeks(contacts)
+    # the path (SPEC §3.6): an escalated ai / self-service contact is on the human path
+    escalated = contacts["escalated"].fillna(False).astype(bool)
+    handled = contacts["handled_by"]
+    human = handled.eq("human") | (handled.isin(["ai", "self_service"]) & escalated)
+    ai = handled.eq("ai") & ~escalated
+    inputs = {
+        "csat_mean": contacts["csat"],
+        "ces_mean": contacts["ces"],
+        "cost_per_contact": contacts["cost"].fillna(0.0),
+    }
+    checked = 0
+    for kpi, values in inputs.items():
+        for row in long[(long["kpi"] == kpi) & long["denominator"].ge(2)].itertuples():
+            x = values[week == row.period_start].dropna().to_numpy()
+            assert len(x) == row.denominator, kpi
+            low, high = stats.t.interval(confidence, len(x) - 1, loc=x.mean(), scale=stats.sem(x))
+            assert row.ci_low == pytest.approx(low, rel=1e-9, abs=1e-9), kpi
+            assert row.ci_high == pytest.approx(high, rel=1e-9, abs=1e-9), kpi
+            checked += 1
+    assert checked >= 24
+    by_path = 0
+    for kpi, mask in (("csat_ai", ai), ("csat_human", human)):
+        for row in long[(long["kpi"] == kpi) & long["denominator"].ge(2)].itertuples():
+            x = contacts.loc[(week == row.period_start) & mask, "csat"].dropna().to_numpy()
+            assert len(x) == row.denominator, kpi
+            low, high = stats.t.interval(confidence, len(x) - 1, loc=x.mean(), scale=stats.sem(x))
+            assert row.ci_low == pytest.approx(low, rel=1e-9, abs=1e-9), kpi
+            assert row.ci_high == pytest.approx(high, rel=1e-9, abs=1e-9), kpi
+            by_path += 1
+    assert by_path >= 16
+    one = long[(long["kpi"] == "csat_mean") & long["denominator"].eq(1)]
+    assert one["ci_low"].isna().all()
 
 
 def test_nps_interval(long_table):

@@ -226,6 +226,7 @@ mod tests {
                 let mut cell = Cell {
                     state: &state,
                     z: Z,
+                    confidence: 0.95,
                     values: CellSamples::new(&mut scratch, &parts, Z),
                     totals: &totals,
                     period_contacts: 10_000,

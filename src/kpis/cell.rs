@@ -53,6 +53,8 @@ pub struct Cell<'a> {
     pub state: &'a ContactState,
     /// The normal quantile of the configured confidence (SPEC §10.1).
     pub z: f64,
+    /// The configured confidence (the mean intervals' Student-t quantile).
+    pub confidence: f64,
     /// Quantile inputs of the cell, gathered on first use.
     pub values: CellSamples<'a>,
     /// Order and traffic totals of the period (all groups).

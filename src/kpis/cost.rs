@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::prelude::*;
 use super::sample::{additive_state, CellValues};
-use super::{ratio, KpiDef, Measure, Need, Row};
+use super::{mean_with_interval, ratio, KpiDef, Measure, Need, Row};
 
 /// Where total cost comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,6 +87,8 @@ additive_state! {
     CostCounters {
         /// Sum of cost (the column, null = 0, or the unit-cost model).
         total: f64,
+        /// Sum of cost² (the per-contact mean's interval, SPEC §10.1).
+        total_sq: f64,
     }
 }
 
@@ -95,6 +97,7 @@ impl CostCounters {
     #[inline]
     pub fn fold(&mut self, _values: &mut CellValues, row: &Row) {
         self.total += row.cost;
+        self.total_sq += row.cost * row.cost;
     }
 }
 
@@ -114,7 +117,10 @@ pub static KPIS: &[KpiDef] = &[
         display: Display::OTHER,
         band: None,
         source: "seed 003",
-        compute: |c| ratio(c.state.cost.total, c.state.volume.contacts as f64),
+        compute: |c| {
+            let k = &c.state.cost;
+            mean_with_interval(k.total, k.total_sq, c.state.volume.contacts, c.confidence)
+        },
     },
     KpiDef {
         id: "cost_per_resolved_contact",

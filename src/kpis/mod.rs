@@ -313,6 +313,15 @@ pub fn mean(sum: f64, count: u64) -> Measure {
     ratio(sum, count as f64)
 }
 
+/// A mean with its Student-t interval at `confidence` from the sum of squares (SPEC
+/// §10.1): numerator = sum, denominator = count.
+pub fn mean_with_interval(sum: f64, sum_sq: f64, count: u64, confidence: f64) -> Measure {
+    Measure {
+        interval: crate::statistics::t_interval(sum, sum_sq, count as f64, confidence),
+        ..ratio(sum, count as f64)
+    }
+}
+
 /// A quantile: numerator null, denominator = number of inputs; the interval is the
 /// values at the order-statistic ranks of SPEC §10.1 at `z`.
 pub fn quantile_of(values: &mut Sample, q: f64, z: f64) -> Measure {

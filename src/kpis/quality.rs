@@ -3,7 +3,7 @@
 use super::prelude::*;
 use super::row::IntentClass;
 use super::sample::{additive_state, CellValues};
-use super::{mean, ratio, KpiDef, Measure, Need, Row};
+use super::{mean_with_interval, ratio, KpiDef, Measure, Need, Row};
 use crate::ingest::HandledBy;
 use Need::Column;
 
@@ -12,6 +12,8 @@ additive_state! {
     QualityCounters {
         /// Sum of csat.
         csat_sum: f64,
+        /// Sum of csat² (the mean's interval, SPEC §10.1).
+        csat_sum_sq: f64,
         /// Rated contacts.
         csat_count: u64,
         /// csat ≥ 4.
@@ -22,10 +24,14 @@ additive_state! {
         csat_negative_checkout_shipping: u64,
         /// Sum of csat on the ai path.
         csat_ai_sum: f64,
+        /// Sum of csat² on the ai path.
+        csat_ai_sum_sq: f64,
         /// Rated contacts on the ai path.
         csat_ai_count: u64,
         /// Sum of csat on the human path.
         csat_human_sum: f64,
+        /// Sum of csat² on the human path.
+        csat_human_sum_sq: f64,
         /// Rated contacts on the human path.
         csat_human_count: u64,
         /// nps ≥ 9.
@@ -36,6 +42,8 @@ additive_state! {
         nps_rated: u64,
         /// Sum of ces.
         ces_sum: f64,
+        /// Sum of ces².
+        ces_sum_sq: f64,
         /// ces rated.
         ces_count: u64,
     }
@@ -50,6 +58,7 @@ impl QualityCounters {
         let csat = row.float(&c.csat);
         if !csat.is_nan() {
             self.csat_sum += csat;
+            self.csat_sum_sq += csat * csat;
             self.csat_count += 1;
             // Satisfied = the top two points of the scale, negative = the bottom two.
             self.csat_satisfied += u64::from(csat >= scales.csat.max - 1.0);
@@ -61,10 +70,12 @@ impl QualityCounters {
             match row.path {
                 HandledBy::Ai => {
                     self.csat_ai_sum += csat;
+                    self.csat_ai_sum_sq += csat * csat;
                     self.csat_ai_count += 1;
                 }
                 HandledBy::Human => {
                     self.csat_human_sum += csat;
+                    self.csat_human_sum_sq += csat * csat;
                     self.csat_human_count += 1;
                 }
                 _ => {}
@@ -80,6 +91,7 @@ impl QualityCounters {
         let ces = row.float(&c.ces);
         if !ces.is_nan() {
             self.ces_sum += ces;
+            self.ces_sum_sq += ces * ces;
             self.ces_count += 1;
         }
     }
@@ -109,7 +121,10 @@ pub static KPIS: &[KpiDef] = &[
             "support lead",
         )),
         source: "seed 001",
-        compute: |c| mean(c.state.quality.csat_sum, c.state.quality.csat_count),
+        compute: |c| {
+            let q = &c.state.quality;
+            mean_with_interval(q.csat_sum, q.csat_sum_sq, q.csat_count, c.confidence)
+        },
     },
     KpiDef {
         id: "csat_satisfied_rate",
@@ -135,7 +150,10 @@ pub static KPIS: &[KpiDef] = &[
         display: Display::OTHER,
         band: None,
         source: "seed 001",
-        compute: |c| mean(c.state.quality.csat_ai_sum, c.state.quality.csat_ai_count),
+        compute: |c| {
+            let q = &c.state.quality;
+            mean_with_interval(q.csat_ai_sum, q.csat_ai_sum_sq, q.csat_ai_count, c.confidence)
+        },
     },
     KpiDef {
         id: "csat_human",
@@ -148,7 +166,11 @@ pub static KPIS: &[KpiDef] = &[
         display: Display::OTHER,
         band: None,
         source: "seed 001",
-        compute: |c| mean(c.state.quality.csat_human_sum, c.state.quality.csat_human_count),
+        compute: |c| {
+            let q = &c.state.quality;
+            let (sum, sum_sq) = (q.csat_human_sum, q.csat_human_sum_sq);
+            mean_with_interval(sum, sum_sq, q.csat_human_count, c.confidence)
+        },
     },
     KpiDef {
         id: "csat_ai_human_gap",
@@ -230,6 +252,9 @@ pub static KPIS: &[KpiDef] = &[
         display: Display::OTHER,
         band: None,
         source: "seed 002",
-        compute: |c| mean(c.state.quality.ces_sum, c.state.quality.ces_count),
+        compute: |c| {
+            let q = &c.state.quality;
+            mean_with_interval(q.ces_sum, q.ces_sum_sq, q.ces_count, c.confidence)
+        },
     },
 ];

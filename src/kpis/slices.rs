@@ -73,6 +73,7 @@ pub fn slice_value(id: &str, counts: &SliceCounts) -> Option<f64> {
     let mut cell = Cell {
         state: &state,
         z: Z,
+        confidence: 0.95,
         values: CellSamples::new(&mut scratch, &[], Z),
         totals: &totals,
         period_contacts: contacts,

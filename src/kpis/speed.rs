@@ -2,7 +2,7 @@
 
 use super::prelude::*;
 use super::sample::{additive_state, CellValues, Quantiled};
-use super::{mean, KpiDef, Need, Row};
+use super::{mean_with_interval, KpiDef, Need, Row};
 use crate::ingest::{HandledBy, NULL_TS};
 use Need::Column;
 
@@ -18,6 +18,8 @@ additive_state! {
         aht_seconds: f64,
         /// Count of those.
         aht_count: u64,
+        /// Sum of their handle_seconds² (the mean's interval, SPEC §10.1).
+        aht_seconds_sq: f64,
     }
 }
 
@@ -30,6 +32,7 @@ impl SpeedCounters {
             let seconds = row.float(&c.handle_seconds);
             if !seconds.is_nan() {
                 self.aht_seconds += seconds;
+                self.aht_seconds_sq += seconds * seconds;
                 self.aht_count += 1;
             }
         }
@@ -202,7 +205,11 @@ pub static KPIS: &[KpiDef] = &[
             "support lead",
         )),
         source: "seed 001",
-        compute: |c| mean(c.state.speed.aht_seconds / 60.0, c.state.speed.aht_count),
+        compute: |c| {
+            let s = &c.state.speed;
+            let (sum, sum_sq) = (s.aht_seconds / 60.0, s.aht_seconds_sq / 3600.0);
+            mean_with_interval(sum, sum_sq, s.aht_count, c.confidence)
+        },
     },
     business(
         Display::service_levels(3, "FRT business"),

@@ -20,8 +20,9 @@ use super::wire::{check_audits, check_ipc_framing, encode_keys};
 /// Leading bytes of every partial state.
 pub(super) const MAGIC: &[u8; 8] = b"SKPARTL\0";
 /// Version of the encoding; a merge reads only its own version. 3: the contact state is
-/// laid out by KPI family.
-pub const FORMAT_VERSION: u32 = 3;
+/// laid out by KPI family. 4: business backlog flows and SLA, reopen and business-time
+/// counters (SPEC §9); sums of squares beside the sums the means read (SPEC §10.1).
+pub const FORMAT_VERSION: u32 = 4;
 
 /// A fingerprint of the states' field layouts (FNV-1a of their declarations): a partial
 /// state whose KPI families counted other fields is refused, not misread, even when the

@@ -43,12 +43,13 @@ impl CellInputs<'_> {
         active: &[bool],
         baseline: Option<&ContactState>,
         lifespan_days: f64,
-        z: f64,
+        (z, confidence): (f64, f64),
     ) -> Vec<Measure> {
         let mut cell = Cell {
             state: &self.state,
             values: CellSamples::new(self.values, &self.parts, z),
             z,
+            confidence,
             totals: &self.totals,
             period_contacts: self.period_contacts,
             customers: self.customers,
@@ -146,6 +147,8 @@ pub(super) struct CellKpis<'a> {
     pub(super) lifespan_days: f64,
     /// The normal quantile of the configured confidence (SPEC §10).
     pub(super) z: f64,
+    /// The configured confidence.
+    pub(super) confidence: f64,
 }
 
 /// Evaluates every cell: the active KPIs of the period and the baseline KPIs of its
@@ -174,7 +177,7 @@ pub(super) fn evaluate_cells(
     let empty_customers = PeriodCustomerState::default();
     let empty_repurchase = RepurchaseState::default();
     let (active, baseline_active, lifespan) = (kpis.active, kpis.baseline, kpis.lifespan_days);
-    let z = kpis.z;
+    let (z, confidence) = (kpis.z, kpis.confidence);
     // Each worker refills two scratch lists per cell (the period's and the baseline's
     // quantile inputs) instead of allocating them: a baseline window copies a month of
     // values for every period.
@@ -223,7 +226,7 @@ pub(super) fn evaluate_cells(
                         before_state.add(&daily.states[d * n_groups + g]);
                     }
                     let before_state = (!before.is_empty()).then_some(&before_state);
-                    base.evaluate(baseline_active, before_state, lifespan, z)
+                    base.evaluate(baseline_active, before_state, lifespan, (z, confidence))
                         .iter()
                         .map(|m| m.value)
                         .collect()
@@ -243,7 +246,7 @@ pub(super) fn evaluate_cells(
                 };
                 let baseline_state = (!window.is_empty()).then_some(&base.state);
                 CellResult {
-                    current: current.evaluate(active, baseline_state, lifespan, z),
+                    current: current.evaluate(active, baseline_state, lifespan, (z, confidence)),
                     baseline: baseline_measures,
                 }
             },

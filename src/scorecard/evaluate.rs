@@ -73,6 +73,7 @@ pub(crate) fn finish(
         baseline: &baseline,
         lifespan_days: options.clv_lifespan_days,
         z: config.statistics.z(),
+        confidence: config.statistics.confidence,
     };
     let results = evaluate_cells(&grid, &cells, n_groups, &kpis);
     timer.lap("periods")?;
