@@ -72,7 +72,16 @@ pub struct Band {
     pub edges: Edges,
     /// Decision owner.
     pub owner: Cow<'static, str>,
+    /// The smallest sample a value is banded on (SPEC §10.2); below it the band is
+    /// `insufficient`.
+    pub min_sample: u64,
 }
+
+/// The default `min_sample` of a band (SPEC §10.2).
+pub const DEFAULT_MIN_SAMPLE: u64 = 30;
+
+/// The band value of a cell whose sample is below the band's `min_sample` (SPEC §10.2).
+pub const INSUFFICIENT: &str = "insufficient";
 
 /// One value range of a band. An end is None when unbounded; it belongs to the range when
 /// `includes_*` says so (an edge belongs to the better of its two ranges).
@@ -125,6 +134,7 @@ impl Band {
         Band {
             edges,
             owner: Cow::Borrowed(owner),
+            min_sample: DEFAULT_MIN_SAMPLE,
         }
     }
 
@@ -183,6 +193,12 @@ impl Band {
         level_in(&self.regions(), value)
     }
 
+    /// Whether a value from `sample` observations is banded: a value without a sample
+    /// (counts, sums) always is; one from fewer than `min_sample` is not (SPEC §10.2).
+    pub fn enough(&self, sample: Option<f64>) -> bool {
+        sample.is_none_or(|n| n >= self.min_sample as f64)
+    }
+
     /// Checks the edges: finite, and watch beyond healthy.
     fn check(&self) -> Result<(), String> {
         let (edges, ordered) = match self.edges {
@@ -221,6 +237,17 @@ impl Band {
     }
 }
 
+/// Whether the whole interval lies in the region holding `value` (SPEC §10.2's
+/// band_certain): a range band's two watch regions are two regions, so an interval
+/// spanning the healthy range between them is not certain.
+pub fn interval_in_band(regions: &[Region], value: f64, (low, high): (f64, f64)) -> bool {
+    let level = level_in(regions, value);
+    regions
+        .iter()
+        .find(|r| r.band == level && r.contains(value))
+        .is_some_and(|r| r.contains(low) && r.contains(high))
+}
+
 /// [`Band::level_of`] with the band's regions computed once (for many values).
 pub fn level_in(regions: &[Region], value: f64) -> Level {
     [Level::Healthy, Level::Watch, Level::Intervention]
@@ -244,6 +271,12 @@ struct BandFields {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     watch_max: Option<f64>,
     owner: String,
+    #[serde(default = "default_min_sample")]
+    min_sample: u64,
+}
+
+fn default_min_sample() -> u64 {
+    DEFAULT_MIN_SAMPLE
 }
 
 impl TryFrom<BandFields> for Band {
@@ -305,6 +338,7 @@ impl TryFrom<BandFields> for Band {
         let band = Band {
             edges,
             owner: Cow::Owned(f.owner),
+            min_sample: f.min_sample,
         };
         band.check()?;
         Ok(band)
@@ -320,6 +354,7 @@ impl From<Band> for BandFields {
             watch_min: None,
             watch_max: None,
             owner: band.owner.into_owned(),
+            min_sample: band.min_sample,
         };
         match band.edges {
             Edges::HigherIsBetter {

@@ -113,7 +113,8 @@ fn restart_reshaped_bands(base: &mut Value, patch: &Value) {
         if let Some(band) = bands.get_mut(id) {
             if band.get("shape") != Some(shape) {
                 let owner = band.get("owner").cloned().unwrap_or(Value::Null);
-                *band = serde_json::json!({ "owner": owner });
+                let min_sample = band.get("min_sample").cloned().unwrap_or(Value::Null);
+                *band = serde_json::json!({ "owner": owner, "min_sample": min_sample });
             }
         }
     }

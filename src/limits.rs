@@ -87,7 +87,7 @@ impl ViewShape {
         // value, and the output rows.
         let period_cell = size_of::<RepurchaseState>() as u128
             + 24
-            + kpis * (size_of::<Measure>() + size_of::<Option<f64>>()) as u128
+            + kpis * 2 * size_of::<Measure>() as u128
             + kpis * OUTPUT_ROW_BYTES;
         // Slice counts: contacts and preventable per period × group, orders and sessions
         // per period.

@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
+use statrs::function::beta::beta_reg;
+use statrs::function::erf::erfc;
 
 use crate::error::{Error, Result};
 
@@ -44,10 +46,19 @@ impl Statistics {
     }
 }
 
+/// A mean's Student-t interval and the sample standard deviation behind it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MeanSpread {
+    /// (low, high).
+    pub interval: (f64, f64),
+    /// Sample standard deviation, n − 1 divisor.
+    pub sd: f64,
+}
+
 /// The Student-t interval of a mean from its count, sum and sum of squares (SPEC §10.1):
 /// mean ± t · s/√n, t at 1 − α/2 with n − 1 degrees of freedom, s with the n − 1 divisor;
 /// None when n < 2.
-pub fn t_interval(sum: f64, sum_sq: f64, n: f64, confidence: f64) -> Option<(f64, f64)> {
+pub fn t_interval(sum: f64, sum_sq: f64, n: f64, confidence: f64) -> Option<MeanSpread> {
     if n.is_nan() || n < 2.0 {
         return None;
     }
@@ -56,7 +67,128 @@ pub fn t_interval(sum: f64, sum_sq: f64, n: f64, confidence: f64) -> Option<(f64
     let variance = ((sum_sq - sum * mean) / (n - 1.0)).max(0.0);
     let t = t_quantile(1.0 - (1.0 - confidence) / 2.0, n - 1.0)?;
     let half = t * (variance / n).sqrt();
-    Some((mean - half, mean + half))
+    Some(MeanSpread {
+        interval: (mean - half, mean + half),
+        sd: variance.sqrt(),
+    })
+}
+
+/// A change between two samples (SPEC §10.3): the difference now − before, its interval
+/// at the configured confidence, and the two-sided p-value of "no change".
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Change {
+    /// now − before.
+    pub difference: f64,
+    /// Interval of the difference (None when it cannot be formed).
+    pub interval: Option<(f64, f64)>,
+    /// Two-sided p-value.
+    pub p_value: f64,
+}
+
+/// The change between two proportions k1/n1 (now) and k2/n2 (before): the two-proportion
+/// z-test with pooled variance (SPEC §10.3) and Newcombe's hybrid score interval of the
+/// difference (built from the two Wilson intervals, so it stays inside [−1, 1] on small
+/// samples, where the Wald interval does not). None when a side is empty or the pooled
+/// proportion is 0 or 1.
+pub fn proportion_change(
+    (k1, n1): (f64, f64),
+    (k2, n2): (f64, f64),
+    confidence: f64,
+) -> Option<Change> {
+    if !(n1 > 0.0 && n2 > 0.0) {
+        return None;
+    }
+    let pooled = (k1 + k2) / (n1 + n2);
+    if !(pooled > 0.0 && pooled < 1.0) {
+        return None;
+    }
+    let (p1, p2) = (k1 / n1, k2 / n2);
+    let se = (pooled * (1.0 - pooled) * (1.0 / n1 + 1.0 / n2)).sqrt();
+    let z_stat = (p1 - p2) / se;
+    let z = z_of(confidence);
+    let interval = wilson(k1, n1, z)
+        .zip(wilson(k2, n2, z))
+        .map(|((l1, u1), (l2, u2))| {
+            let d = p1 - p2;
+            (
+                d - ((p1 - l1).powi(2) + (u2 - p2).powi(2)).sqrt(),
+                d + ((u1 - p1).powi(2) + (p2 - l2).powi(2)).sqrt(),
+            )
+        });
+    Some(Change {
+        difference: p1 - p2,
+        interval,
+        p_value: erfc(z_stat.abs() / std::f64::consts::SQRT_2),
+    })
+}
+
+/// One side of a comparison of means.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MeanSample {
+    /// Count.
+    pub n: f64,
+    /// Mean.
+    pub mean: f64,
+    /// Sample standard deviation, n − 1 divisor.
+    pub sd: f64,
+}
+
+/// The change between two means (now, before): Welch's t-test with the Welch–Satterthwaite
+/// degrees of freedom (SPEC §10.3) and the matching interval of the difference. None when
+/// a side has fewer than 2 values or both standard deviations are 0.
+pub fn mean_change(now: MeanSample, before: MeanSample, confidence: f64) -> Option<Change> {
+    if !(now.n >= 2.0 && before.n >= 2.0) {
+        return None;
+    }
+    let (v1, v2) = (now.sd * now.sd / now.n, before.sd * before.sd / before.n);
+    let se2 = v1 + v2;
+    if !(se2 > 0.0 && se2.is_finite()) {
+        return None;
+    }
+    let df = se2 * se2 / (v1 * v1 / (now.n - 1.0) + v2 * v2 / (before.n - 1.0));
+    let difference = now.mean - before.mean;
+    let t_stat = difference / se2.sqrt();
+    let half = t_quantile(1.0 - (1.0 - confidence) / 2.0, df).map(|t| t * se2.sqrt());
+    Some(Change {
+        difference,
+        interval: half.map(|h| (difference - h, difference + h)),
+        p_value: t_two_sided_p(t_stat, df)?,
+    })
+}
+
+/// Above this many degrees of freedom the t-test's p-value is the normal one: statrs'
+/// regularized incomplete beta loses accuracy for larger parameters (1e-8 at 1e9, wrong at
+/// 1e12 against scipy), while the normal p-value differs from the t one by under 2e-8 there.
+const T_NORMAL_MIN_DF: f64 = 1e7;
+
+/// P(|T| ≥ |t|) for Student's t with `df` degrees of freedom: I_{df/(df+t²)}(df/2, 1/2).
+fn t_two_sided_p(t: f64, df: f64) -> Option<f64> {
+    if !(t.is_finite() && df > 0.0) {
+        return None;
+    }
+    if df > T_NORMAL_MIN_DF {
+        return Some(erfc(t.abs() / std::f64::consts::SQRT_2));
+    }
+    Some(beta_reg(df / 2.0, 0.5, df / (df + t * t)))
+}
+
+/// Benjamini–Hochberg adjusted p-values, in the input order: the smallest m/j · p(j) over
+/// the ranks j at or above each p-value's own, capped at 1.
+pub fn benjamini_hochberg(p_values: &[f64]) -> Vec<f64> {
+    let m = p_values.len();
+    let mut order: Vec<usize> = (0..m).collect();
+    order.sort_by(|&a, &b| p_values[a].total_cmp(&p_values[b]));
+    let mut adjusted = vec![1.0; m];
+    let mut running = 1.0f64;
+    for (rank, &i) in order.iter().enumerate().rev() {
+        running = running.min(p_values[i] * m as f64 / (rank + 1) as f64);
+        adjusted[i] = running.min(1.0);
+    }
+    adjusted
+}
+
+fn z_of(confidence: f64) -> f64 {
+    Statistics { confidence }.z()
 }
 
 /// Above this many degrees of freedom the Student-t quantile is read from its expansion in
@@ -156,12 +288,16 @@ mod tests {
     #[test]
     fn t_interval_by_hand() {
         // 1, 2, 3, 4, 5: mean 3, s² = 2.5, n = 5; t(0.975, 4) = 2.776445105197793.
-        let (lo, hi) = t_interval(15.0, 55.0, 5.0, 0.95).unwrap_or((f64::NAN, f64::NAN));
+        let (lo, hi) =
+            t_interval(15.0, 55.0, 5.0, 0.95).map_or((f64::NAN, f64::NAN), |s| s.interval);
         let half = 2.776_445_105_197_793 * (2.5f64 / 5.0).sqrt();
         assert!((lo - (3.0 - half)).abs() < 1e-9 && (hi - (3.0 + half)).abs() < 1e-9);
         assert_eq!(t_interval(4.0, 16.0, 1.0, 0.95), None);
         // equal values: a zero-width interval
-        assert_eq!(t_interval(8.0, 32.0, 2.0, 0.95), Some((4.0, 4.0)));
+        assert_eq!(
+            t_interval(8.0, 32.0, 2.0, 0.95).map(|s| (s.interval, s.sd)),
+            Some(((4.0, 4.0), 0.0))
+        );
     }
 
     #[test]
@@ -198,5 +334,66 @@ mod tests {
         // clamped to [1, n]
         assert_eq!(quantile_ranks(3, 0.9, 1.96), Some((1, 3)));
         assert_eq!(quantile_ranks(0, 0.5, 1.96), None);
+    }
+
+    #[test]
+    fn changes_by_hand() {
+        // 30 of 100 against 20 of 100: pooled 0.25, se = √(0.25·0.75·0.02) = 0.0612372,
+        // z = 1.6329932, p = erfc(z/√2) = 0.1024704 (math.erfc; statrs agrees to 5e-12).
+        let c = proportion_change((30.0, 100.0), (20.0, 100.0), 0.95);
+        let c = c.unwrap_or(Change {
+            difference: f64::NAN,
+            interval: None,
+            p_value: f64::NAN,
+        });
+        assert!(close(c.difference, 0.1));
+        assert!(
+            (c.p_value - 0.102_470_434_859_749_4).abs() < 1e-10,
+            "{}",
+            c.p_value
+        );
+        let (lo, hi) = c.interval.unwrap_or((f64::NAN, f64::NAN));
+        assert!(lo < 0.0 && hi > 0.1 && hi < 0.3);
+        // pooled 0 or 1, or an empty side: no test
+        assert_eq!(proportion_change((0.0, 10.0), (0.0, 5.0), 0.95), None);
+        assert_eq!(proportion_change((10.0, 10.0), (5.0, 5.0), 0.95), None);
+        assert_eq!(proportion_change((1.0, 10.0), (0.0, 0.0), 0.95), None);
+        // Welch with equal n and sd is Student's: means 5 and 4, sd 1, n 10 each:
+        // t = 1/√0.2 = 2.2360680, df = 18, p = 0.0382496 (scipy.stats.ttest_ind_from_stats).
+        let side = |mean: f64| MeanSample {
+            n: 10.0,
+            mean,
+            sd: 1.0,
+        };
+        let c = mean_change(side(5.0), side(4.0), 0.95).map_or(f64::NAN, |c| c.p_value);
+        assert!((c - 0.038_249_614_516_113_85).abs() < 1e-9, "{c}");
+        let flat = MeanSample {
+            sd: 0.0,
+            ..side(4.0)
+        };
+        assert_eq!(mean_change(flat, flat, 0.95), None);
+        assert_eq!(
+            mean_change(
+                MeanSample {
+                    n: 1.0,
+                    ..side(5.0)
+                },
+                side(4.0),
+                0.95
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn benjamini_hochberg_by_hand() {
+        // m = 4: sorted 0.01, 0.02, 0.03, 0.5 → 0.04, 0.04, 0.04, 0.5 (each the running
+        // minimum of m/j · p(j) from the top), returned in the input order.
+        let adjusted = benjamini_hochberg(&[0.03, 0.5, 0.01, 0.02]);
+        for (a, b) in adjusted.iter().zip([0.04, 0.5, 0.04, 0.04]) {
+            assert!(close(*a, b), "{adjusted:?}");
+        }
+        assert!(benjamini_hochberg(&[]).is_empty());
+        assert_eq!(benjamini_hochberg(&[0.9, 0.95]), vec![0.95, 0.95]);
     }
 }

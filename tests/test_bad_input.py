@@ -795,17 +795,18 @@ def test_huge_grids_are_refused_before_allocating_with_what_to_change():
     six = frame_contacts(6, channel=[f"c{i}" for i in range(6)])
     with pytest.raises(sk.ConfigError, match="limits.max_grid_mb"):
         sk.scorecard(six, ONE_ORDER, as_of="2099-12-31", by="day", group_by="channel")
-    # 2,000 templates over a century (1.5 GB before): the slice counts are sized too.
+    # 4,000 templates over a century by week (the grid alone fits; 1.5 GB with 2,000 by day
+    # before): the slice counts are sized too.
     templates = pd.DataFrame(
         {
-            "contact_id": range(2000),
-            "customer_id": range(2000),
-            "created_at": pd.date_range("2000-01-01", "2099-01-01", periods=2000, tz="UTC"),
-            "template": [f"t{i}" for i in range(2000)],
+            "contact_id": range(4000),
+            "customer_id": range(4000),
+            "created_at": pd.date_range("2000-01-01", "2099-01-01", periods=4000, tz="UTC"),
+            "template": [f"t{i}" for i in range(4000)],
         }
     )
-    with pytest.raises(sk.ConfigError, match="2000 dimension values"):
-        sk.scorecard(templates, ONE_ORDER, by="day")
+    with pytest.raises(sk.ConfigError, match="4000 dimension values"):
+        sk.scorecard(templates, ONE_ORDER, by="week")
     assert time.perf_counter() - started < 30
     # The limit is configurable both ways.
     tight = {"limits": {"max_grid_mb": 0.01}}

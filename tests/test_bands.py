@@ -37,6 +37,22 @@ SPEC_OWNERS = {
 }
 
 
+# The hand-built weeks hold a few contacts each: they test the edges, not SPEC §10.2's
+# min_sample (tested in tests/test_statistics.py), so every band reads any sample here.
+ANY_SAMPLE = {"bands": {kpi: {"min_sample": 0} for kpi in sk.default_config()["bands"]}}
+
+
+def scorecard(c, o, config=None, **kw):
+    """sk.scorecard with ANY_SAMPLE under `config` (None, a dict or a Config)."""
+    user = config.to_dict() if isinstance(config, sk.Config) else dict(config or {})
+    bands = dict(user.get("bands") or {})
+    for kpi, patch in ANY_SAMPLE["bands"].items():
+        bands[kpi] = {**patch, **bands.get(kpi, {})}
+        if isinstance(config, sk.Config):
+            bands[kpi]["min_sample"] = 0
+    return sk.scorecard(c, o, config={**user, "bands": bands}, **kw)
+
+
 def one_order():
     return orders([{"created_at": at(0, days=1)}])
 
@@ -85,7 +101,7 @@ def _csat_card(config=None, ev=None):
         [{"csat": 4.3 - 1e-12}],  # W6: 4.3 up to rounding (2e-13 relative) -> healthy
         [{"csat": 4.3 - 1e-6}],  # W7: 2.3e-7 relative below 4.3 -> watch
     ]
-    return sk.scorecard(weekly_contacts(per_week), one_order(), by="week", config=config, events=ev)
+    return scorecard(weekly_contacts(per_week), one_order(), by="week", config=config, events=ev)
 
 
 def test_csat_mean_band_edges():
@@ -145,6 +161,11 @@ def test_bands_columns():
         "baseline",
         "delta_vs_baseline",
         "expected",
+        "n",
+        "ci_low",
+        "ci_high",
+        "band_certain",
+        "p_value",
     ]
 
 
@@ -178,7 +199,7 @@ def test_recovery_rate_band_edges():
             if i < k:
                 order_rows.append({"customer_id": customer, "created_at": at(week, days=2)})
     order_rows.append({"created_at": at(5, days=1)})
-    card = sk.scorecard(contacts(rows), orders(order_rows), by="week")
+    card = scorecard(contacts(rows), orders(order_rows), by="week")
     bands = bands_of(card, "recovery_rate_7d")
     assert [bands[W[k]] for k in range(4)] == ["healthy", "watch", "watch", "intervention"]
     assert values_of(card, "recovery_rate_7d")[W[0]] == pytest.approx(0.18, rel=1e-15)
@@ -194,7 +215,7 @@ def _tpo_card(contacts_per_week, orders_per_week):
         for week, n in enumerate(orders_per_week)
         for i in range(n)
     ]
-    return sk.scorecard(weekly_contacts(per_week), orders(order_rows), by="week")
+    return scorecard(weekly_contacts(per_week), orders(order_rows), by="week")
 
 
 def test_tickets_per_order_band_edges():
@@ -242,7 +263,7 @@ def test_repeat_contact_rate_band_edges():
             minute += 1
     c = contacts(rows)
     assert list(c.groupby(c["created_at"].dt.isocalendar().week).size()) == [25] * 4
-    card = sk.scorecard(c, orders([{"created_at": at(6, days=1)}]), by="week")
+    card = scorecard(c, orders([{"created_at": at(6, days=1)}]), by="week")
     bands = bands_of(card, "repeat_contact_rate_14d")
     assert [bands[W[k]] for k in range(4)] == ["healthy", "watch", "watch", "intervention"]
     assert values_of(card, "repeat_contact_rate_14d")[W[0]] == pytest.approx(0.12, rel=1e-15)
@@ -258,7 +279,7 @@ def test_aht_minutes_band_edges():
         [{"handled_by": "human", "handle_seconds": s, "resolved_at": at(w, days=2)}]
         for w, s in enumerate(secs)
     ]
-    card = sk.scorecard(weekly_contacts(per_week), one_order(), by="week")
+    card = scorecard(weekly_contacts(per_week), one_order(), by="week")
     assert bands_of(card, "aht_minutes") == {
         W[0]: "healthy",  # 15.0
         W[1]: "watch",  # 15.0167
@@ -275,7 +296,7 @@ def test_escalation_rate_band_edges():
     # 100 AI contacts a week, k of them escalated -> escalation_rate k / 100
     ks = [19, 20, 30, 40, 41, 50, 51, 0, 100]
     per_week = [[{"handled_by": "ai", "escalated": i < k} for i in range(100)] for k in ks]
-    card = sk.scorecard(weekly_contacts(per_week), one_order(), by="week")
+    card = scorecard(weekly_contacts(per_week), one_order(), by="week")
     assert values_of(card, "escalation_rate")[W[1]] == 0.2
     assert bands_of(card, "escalation_rate") == {
         W[0]: "watch",  # 0.19: below the healthy range
@@ -298,7 +319,7 @@ def test_range_band_follows_override():
     config = {
         "bands": {"escalation_rate": {"healthy_min": 0.1, "healthy_max": 0.3, "watch_max": 0.35}}
     }
-    card = sk.scorecard(weekly_contacts(per_week), one_order(), by="week", config=config)
+    card = scorecard(weekly_contacts(per_week), one_order(), by="week", config=config)
     assert bands_of(card, "escalation_rate") == {
         W[0]: "healthy",
         W[1]: "watch",
@@ -311,7 +332,7 @@ def test_range_band_honours_a_watch_min():
     ks = [9, 10, 15, 20, 0]
     per_week = [[{"handled_by": "ai", "escalated": i < k} for i in range(100)] for k in ks]
     config = {"bands": {"escalation_rate": {"watch_min": 0.1}}}
-    card = sk.scorecard(weekly_contacts(per_week), one_order(), by="week", config=config)
+    card = scorecard(weekly_contacts(per_week), one_order(), by="week", config=config)
     assert bands_of(card, "escalation_rate") == {
         W[0]: "intervention",  # 0.09
         W[1]: "watch",  # 0.10: the watch edge
@@ -352,7 +373,12 @@ def test_a_band_that_changes_shape_starts_from_its_owner():
         "healthy_max": 0.3,
         "watch_max": 0.4,
         "owner": "support enablement",
+        "min_sample": 30,
     }
+    # a min_sample given with the new shape is kept
+    patch = {"shape": "lower_is_better", "healthy_max": 0.3, "watch_max": 0.4, "min_sample": 50}
+    config = sk.Config({"bands": {"escalation_rate": patch}})
+    assert config.to_dict()["bands"]["escalation_rate"]["min_sample"] == 50
 
 
 def _region_band(regions, value):
@@ -385,7 +411,7 @@ def test_exported_regions_give_every_band_the_engine_gives():
             "csat_mean": {"healthy_min": 4.1, "watch_min": 3.9},
         }
     }
-    card = sk.scorecard(
+    card = scorecard(
         sample["contacts"], sample["orders"], sessions=sample["sessions"], config=config
     )
     bands = card.bands().dropna(subset=["value"])
@@ -403,7 +429,7 @@ def test_exported_regions_give_every_band_the_engine_gives():
 
 def test_owner_on_every_row_and_every_banded_kpi_present():
     sample = sk.load_sample()
-    card = sk.scorecard(
+    card = scorecard(
         sample["contacts"],
         sample["orders"],
         sessions=sample["sessions"],
@@ -444,7 +470,7 @@ def test_bands_per_group():
             {"channel": "chat", "csat": 3.0},
         ]
     ]
-    card = sk.scorecard(weekly_contacts(per_week), one_order(), by="week", group_by="channel")
+    card = scorecard(weekly_contacts(per_week), one_order(), by="week", group_by="channel")
     b = card.bands()
     assert list(b.columns[:3]) == ["period_start", "channel", "kpi"]
     b = b[b["kpi"] == "csat_mean"].set_index("channel")
@@ -469,7 +495,7 @@ def _expected_by_week(card):
 
 def _four_weeks(ev):
     per_week = [ratings(r5=1, r4=1)] * 4
-    return sk.scorecard(weekly_contacts(per_week), one_order(), by="week", events=ev)
+    return scorecard(weekly_contacts(per_week), one_order(), by="week", events=ev)
 
 
 def test_expected_true_only_in_weeks_overlapping_a_peak():
@@ -510,7 +536,7 @@ def test_expected_ignores_promo_and_launch():
 def test_expected_with_group_by():
     per_week = [[{"channel": "email", "csat": 4.0}, {"channel": "chat", "csat": 5.0}]] * 2
     ev = events(("Peak", "peak", at(1, days=1), at(1, days=2)))
-    card = sk.scorecard(
+    card = scorecard(
         weekly_contacts(per_week), one_order(), by="week", events=ev, group_by="channel"
     )
     b = card.bands()
@@ -541,7 +567,7 @@ def test_event_columns_can_be_renamed():
         }
     )
     per_week = [ratings(r5=1, r4=1)] * 2
-    card = sk.scorecard(
+    card = scorecard(
         weekly_contacts(per_week),
         one_order(),
         by="week",
@@ -576,5 +602,5 @@ def test_bad_events_are_rejected(ev, error):
     ],
 )
 def test_edge_tolerance_is_1e9_relative(value, band):
-    card = sk.scorecard(weekly_contacts([[{"csat": value}]]), one_order(), by="week")
+    card = scorecard(weekly_contacts([[{"csat": value}]]), one_order(), by="week")
     assert bands_of(card, "csat_mean") == {W[0]: band}

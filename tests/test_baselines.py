@@ -394,7 +394,9 @@ def _one_order():
 
 
 def test_cost_per_resolved_vs_baseline_hand_computed():
-    card = sk.scorecard(_cost_contacts(), _one_order(), by="week")
+    # two resolved contacts a week: banded here below the default min_sample of 30
+    config = {"bands": {"cost_per_resolved_vs_baseline": {"min_sample": 0}}}
+    card = sk.scorecard(_cost_contacts(), _one_order(), by="week", config=config)
     long = card.to_pandas()
     vs = long[long["kpi"] == "cost_per_resolved_vs_baseline"].set_index("period_start")
     cpr = long[long["kpi"] == "cost_per_resolved_contact"].set_index("period_start")

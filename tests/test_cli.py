@@ -88,7 +88,7 @@ def test_every_format_writes_a_readable_file(files, tmp_path, capsys, fmt):
     elif fmt == "csv":
         table = pd.read_csv(out)
         assert set(columns) <= set(table.columns)
-        assert set(table.band.dropna()) <= {"healthy", "watch", "intervention"}
+        assert set(table.band.dropna()) <= {"healthy", "watch", "intervention", "insufficient"}
     elif fmt == "parquet":
         table = pq.read_table(out).to_pandas()
         assert set(columns) <= set(table.columns)

@@ -68,15 +68,19 @@ SPEC_BANDS = {
 DOC_RULE_CONDITIONS = {
     "deflection_up_conversion_down": [
         "delta(deflection_rate) >= 0.02",
+        "significant(delta(deflection_rate))",
         "delta(conversion_rate|recovery_rate_7d) <= -0.01",
+        "significant(delta(conversion_rate|recovery_rate_7d))",
     ],
     "repeats_up_volume_flat": [
         "abs(pct_change(contacts)) <= 0.05",
         "delta(repeat_contact_rate_14d) >= 0.02",
+        "significant(delta(repeat_contact_rate_14d))",
     ],
     "wismo_after_launch": [
         "event_ended_within(launch, 14d)",
         "ratio_to_baseline(wismo_share) >= 1.25",
+        "significant(ratio_to_baseline(wismo_share))",
     ],
     "backlog_after_promo": [
         "event_ended_within(promo, 14d)",
@@ -260,7 +264,7 @@ def test_partial_config_adds_a_band_a_rule_and_an_intent():
     for rule_id, rule in default["rules"].items():
         assert cfg["rules"][rule_id] == rule
     # a band added for a KPI without a default band shows up in card.bands()
-    c = contacts([{"ces": 4.5}, {"ces": 3.5}])  # mean 4.0: watch
+    c = contacts([{"ces": 4.5}, {"ces": 3.5}] * 15)  # mean 4.0 over 30 (min_sample): watch
     card = sk.scorecard(c, one_order(), config={"bands": {"ces_mean": cfg["bands"]["ces_mean"]}})
     b = card.bands()
     row = b[b["kpi"] == "ces_mean"].iloc[0]
@@ -311,8 +315,8 @@ def test_to_dict_is_a_copy():
 
 def test_config_file_path_in_scorecard(tmp_path):
     # csat mean 4.3 is healthy by default, watch with healthy_min = 4.5 from a file
-    c = contacts([{"csat": 5.0}, {"csat": 4.0}, {"csat": 4.0}] + [{"csat": 4.5}] * 2)
-    # (5 + 4 + 4 + 4.5 + 4.5) / 5 = 22 / 5 = 4.4
+    c = contacts(([{"csat": 5.0}, {"csat": 4.0}, {"csat": 4.0}] + [{"csat": 4.5}] * 2) * 6)
+    # (5 + 4 + 4 + 4.5 + 4.5) / 5 = 22 / 5 = 4.4, over 30 ratings (min_sample)
     toml_path = tmp_path / "c.toml"
     toml_path.write_text("[bands.csat_mean]\nhealthy_min = 4.5\n", encoding="utf-8")
     json_path = tmp_path / "c.json"

@@ -22,13 +22,49 @@ from spec_tables import SPEC_RULE_TEXT
 
 # --- tiny typed frame builders -------------------------------------------------------
 
+# The hand-built weeks below hold a few contacts each: they test each rule's thresholds,
+# windows and evidence, not SPEC §10's evidence layer. So every band reads its value from
+# any sample (min_sample 0) and α is all but 1 (confidence 1e-9): a tested change of any
+# size counts as significant. tests/test_statistics.py tests the layer itself, on samples
+# large enough to decide.
+MECHANICS = {
+    "statistics": {"confidence": 1e-9},
+    "bands": {kpi: {"min_sample": 0} for kpi in sk.default_config()["bands"]},
+}
+
+
+def _merged(base, patch):
+    out = dict(base)
+    for key, value in patch.items():
+        out[key] = _merged(out[key], value) if isinstance(out.get(key), dict) else value
+    return out
+
+
+def mechanics(config=None):
+    """`config` (None, a dict, a path or a Config) with MECHANICS under it."""
+    if config is None:
+        return MECHANICS
+    if isinstance(config, dict):
+        return _merged(MECHANICS, config)
+    if not isinstance(config, sk.Config):
+        path = str(config)
+        config = sk.Config.from_toml(path) if path.endswith(".toml") else sk.Config.from_json(path)
+    user = config.to_dict()
+    return _merged(user, {"statistics": MECHANICS["statistics"], "bands": MECHANICS["bands"]})
+
 
 def card_of(c, o, **kw):
-    return sk.scorecard(c, o, by="week", tz="UTC", **kw)
+    kw.setdefault("tz", "UTC")
+    return sk.scorecard(c, o, by="week", config=mechanics(kw.pop("config", None)), **kw)
+
+
+# SPEC §10's entries of the evidence (tested in tests/test_statistics.py).
+STATISTICS_EVIDENCE = ("p_value", "adjusted_p_value")
 
 
 def fired(card, rule):
-    """{period_start: evidence} of the rows of `rule` in card.diagnose()."""
+    """{period_start: evidence} of the rows of `rule` in card.diagnose(), without the
+    p-values of SPEC §10."""
     d = card.diagnose()
     if d.empty:
         return {}
@@ -36,12 +72,22 @@ def fired(card, rule):
     out = {}
     for period, evidence in zip(rows["period_start"], rows["evidence"]):
         assert period not in out, f"{rule} fired twice in {period}"
-        out[period] = evidence
+        out[period] = {
+            k: v
+            for k, v in evidence.items()
+            if not k.startswith("significant(") and k not in STATISTICS_EVIDENCE
+        }
     return out
 
 
 def same_evidence(got, expected):
-    """Evidence dicts equal: same keys, numbers within 1e-12, strings exactly."""
+    """Evidence dicts equal: same keys (SPEC §10's p-values aside), numbers within 1e-12,
+    strings exactly."""
+    got = {
+        k: v
+        for k, v in got.items()
+        if not k.startswith("significant(") and k not in STATISTICS_EVIDENCE
+    }
     assert set(got) == set(expected), (got, expected)
     for key, want in expected.items():
         if isinstance(want, str):
@@ -90,6 +136,7 @@ def test_diagnose_columns():
         "validation_metric",
         "owner",
         "evidence",
+        "evidence_text",
     ]
 
 
@@ -464,7 +511,7 @@ def test_wismo_after_launch_event_window_in_local_time(tz, end, fires):
     # contacts at 10:00 UTC (05:00 New York) fall into the same weeks in both zones
     c, o = _wismo_tables()
     ev = events(("Launch", "launch", at(0, days=3), pd.Timestamp(end, tz="UTC")))
-    got = fired(sk.scorecard(c, o, events=ev, by="week", tz=tz), "wismo_after_launch")
+    got = fired(card_of(c, o, events=ev, tz=tz), "wismo_after_launch")
     if fires:
         assert [p.tz_convert(tz) for p in got] == [pd.Timestamp("2024-01-15", tz=tz)]
     else:

@@ -14,17 +14,10 @@ import pyarrow as pa
 
 from . import _supportkpi as _native
 from ._config import Config
-from ._present import catalog
+from ._evidence import describe_evidence
+from ._present import BANDS_TABLE_COLUMNS, catalog
 
-_BAND_COLUMNS = [
-    "kpi",
-    "value",
-    "band",
-    "owner",
-    "baseline",
-    "delta_vs_baseline",
-    "expected",
-]
+_BAND_COLUMNS = list(BANDS_TABLE_COLUMNS)
 _DIAGNOSE_COLUMNS = [
     "rule",
     "symptom",
@@ -33,6 +26,7 @@ _DIAGNOSE_COLUMNS = [
     "validation_metric",
     "owner",
     "evidence",
+    "evidence_text",
 ]
 
 
@@ -114,12 +108,18 @@ class Scorecard:
         )
 
     def bands(self) -> pd.DataFrame:
-        """Band of every banded KPI per period (× group), with owner and baseline.
+        """Band of every banded KPI per period (× group), with owner, baseline and evidence.
 
         Columns: period_start, group columns, kpi, value, band (healthy / watch /
-        intervention, null when the value is null), owner, baseline (the KPI over the
-        baseline window before the period), delta_vs_baseline, expected (the period overlaps
-        a ``peak`` event, so a band change there needs no intervention).
+        intervention; ``insufficient`` when the sample n is below the band's
+        ``min_sample``, default 30; null when the value is null), owner, baseline (the KPI
+        over the baseline window before the period), delta_vs_baseline, expected (the period
+        overlaps a ``peak`` event, so a band change there needs no intervention), n (the
+        sample: the KPI's denominator, or the count behind a mean or quantile), ci_low and
+        ci_high (the value's interval at ``statistics.confidence``), band_certain (the whole
+        interval lies in the value's band; never for ``insufficient``; null without an
+        interval) and p_value (the change against the baseline window: two-proportion
+        z-test for rates, Welch's t-test for means; null for other KPIs).
 
         Example:
             >>> import supportkpi as sk
@@ -129,16 +129,24 @@ class Scorecard:
             >>> row = b[(b.kpi == "csat_mean") & (b.period_start == "2024-11-25")].iloc[0]
             >>> row.band, row.owner, bool(row.expected)
             ('intervention', 'support lead', True)
+            >>> int(row.n), bool(row.band_certain), bool(row.p_value < 1e-6)
+            (708, True, True)
         """
         if self._bands is None:
             return pd.DataFrame(columns=["period_start", *self.group_by, *_BAND_COLUMNS])
-        return self._bands.to_pandas()
+        frame = self._bands.to_pandas()
+        # Nullable (no interval: null), whether or not this card has a null.
+        frame["band_certain"] = frame["band_certain"].astype("boolean")
+        return frame
 
     def diagnose(self) -> pd.DataFrame:
         """The diagnostic rules that fired, per period (× group), with their evidence.
 
         Columns: period_start, group columns, rule, symptom, likely_cause, action,
-        validation_metric, owner, evidence (a dict of the values that fired the rule).
+        validation_metric, owner, evidence (a dict of the values that fired the rule: each
+        condition's value, each tested change with its interval and p-value, events, a
+        hotspot's shares with its p-value adjusted across the values scanned) and
+        evidence_text (the same in words, with formatted numbers).
 
         Example:
             >>> import supportkpi as sk
@@ -148,11 +156,17 @@ class Scorecard:
             >>> fired = d[d.rule == "wismo_after_launch"].iloc[0]
             >>> fired.evidence["launch_event"], fired.validation_metric
             ('Autumn collection launch', 'wismo_share')
+            >>> print("\\n".join(fired.evidence_text.split("; ")))
+            after the launch event "Autumn collection launch"
+            WISMO share at 2.18× its baseline (rule: ≥ 1.25×)
+            WISMO share +21.9 pp vs the baseline window (95% CI +18.7 pp to +25.1 pp), p < 0.001
         """
         if self._diagnostics is None:
             return pd.DataFrame(columns=["period_start", *self.group_by, *_DIAGNOSE_COLUMNS])
         frame = self._diagnostics.to_pandas()
         frame["evidence"] = [json.loads(e) for e in frame["evidence"]]
+        confidence = self.config.to_dict().get("statistics", {}).get("confidence")
+        frame["evidence_text"] = [describe_evidence(e, confidence) for e in frame["evidence"]]
         return frame
 
     def to_arrow(self) -> pa.Table:

@@ -25,8 +25,9 @@ def default_config() -> dict[str, Any]:
     Example:
         >>> import supportkpi as sk
         >>> cfg = sk.default_config()
-        >>> cfg["bands"]["csat_mean"]
-        {'shape': 'higher_is_better', 'healthy_min': 4.3, 'watch_min': 4.0, 'owner': 'support lead'}
+        >>> cfg["bands"]["csat_mean"]  # doctest: +NORMALIZE_WHITESPACE
+        {'shape': 'higher_is_better', 'healthy_min': 4.3, 'watch_min': 4.0, 'owner': 'support lead',
+         'min_sample': 30}
         >>> cfg["windows"]["recovery"]
         '7d'
     """

@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from ._evidence import format_p
 from ._present import (
     BAND_COLUMNS,
+    INSUFFICIENT,
     PERIOD_NOUN,
     as_float,
     format_delta,
@@ -49,6 +51,11 @@ class Cell:
     baseline: float | None
     delta: float | None
     expected: bool
+    ci_low: float | None = None
+    ci_high: float | None = None
+    n: float | None = None
+    band_certain: bool | None = None
+    p_value: float | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +74,8 @@ class Grid:
 
     def __init__(self, card: Scorecard) -> None:
         self.card = card
+        #: statistics.confidence of the card's intervals.
+        self.confidence = card.config.to_dict().get("statistics", {}).get("confidence")
         table = scorecard_table(card)
         self.table = table
         self.cells: dict[tuple[int, tuple[Any, ...], str], Cell] = {}
@@ -76,7 +85,17 @@ class Grid:
         group_columns = [table[g].tolist() for g in card.group_by]
         columns = {
             name: table[name].tolist()
-            for name in ("kpi", "value", "numerator", "denominator", "unit", *BAND_COLUMNS)
+            for name in (
+                "kpi",
+                "value",
+                "numerator",
+                "denominator",
+                "unit",
+                "ci_low",
+                "ci_high",
+                *BAND_COLUMNS,
+            )
+            if name in table.columns
         }
         for i, period in enumerate(periods):
             group = tuple(group_value(values[i]) for values in group_columns)
@@ -96,6 +115,13 @@ class Grid:
                 baseline=as_float(columns["baseline"][i]),
                 delta=as_float(columns["delta_vs_baseline"][i]),
                 expected=bool(expected) if not is_missing(expected) else False,
+                ci_low=as_float(columns["ci_low"][i]) if "ci_low" in columns else None,
+                ci_high=as_float(columns["ci_high"][i]) if "ci_high" in columns else None,
+                n=as_float(columns["n"][i]),
+                band_certain=None
+                if is_missing(certain := columns["band_certain"][i])
+                else bool(certain),
+                p_value=as_float(columns["p_value"][i]),
             )
 
     def cell(self, period: pd.Timestamp, group: tuple[Any, ...], kpi: str) -> Cell | None:
@@ -140,7 +166,21 @@ def support_text(cell: Cell) -> str:
     return f"{format_number(cell.numerator)} / {format_number(cell.denominator)}"
 
 
-def cell_title(kpi: str, cell: Cell) -> str:
+def plus_minus(cell: Cell, kpi: str) -> str:
+    """The value's interval as ``± x`` (half its width, in the KPI's unit), or "".
+
+    Example:
+        >>> c = Cell(0.409, 409, 1000, "rate", "watch", None, None, None, False, 0.379, 0.440)
+        >>> plus_minus(c, "deflection_rate")
+        '± 3.0 pp'
+    """
+    if cell.ci_low is None or cell.ci_high is None:
+        return ""
+    half = (cell.ci_high - cell.ci_low) / 2
+    return "± " + format_delta(half, cell.unit).lstrip("+")
+
+
+def cell_title(kpi: str, cell: Cell, confidence: float | None = None) -> str:
     lines = []
     if cell.numerator is not None and cell.denominator is not None:
         lines.append(
@@ -153,12 +193,27 @@ def cell_title(kpi: str, cell: Cell) -> str:
         lines.append(f"numerator {format_number(cell.numerator)}")
     if cell.value is not None:
         lines.append(f"value {cell.value:.6g}")
-    if cell.band:
+    if (pm := plus_minus(cell, kpi)) and cell.ci_low is not None and cell.ci_high is not None:
+        level = f"{100 * confidence:g}% " if confidence else ""
+        lines.append(
+            f"{format_value(cell.value, cell.unit, kpi)} {pm} ({level}interval "
+            f"{format_value(cell.ci_low, cell.unit, kpi)} to "
+            f"{format_value(cell.ci_high, cell.unit, kpi)})"
+        )
+    if cell.band == INSUFFICIENT:
+        lines.append(
+            f"band: insufficient (n = {format_number(cell.n)} is below the band's min_sample)"
+        )
+    elif cell.band:
         owner = f" (owner: {cell.owner})" if cell.owner else ""
-        lines.append(f"band: {cell.band}{owner}")
+        certain = {True: ", certain", False: ", uncertain: the interval crosses an edge"}
+        settled = "" if cell.band_certain is None else certain[cell.band_certain]
+        lines.append(f"band: {cell.band}{settled}{owner}")
     if cell.baseline is not None:
         delta = "" if cell.delta is None else f", {format_delta(cell.delta, cell.unit)}"
         lines.append(f"baseline {format_value(cell.baseline, cell.unit, kpi)}{delta}")
+    if cell.p_value is not None:
+        lines.append(f"change vs baseline: {format_p(cell.p_value)}")
     if cell.expected:
         lines.append("expected: the period overlaps a peak event")
     return "\n".join(lines)

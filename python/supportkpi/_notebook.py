@@ -24,12 +24,12 @@ from ._grid import Column, Grid, cell_title, diagnostics_in, grid_columns
 from ._present import (
     BAND_COLOURS,
     BANDS,
+    INSUFFICIENT,
     SECTION_TITLES,
     band_edges,
     catalog_entry,
     describe_band,
     diagnostics_frame,
-    format_evidence,
     format_instant,
     format_value,
     group_label,
@@ -120,9 +120,10 @@ def scorecard_table_html(
                     text = "–"
                 mark = " †" if cell.expected and cell.band in ("watch", "intervention") else ""
                 band_class = f" sk-{cell.band}" if cell.band else ""
+                title = escape(cell_title(kpi, cell, grid.confidence))
                 parts.append(
                     f'<td class="sk-value{band_class}" style="{TD_STYLE}{band_style(cell.band)}"'
-                    f' title="{escape(cell_title(kpi, cell))}">{escape(text)}{mark}</td>'
+                    f' title="{title}">{escape(text)}{mark}</td>'
                 )
             owner_text = "" if is_missing(owner) else str(owner)
             parts.append(
@@ -136,14 +137,15 @@ def scorecard_table_html(
 
 def legend_html() -> str:
     swatches = []
-    for band in BANDS:
+    for band in (*BANDS, INSUFFICIENT):
         swatches.append(
             f'<span style="display:inline-block;padding:1px 6px;margin-right:6px'
             f'{band_style(band)}">{band}</span>'
         )
     return (
         '<div class="sk-legend" style="font-size:12px;margin:6px 0;color:#6b7280">'
-        f"{''.join(swatches)} hover a value for its numerator, denominator and baseline; "
+        f"{''.join(swatches)} (n below the band's min_sample); hover a value for its "
+        "numerator, denominator, interval (± x) and baseline; "
         "* period still in progress; † band change expected (peak event)</div>"
     )
 
@@ -160,7 +162,7 @@ def diagnostic_list_html(card: Scorecard, diagnostics: pd.DataFrame) -> str:
         group = tuple(group_value(row.get(g)) for g in card.group_by)
         if card.group_by:
             where += f", {group_label(card, group)}"
-        evidence = format_evidence(row.get("evidence") or {})
+        evidence = str(row.get("evidence_text") or "")
         symptom = escape(row.get("symptom") or row["rule"])
         items.append(
             f'<li title="evidence: {escape(evidence)}"><b>{symptom}</b>'

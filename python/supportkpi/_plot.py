@@ -153,6 +153,10 @@ def _draw(
     unit = str(rows["unit"].iloc[0])
     values = rows["value"].to_numpy(dtype=float)
     baseline = pd.to_numeric(rows["baseline"], errors="coerce").to_numpy(dtype=float)
+    intervals = (
+        pd.to_numeric(rows["ci_low"], errors="coerce").to_numpy(dtype=float),
+        pd.to_numeric(rows["ci_high"], errors="coerce").to_numpy(dtype=float),
+    )
     x = mdates.date2num(rows["x"].to_numpy())
     grouped = bool(card.group_by) and rows[card.group_by].drop_duplicates().shape[0] > 1
 
@@ -161,9 +165,13 @@ def _draw(
         labels = keys.apply(lambda r: _plain(_present.group_label(card, tuple(r))), axis=1)
         for label in dict.fromkeys(labels):
             mask = (labels == label).to_numpy()
-            ax.plot(x[mask], values[mask], lw=1.4, marker="o", ms=2.5, label=label, zorder=3)
+            (line,) = ax.plot(
+                x[mask], values[mask], lw=1.4, marker="o", ms=2.5, label=label, zorder=3
+            )
+            _whiskers(ax, x[mask], values[mask], intervals, mask, line.get_color())
     else:
         ax.plot(x, values, color=LINE_COLOUR, lw=1.6, zorder=3, label="value")
+        _whiskers(ax, x, values, intervals, np.ones(len(rows), dtype=bool), LINE_COLOUR)
         colours = [
             _present.BAND_COLOURS[b][2] if b in _present.BAND_COLOURS else LINE_COLOUR
             for b in rows["band"].tolist()
@@ -190,6 +198,8 @@ def _draw(
 
     # The y range: the data, and the band edge nearest to it so the bands can be read.
     finite = values[np.isfinite(values)]
+    # The whiskers stay in view (rates' intervals are within [0, 1] by construction).
+    finite = np.concatenate([finite, *(i[np.isfinite(i)] for i in intervals)])
     if not grouped:
         finite = np.concatenate([finite, baseline[np.isfinite(baseline)]])
     if finite.size == 0:
@@ -256,6 +266,34 @@ def _draw(
         ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
 
 
+def _whiskers(
+    ax: Axes,
+    x: np.ndarray,
+    values: np.ndarray,
+    intervals: tuple[np.ndarray, np.ndarray],
+    mask: np.ndarray,
+    colour: Any,
+) -> None:
+    """Each value's interval (ci_low to ci_high) as a whisker behind its point."""
+    low, high = intervals[0][mask], intervals[1][mask]
+    shown = np.isfinite(low) & np.isfinite(high) & np.isfinite(values)
+    if not shown.any():
+        return
+    below = np.clip(values[shown] - low[shown], 0, None)
+    above = np.clip(high[shown] - values[shown], 0, None)
+    ax.errorbar(
+        x[shown],
+        values[shown],
+        yerr=np.vstack([below, above]),
+        fmt="none",
+        ecolor=colour,
+        elinewidth=0.9,
+        capsize=2,
+        alpha=0.55,
+        zorder=2.5,
+    )
+
+
 def _local(value: object, tz: str) -> pd.Timestamp | None:
     if value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
         return None
@@ -278,6 +316,9 @@ def _legend_handles(card: Scorecard, events: pd.DataFrame | None, kpis: Sequence
         for band in _present.BANDS:
             colour = _present.BAND_COLOURS[band][2]
             handles.append(Patch(color=colour, alpha=0.35, lw=0, label=band))
+        grey = _present.BAND_COLOURS[_present.INSUFFICIENT][2]
+        handles.append(Line2D([], [], color=grey, marker="o", lw=0, label="insufficient sample"))
+    handles.append(Line2D([], [], color=LINE_COLOUR, lw=0.9, alpha=0.55, label="interval"))
     if events is not None:
         for kind in dict.fromkeys(str(k) for k in events["kind"]):
             handles.append(

@@ -9,7 +9,6 @@ internals.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import math
 from collections.abc import Callable, Iterator, Mapping
@@ -27,21 +26,41 @@ if TYPE_CHECKING:
     from ._card import Scorecard
 
 BANDS = ("healthy", "watch", "intervention")
+#: The band of a value on fewer observations than its band's min_sample (SPEC §10.2).
+INSUFFICIENT = "insufficient"
 # band -> (cell background, cell text, accent for borders, chart points and shading)
 BAND_COLOURS = {
     "healthy": ("#dcfce7", "#14532d", "#16a34a"),
     "watch": ("#fef3c7", "#713f12", "#d97706"),
     "intervention": ("#fee2e2", "#7f1d1d", "#dc2626"),
+    INSUFFICIENT: ("#f3f4f6", "#6b7280", "#9ca3af"),
 }
-BAND_MARK = {"healthy": "ok", "watch": "!", "intervention": "!!"}
+BAND_MARK = {"healthy": "ok", "watch": "!", "intervention": "!!", INSUFFICIENT: "?"}
 # Money is in the currency of the inputs (docs/metrics.md), which the data do not name: no
 # symbol unless the caller gives one (``currency="€"``), set for one rendering at a time.
 CURRENCY: ContextVar[str] = ContextVar("supportkpi_currency", default="")
 MISSING = "n/a"
 NULL_GROUP = "(null)"
 
-# Columns of card.bands() (docs/semantics.md), after the group columns.
-BAND_COLUMNS = ("band", "owner", "baseline", "delta_vs_baseline", "expected")
+# Columns of card.bands() (docs/semantics.md), after the period and group columns.
+BANDS_TABLE_COLUMNS = (
+    "kpi",
+    "value",
+    "band",
+    "owner",
+    "baseline",
+    "delta_vs_baseline",
+    "expected",
+    "n",
+    "ci_low",
+    "ci_high",
+    "band_certain",
+    "p_value",
+)
+# What the bands add to the long table's rows (which have kpi, value and the interval).
+BAND_COLUMNS = tuple(
+    c for c in BANDS_TABLE_COLUMNS if c not in ("kpi", "value", "ci_low", "ci_high")
+)
 
 PERIOD_NOUN = {"day": "day", "week": "week", "month": "month"}
 PERIOD_ADJECTIVE = {"day": "Daily", "week": "Weekly", "month": "Monthly"}
@@ -269,24 +288,6 @@ def format_number(value: object) -> str:
     return f"{number:,.2f}"
 
 
-def format_evidence(value: object, *, top: bool = True) -> str:
-    """Evidence for people: ``condition: value; ...`` with 4 significant digits."""
-    if isinstance(value, Mapping):
-        items = [f"{k}: {format_evidence(v, top=False)}" for k, v in value.items()]
-        return "; ".join(items) if top else "{" + ", ".join(items) + "}"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return MISSING if is_missing(value) else f"{value:.4g}"
-    if isinstance(value, pd.Timestamp | dt.datetime):
-        return pd.Timestamp(value).isoformat()
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(format_evidence(v, top=False) for v in value) + "]"
-    if is_missing(value):
-        return MISSING
-    return str(value)
-
-
 # --- bands ----------------------------------------------------------------------------
 
 
@@ -381,7 +382,7 @@ def band_edges(card: Scorecard, kpi: str) -> dict[str, Any] | None:
         >>> sample = sk.load_sample()
         >>> card = sk.scorecard(sample["contacts"], sample["orders"])
         >>> band_edges(card, "tickets_per_order")
-        {'shape': 'lower_is_better', 'healthy_max': 0.1, 'watch_max': 0.15}
+        {'shape': 'lower_is_better', 'healthy_max': 0.1, 'watch_max': 0.15, 'min_sample': 30}
     """
     bands = card.config.to_dict().get("bands", {})
     if isinstance(bands.get(kpi), Mapping):
@@ -402,7 +403,7 @@ def bands_frame(card: Scorecard) -> pd.DataFrame:
         >>> sample = sk.load_sample()
         >>> card = sk.scorecard(sample["contacts"], sample["orders"])
         >>> b = bands_frame(card)
-        >>> sorted(set(b.band.dropna())) == ["healthy", "intervention", "watch"]
+        >>> sorted(set(b.band.dropna())) == ["healthy", "insufficient", "intervention", "watch"]
         True
     """
     return card.bands()
@@ -444,8 +445,9 @@ def stamp_int(stamp: pd.Timestamp) -> int:
 def scorecard_table(card: Scorecard) -> pd.DataFrame:
     """The long table with each row's band: what the command line writes.
 
-    Columns: period_start, the group columns, kpi, value, numerator, denominator, unit, then
-    band, owner, baseline, delta_vs_baseline, expected (null for KPIs without a band).
+    Columns: period_start, the group columns, kpi, value, numerator, denominator, unit,
+    ci_low, ci_high, then band, owner, baseline, delta_vs_baseline, expected, n,
+    band_certain, p_value (null for KPIs without a band).
 
     Example:
         >>> import supportkpi as sk
@@ -454,7 +456,8 @@ def scorecard_table(card: Scorecard) -> pd.DataFrame:
         >>> t = scorecard_table(card)
         >>> list(t.columns)  # doctest: +NORMALIZE_WHITESPACE
         ['period_start', 'kpi', 'value', 'numerator', 'denominator', 'unit', 'ci_low', 'ci_high',
-         'band', 'owner', 'baseline', 'delta_vs_baseline', 'expected']
+         'band', 'owner', 'baseline', 'delta_vs_baseline', 'expected', 'n', 'band_certain',
+         'p_value']
         >>> t.loc[t.kpi == "tickets_per_order", "band"].iloc[-1]
         'intervention'
     """
@@ -474,6 +477,7 @@ def scorecard_table(card: Scorecard) -> pd.DataFrame:
         if column not in merged.columns:
             merged[column] = None
     merged["expected"] = merged["expected"].astype("boolean")
+    merged["band_certain"] = merged["band_certain"].astype("boolean")
     return merged.drop(columns="_period")
 
 

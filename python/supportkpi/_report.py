@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from ._grid import Grid, cell_title, diagnostics_in, grid_columns, support_text
+from ._grid import Grid, cell_title, diagnostics_in, grid_columns, plus_minus, support_text
 from ._notebook import DEFAULT_PERIODS, escape, legend_html, scorecard_table_html
 from ._present import (
     BAND_COLOURS,
@@ -42,7 +42,6 @@ from ._present import (
     events_frame,
     featured_kpis,
     format_delta,
-    format_evidence,
     format_instant,
     format_value,
     group_label,
@@ -133,6 +132,10 @@ def _tiles_html(card: Scorecard, grid: Grid, current: pd.Timestamp) -> str:
             meta.append(f"30-day baseline: {escape(format_value(cell.baseline, cell.unit, kpi))}")
         if support_text(cell):
             meta.append(escape(support_text(cell)))
+        if plus_minus(cell, kpi):
+            meta.append(
+                escape(f"{format_value(cell.value, cell.unit, kpi)} {plus_minus(cell, kpi)}")
+            )
         if cell.owner:
             meta.append(f"owner: {escape(cell.owner)}")
         expected = " (expected: peak)" if cell.expected else ""
@@ -141,7 +144,7 @@ def _tiles_html(card: Scorecard, grid: Grid, current: pd.Timestamp) -> str:
         tiles.append(
             f'<div class="tile" data-kpi="{escape(kpi)}" style="border-top-color:{accent}">'
             f'<div class="name">{escape(kpi_name(kpi))}</div>'
-            f'<div class="value" title="{escape(cell_title(kpi, cell))}">'
+            f'<div class="value" title="{escape(cell_title(kpi, cell, grid.confidence))}">'
             f"{escape(format_value(cell.value, cell.unit, kpi))}</div>"
             f'<div class="band" style="color:{colour}">{band_text}</div>'
             f'<div class="meta">{"<br>".join(meta)}</div></div>'
@@ -182,7 +185,7 @@ def _attention_html(card: Scorecard, grid: Grid, current: pd.Timestamp) -> str:
         note = "expected: peak event, no intervention needed" if cell.expected else ""
         body.append(
             f"<tr><td>{escape(cell.owner or '')}</td><td>{escape(name)}</td>"
-            f'<td title="{escape(cell_title(kpi, cell))}">'
+            f'<td title="{escape(cell_title(kpi, cell, grid.confidence))}">'
             f"{escape(format_value(cell.value, cell.unit, kpi))}"
             f'<br><span class="note">{escape(support_text(cell))}</span></td>'
             f"<td>{_pill(cell.band)}</td><td>{escape(baseline)}</td>"
@@ -225,7 +228,7 @@ def _diagnostics_table_html(card: Scorecard, diagnostics: pd.DataFrame, *, brief
                 str(row.get("action", "")),
                 str(row.get("validation_metric", "")),
                 str(row.get("owner", "")),
-                format_evidence(row.get("evidence") or {}),
+                str(row.get("evidence_text") or ""),
             ]
         rule = escape(row.get("rule", ""))
         body.append(
@@ -270,7 +273,8 @@ def _charts_html(card: Scorecard, kpis: Sequence[str], days: int) -> str:
     figure = _plot.plot_trends(card, list(kpis), days=days)
     return (
         f'<figure class="chart"><figcaption class="note">The last {days} days up to the '
-        "report period. Shading: healthy (green), watch (amber), intervention (red); dashed "
+        "report period. Shading: healthy (green), watch (amber), intervention (red); grey "
+        "points: insufficient sample; whiskers: the value's interval; dashed "
         "line: 30-day baseline; vertical bands: calendar events.</figcaption>"
         f"{_svg_markup(figure)}</figure>"
     )

@@ -13,15 +13,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ._grid import Grid, band_counts, diagnostics_in, grid_columns
+from ._evidence import format_p
+from ._grid import Grid, band_counts, diagnostics_in, grid_columns, plus_minus
 from ._present import (
     BAND_MARK,
     BANDS,
+    INSUFFICIENT,
     MISSING,
     diagnostics_frame,
     featured_kpis,
     format_instant,
+    format_number,
     format_value,
+    observed_share,
     period_phrase,
     period_starts,
     report_period,
@@ -97,13 +101,15 @@ def terminal_repr(card: Scorecard, *, periods: int = 3) -> str:
         ]
         lines.append("  ".join(cells_text).rstrip())
     if grouped:
-        lines.append("band of each value: ok healthy, ! watch, !! intervention")
+        lines.append(
+            "band of each value: ok healthy, ! watch, !! intervention, ? insufficient sample"
+        )
     notes = [c for c in columns if c.note]
     if notes:
         lines.append(f"* {notes[-1].note}")
     counts = band_counts(grid, current)
     if counts:
-        summary = ", ".join(f"{counts[b]} {b}" for b in BANDS if counts.get(b))
+        summary = ", ".join(f"{counts[b]} {b}" for b in (*BANDS, INSUFFICIENT) if counts.get(b))
         lines.append(f"bands in the {period_phrase(card, current)}: {summary}")
     fired = diagnostics_in(card, diagnostics_frame(card), [current])
     if fired.empty:
@@ -112,3 +118,69 @@ def terminal_repr(card: Scorecard, *, periods: int = 3) -> str:
         rules = ", ".join(dict.fromkeys(str(r) for r in fired["rule"]))
         lines.append(f"diagnostics fired: {rules} (card.diagnose())")
     return "\n".join(terminal_safe(line) for line in lines)
+
+
+def interval_lines(card: Scorecard, kpis: list[str]) -> list[str]:
+    """The report period's ``kpis`` with their intervals, bands, samples and p-values
+    (``supportkpi demo``), one line each; ~ marks a band the interval does not settle.
+
+    Example:
+        >>> import supportkpi as sk
+        >>> sample = sk.load_sample()
+        >>> card = sk.scorecard(sample["contacts"], sample["orders"])
+        >>> print("\\n".join(interval_lines(card, ["csat_mean"])))  # doctest: +NORMALIZE_WHITESPACE
+        the week of 2024-12-02 (to date), with 95% intervals:
+          CSAT  4.07 ± 0.12  watch~  n = 628  vs baseline: p = 0.179
+          ~ the interval crosses a band edge: the band is not settled
+    """
+    grid = Grid(card)
+    current = report_period(card)
+    if current is None or card.group_by:
+        return []
+    level = f"{100 * grid.confidence:g}% " if grid.confidence else ""
+    rows = []
+    for kpi in kpis:
+        cell = grid.cell(current, (), kpi)
+        if cell is None or cell.value is None:
+            continue
+        value = format_value(cell.value, cell.unit, kpi)
+        band = (cell.band or "") + ("~" if cell.band_certain is False else "")
+        n = f"n = {format_number(cell.n)}" if cell.n is not None else ""
+        p = f"vs baseline: {format_p(cell.p_value)}" if cell.p_value is not None else ""
+        rows.append([short_name(kpi), f"{value} {plus_minus(cell, kpi)}".strip(), band, n, p])
+    if not rows:
+        return []
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    observed = "" if observed_share(card, current) >= 1.0 else " (to date)"
+    lines = [f"the {period_phrase(card, current)}{observed}, with {level}intervals:"]
+    for r in rows:
+        lines.append("  " + "  ".join(r[i].ljust(widths[i]) for i in range(5)).rstrip())
+    if any(r[2].endswith("~") for r in rows):
+        lines.append("  ~ the interval crosses a band edge: the band is not settled")
+    return [terminal_safe(line) for line in lines]
+
+
+def evidence_lines(card: Scorecard) -> list[str]:
+    """The rules that fired in the report period, with their evidence in words
+    (``supportkpi demo``).
+
+    Example:
+        >>> import supportkpi as sk
+        >>> sample = sk.load_sample()
+        >>> card = sk.scorecard(sample["contacts"], sample["orders"])
+        >>> print(evidence_lines(card)[0])
+        fired in the week of 2024-12-02 (to date):
+    """
+    current = report_period(card)
+    if current is None:
+        return []
+    fired = diagnostics_in(card, diagnostics_frame(card), [current])
+    if fired.empty:
+        return []
+    observed = "" if observed_share(card, current) >= 1.0 else " (to date)"
+    lines = [f"fired in the {period_phrase(card, current)}{observed}:"]
+    for row in fired.to_dict("records"):
+        group = [str(row.get(g)) for g in card.group_by]
+        where = f" [{', '.join(group)}]" if group else ""
+        lines.append(f"  {row['rule']}{where}: {row.get('evidence_text', '')}")
+    return [terminal_safe(line) for line in lines]

@@ -545,8 +545,9 @@ def _catalog_text(table: pd.DataFrame) -> str:
 def _demo_command(args: argparse.Namespace) -> int:
     # Imported here so that `supportkpi --help` works even when the extension is broken.
     import supportkpi as sk
-    from supportkpi._present import format_instant
+    from supportkpi._present import demo_kpis, format_instant
     from supportkpi._sample import load_sample
+    from supportkpi._terminal import evidence_lines, interval_lines
 
     started = time.perf_counter()
     sample = load_sample()
@@ -573,6 +574,8 @@ def _demo_command(args: argparse.Namespace) -> int:
     )
     print()
     print(format_wide(card.wide(), args.by, args.periods, group_by=args.group_by))
+    print()
+    print("\n".join(interval_lines(card, [k for k in demo_kpis() if k in card.kpis])))
     if card.skipped:
         print()
         print("skipped KPIs:")
@@ -584,6 +587,7 @@ def _demo_command(args: argparse.Namespace) -> int:
         print("diagnostics that fired (rule: periods):")
         for rule, rows in fired.groupby("rule", sort=True):
             print(f"  {rule}: {len(rows)}")
+        print("\n".join(evidence_lines(card)))
     written = _write_demo_files(card, args.out_dir)
     print()
     for path in written:

@@ -7,6 +7,7 @@ use super::expr::{parse_condition, Condition, Evidence, Expr};
 use super::spec::{RuleKind, RuleSpec};
 use crate::aggregate::breakdown::Breakdown;
 use crate::error::{Error, Result};
+use crate::statistics::{benjamini_hochberg, proportion_change};
 
 /// A rule ready to evaluate.
 pub(crate) struct PreparedRule {
@@ -48,6 +49,12 @@ pub(crate) fn rule_kpi_reads(rules: &[PreparedRule]) -> Vec<(&str, bool)> {
                 walk(a, at_baseline, out);
                 walk(b, at_baseline, out);
             }
+            // The change is tested against the previous period's measure or the baseline
+            // window's, which must then be computed.
+            Expr::Significant { ids, against } => out.extend(
+                ids.iter()
+                    .map(|id| (id.as_str(), *against == super::expr::When::Baseline)),
+            ),
             Expr::By { .. } | Expr::EventEndedWithin { .. } => {}
         }
     }
@@ -71,7 +78,7 @@ pub(crate) fn rule_dimensions(rules: &[PreparedRule]) -> Vec<String> {
                 walk(a, out);
                 walk(b, out);
             }
-            Expr::Kpi(_) | Expr::EventEndedWithin { .. } => {}
+            Expr::Kpi(_) | Expr::EventEndedWithin { .. } | Expr::Significant { .. } => {}
         }
     }
     let mut dims = Vec::new();
@@ -96,18 +103,31 @@ pub(crate) struct Finding {
     pub(crate) evidence: BTreeMap<String, Evidence>,
 }
 
+/// One rule's hotspot scan of one period × group cell (SPEC §7, §10.3): each value of
+/// each scanned dimension whose contact share is at least `min_ratio` × its order share,
+/// with at least `min_contacts` contacts, and whose share of contacts differs from its
+/// share of orders beyond chance: the two-proportion z-test of the value against the rest,
+/// with Benjamini–Hochberg control at `alpha` across every value the scan tested. The
+/// evidence shows both p-values.
 pub(crate) fn hotspots(
     rule: &PreparedRule,
-    p: usize,
-    g: usize,
+    (p, g): (usize, usize),
     breakdowns: &BTreeMap<String, Breakdown>,
-    cell_contacts: u64,
-    period_orders: u64,
+    (cell_contacts, period_orders): (u64, u64),
+    alpha: f64,
 ) -> Vec<BTreeMap<String, Evidence>> {
-    let mut found = Vec::new();
-    if cell_contacts == 0 || period_orders == 0 {
-        return found;
+    struct Tested<'a> {
+        dim: &'a str,
+        value: &'a str,
+        contacts: u64,
+        orders: u64,
+        p_value: f64,
     }
+    if cell_contacts == 0 || period_orders == 0 {
+        return Vec::new();
+    }
+    let (n_contacts, n_orders) = (cell_contacts as f64, period_orders as f64);
+    let mut tested = Vec::new();
     for dim in &rule.spec.dimensions {
         let Some(b) = breakdowns.get(dim) else {
             continue;
@@ -119,28 +139,51 @@ pub(crate) fn hotspots(
             let (Some(contacts), Some(orders)) = (b.contacts_at(p, g, v), b.orders_at(p, v)) else {
                 continue;
             };
-            let contact_share = contacts as f64 / cell_contacts as f64;
-            let order_share = orders as f64 / period_orders as f64;
-            if (contacts as f64) >= rule.spec.min_contacts
-                && contacts > 0
-                && contact_share >= rule.spec.min_ratio * order_share
-            {
-                let mut evidence = BTreeMap::new();
-                evidence.insert("dimension".to_owned(), Evidence::Text(dim.clone()));
-                evidence.insert("value".to_owned(), Evidence::Text(name.clone()));
-                evidence.insert("contacts".to_owned(), Evidence::Number(contacts as f64));
-                evidence.insert("contact_share".to_owned(), Evidence::Number(contact_share));
-                evidence.insert("orders".to_owned(), Evidence::Number(orders as f64));
-                evidence.insert("order_share".to_owned(), Evidence::Number(order_share));
-                if orders > 0 {
-                    evidence.insert(
-                        "contacts_per_order".to_owned(),
-                        Evidence::Number(contacts as f64 / orders as f64),
-                    );
-                }
-                found.push(evidence);
+            // The value's share of the contacts against its share of the orders (the 2 × 2
+            // table of the value and the rest); None when the test is undefined.
+            let change = proportion_change(
+                (contacts as f64, n_contacts),
+                (orders as f64, n_orders),
+                1.0 - alpha,
+            );
+            if let Some(change) = change {
+                tested.push(Tested {
+                    dim,
+                    value: name,
+                    contacts,
+                    orders,
+                    p_value: change.p_value,
+                });
             }
         }
+    }
+    let adjusted = benjamini_hochberg(&tested.iter().map(|t| t.p_value).collect::<Vec<_>>());
+    let mut found = Vec::new();
+    for (t, adjusted) in tested.iter().zip(adjusted) {
+        let contact_share = t.contacts as f64 / n_contacts;
+        let order_share = t.orders as f64 / n_orders;
+        let out_of_proportion = (t.contacts as f64) >= rule.spec.min_contacts
+            && t.contacts > 0
+            && contact_share >= rule.spec.min_ratio * order_share;
+        if !(out_of_proportion && adjusted < alpha) {
+            continue;
+        }
+        let mut evidence = BTreeMap::new();
+        let mut number = |key: &str, x: f64| {
+            evidence.insert(key.to_owned(), Evidence::Number(x));
+        };
+        number("contacts", t.contacts as f64);
+        number("contact_share", contact_share);
+        number("orders", t.orders as f64);
+        number("order_share", order_share);
+        if t.orders > 0 {
+            number("contacts_per_order", t.contacts as f64 / t.orders as f64);
+        }
+        number("p_value", t.p_value);
+        number("adjusted_p_value", adjusted);
+        evidence.insert("dimension".to_owned(), Evidence::Text(t.dim.to_owned()));
+        evidence.insert("value".to_owned(), Evidence::Text(t.value.to_owned()));
+        found.push(evidence);
     }
     found
 }

@@ -12,15 +12,20 @@
 //!            | by(dim, value, kpi)       kpi on one value of a dimension (see SLICE_KPIS)
 //!            | event_ended_within(kind, 14d)   true when such an event ended in
 //!                                               [period end − window, period end]
+//!            | significant(change)       true when the change's p-value < α (SPEC §10.3)
+//! change    := delta(kpi) | pct_change(kpi)       against the previous period
+//!            | ratio_to_baseline(kpi) | kpi       against the baseline window
 //! ```
 //!
-//! A condition whose value is null (an empty denominator, a missing previous period) does
-//! not hold, so a rule never fires on missing data.
+//! A condition whose value is null (an empty denominator, a missing previous period, a
+//! banded KPI on fewer than its band's `min_sample`) does not hold, so a rule never fires
+//! on missing data or on too little of it.
 
 use std::collections::BTreeMap;
 
 use crate::kpis as catalog;
 use crate::kpis::slices::SLICE_KPIS;
+use crate::statistics::Change;
 use crate::time::parse_duration;
 
 /// Which period a value is read for.
@@ -57,6 +62,14 @@ pub enum Expr {
         value: String,
         /// One of SLICE_KPIS.
         kpi: String,
+    },
+    /// The change of a KPI is significant (its p-value < α): against the previous period
+    /// (`delta`, `pct_change`) or the baseline window (`ratio_to_baseline`, a bare KPI).
+    Significant {
+        /// The KPI, with fallbacks.
+        ids: Vec<String>,
+        /// What it is compared with: When::Previous or When::Baseline.
+        against: When,
     },
     /// An event of `kind` ended within `window` µs before the period end.
     EventEndedWithin {
@@ -113,6 +126,10 @@ pub struct Condition {
 /// their stack use whatever the input (a `abs(abs(…))` thousands deep is an error, not a
 /// stack overflow).
 pub const MAX_NESTING: usize = 32;
+
+const SIGNIFICANT_FORMS: &str = "significant(...) tests one KPI's change: \
+    significant(delta(kpi)) or significant(pct_change(kpi)) against the previous period, \
+    significant(ratio_to_baseline(kpi)) or significant(kpi) against the baseline window";
 
 struct Parser<'a> {
     text: &'a str,
@@ -191,6 +208,19 @@ impl<'a> Parser<'a> {
                     let kpi = self.word()?.to_owned();
                     Expr::By { dim, value, kpi }
                 }
+                "significant" => {
+                    let inner = self.expr()?;
+                    let (ids, against) = match inner {
+                        Expr::Delta(e) | Expr::PctChange(e) => (e, When::Previous),
+                        Expr::RatioToBaseline(e) => (e, When::Baseline),
+                        e @ Expr::Kpi(_) => (Box::new(e), When::Baseline),
+                        _ => return Err(SIGNIFICANT_FORMS.to_owned()),
+                    };
+                    let Expr::Kpi(ids) = *ids else {
+                        return Err(SIGNIFICANT_FORMS.to_owned());
+                    };
+                    Expr::Significant { ids, against }
+                }
                 "event_ended_within" => {
                     let kind = self.word()?.to_owned();
                     self.expect(",")?;
@@ -249,7 +279,7 @@ impl<'a> Parser<'a> {
 
 fn check_expr(expr: &Expr) -> std::result::Result<(), String> {
     match expr {
-        Expr::Kpi(ids) => {
+        Expr::Kpi(ids) | Expr::Significant { ids, .. } => {
             for id in ids {
                 if catalog::find(id).is_none() {
                     return Err(format!("{id:?} is not a KPI id of the catalogue"));
@@ -290,10 +320,15 @@ pub fn parse_condition(text: &str) -> std::result::Result<Condition, String> {
     };
     let (expr, compare) = parser.condition()?;
     check_expr(&expr)?;
-    let boolean = matches!(expr, Expr::EventEndedWithin { .. });
+    let boolean = matches!(
+        expr,
+        Expr::EventEndedWithin { .. } | Expr::Significant { .. }
+    );
     if boolean != compare.is_none() {
         return Err(if boolean {
-            "event_ended_within(...) is a condition by itself; drop the comparison".to_owned()
+            "event_ended_within(...) and significant(...) are conditions by themselves; \
+             drop the comparison"
+                .to_owned()
         } else {
             "a value needs a comparison, e.g. \"csat_mean < 4.0\"".to_owned()
         });
@@ -309,8 +344,13 @@ pub fn parse_condition(text: &str) -> std::result::Result<Condition, String> {
 pub trait Facts {
     /// Whether the card computed this KPI (its inputs are present).
     fn has_kpi(&self, id: &str) -> bool;
-    /// A KPI value.
+    /// A KPI value (None when a banded KPI's sample is below its band's min_sample).
     fn kpi(&self, id: &str, when: When) -> Option<f64>;
+    /// The change of a KPI from `against` (the previous period or the baseline window) to
+    /// the current period, with its interval and p-value (SPEC §10.3).
+    fn change(&self, id: &str, against: When) -> Option<Change>;
+    /// α = 1 − confidence.
+    fn alpha(&self) -> f64;
     /// A slice KPI on one dimension value.
     fn by(&self, dim: &str, value: &str, kpi: &str, when: When) -> Option<f64>;
     /// The name of an event of `kind` that ended within `window` before the period end.
@@ -341,7 +381,7 @@ fn eval(expr: &Expr, facts: &dyn Facts, when: When) -> Option<f64> {
         }
         Expr::Abs(e) => eval(e, facts, when).map(f64::abs),
         Expr::By { dim, value, kpi } => facts.by(dim, value, kpi, when),
-        Expr::EventEndedWithin { .. } => None,
+        Expr::EventEndedWithin { .. } | Expr::Significant { .. } => None,
     }
 }
 
@@ -353,6 +393,21 @@ pub enum Evidence {
     Number(f64),
     /// A name (event, dimension value).
     Text(String),
+    /// A tested change (SPEC §10.3).
+    Change {
+        /// The KPI.
+        kpi: String,
+        /// "previous" or "baseline".
+        against: &'static str,
+        /// now − before.
+        difference: f64,
+        /// Interval of the difference.
+        ci_low: Option<f64>,
+        /// Interval of the difference.
+        ci_high: Option<f64>,
+        /// Two-sided p-value.
+        p_value: f64,
+    },
 }
 
 /// Evaluates a conditions rule; Some(evidence) when every condition holds.
@@ -363,6 +418,30 @@ pub fn fire(conditions: &[Condition], facts: &dyn Facts) -> Option<BTreeMap<Stri
             (Expr::EventEndedWithin { kind, window }, _) => {
                 let name = facts.event_ended_within(kind, *window)?;
                 evidence.insert(format!("{kind}_event"), Evidence::Text(name));
+            }
+            (Expr::Significant { ids, against }, _) => {
+                let id = ids.iter().find(|id| facts.has_kpi(id))?;
+                let change = facts.change(id, *against)?;
+                // A NaN p-value is never significant.
+                let significant = change.p_value < facts.alpha();
+                if !significant {
+                    return None;
+                }
+                evidence.insert(
+                    condition.text.clone(),
+                    Evidence::Change {
+                        kpi: id.clone(),
+                        against: if *against == When::Previous {
+                            "previous"
+                        } else {
+                            "baseline"
+                        },
+                        difference: change.difference,
+                        ci_low: change.interval.map(|i| i.0),
+                        ci_high: change.interval.map(|i| i.1),
+                        p_value: change.p_value,
+                    },
+                );
             }
             (expr, Some((op, threshold))) => {
                 let value = eval(expr, facts, When::Current)?;
@@ -407,6 +486,22 @@ mod tests {
         fn event_ended_within(&self, kind: &str, _: i64) -> Option<String> {
             (kind == "launch").then(|| "Autumn launch".to_owned())
         }
+        fn change(&self, id: &str, against: When) -> Option<Change> {
+            // deflection: a real change against the previous period; csat: noise.
+            let p_value = match (id, against) {
+                ("deflection_rate", When::Previous) => 0.001,
+                ("csat_mean", When::Baseline) => 0.4,
+                _ => return None,
+            };
+            Some(Change {
+                difference: 0.03,
+                interval: Some((0.01, 0.05)),
+                p_value,
+            })
+        }
+        fn alpha(&self) -> f64 {
+            0.05
+        }
     }
 
     fn conditions(texts: &[&str]) -> Vec<Condition> {
@@ -439,6 +534,43 @@ mod tests {
         );
         // A missing value never fires.
         assert!(fire(&conditions(&["ratio_to_baseline(csat_mean) > 0"]), &Fixed).is_none());
+    }
+
+    #[test]
+    fn significant_reads_the_tested_change() {
+        let fired = fire(
+            &conditions(&["significant(delta(deflection_rate))"]),
+            &Fixed,
+        );
+        match fired
+            .as_ref()
+            .and_then(|e| e.get("significant(delta(deflection_rate))"))
+        {
+            Some(Evidence::Change {
+                kpi,
+                against,
+                p_value,
+                ..
+            }) => assert!(kpi == "deflection_rate" && *against == "previous" && *p_value == 0.001),
+            other => panic!("{other:?}"),
+        }
+        // Not significant, not tested, or tested against the other side: never fires.
+        for text in [
+            "significant(csat_mean)",
+            "significant(ratio_to_baseline(csat_mean))",
+            "significant(delta(csat_mean))",
+            "significant(ratio_to_baseline(deflection_rate))",
+        ] {
+            assert!(fire(&conditions(&[text]), &Fixed).is_none(), "{text}");
+        }
+        for bad in [
+            "significant(delta(deflection_rate)) > 0",
+            "significant(abs(delta(deflection_rate)))",
+            "significant(by(device, mobile, conversion_rate))",
+            "significant(nope_kpi)",
+        ] {
+            assert!(parse_condition(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

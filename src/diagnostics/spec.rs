@@ -74,7 +74,10 @@ fn rule(
     }
 }
 
-/// The default diagnostic rules (SPEC §7; seed 000's table and seed 001).
+/// The default diagnostic rules (SPEC §7; seed 000's table and seed 001). The rules that
+/// read a change of a proportion or a mean also require it to be significant (SPEC
+/// §10.3); changes of counts and unrelated ratios (backlog, tickets per order, breaches)
+/// have no test and are read as before.
 pub fn default_rules() -> BTreeMap<String, RuleSpec> {
     let mut rules = BTreeMap::new();
     rules.insert(
@@ -87,8 +90,10 @@ pub fn default_rules() -> BTreeMap<String, RuleSpec> {
             "support enablement",
             &[
                 "delta(deflection_rate) >= 0.02",
+                "significant(delta(deflection_rate))",
                 // Without sessions, the recovery rate stands in for conversion (SPEC §7).
                 "delta(conversion_rate|recovery_rate_7d) <= -0.01",
+                "significant(delta(conversion_rate|recovery_rate_7d))",
             ],
         ),
     );
@@ -103,6 +108,7 @@ pub fn default_rules() -> BTreeMap<String, RuleSpec> {
             &[
                 "abs(pct_change(contacts)) <= 0.05",
                 "delta(repeat_contact_rate_14d) >= 0.02",
+                "significant(delta(repeat_contact_rate_14d))",
             ],
         ),
     );
@@ -117,6 +123,7 @@ pub fn default_rules() -> BTreeMap<String, RuleSpec> {
             &[
                 "event_ended_within(launch, 14d)",
                 "ratio_to_baseline(wismo_share) >= 1.25",
+                "significant(ratio_to_baseline(wismo_share))",
             ],
         ),
     );

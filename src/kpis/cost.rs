@@ -167,7 +167,9 @@ pub static KPIS: &[KpiDef] = &[
                     .map(|(cur, b)| cur / b - 1.0),
                 numerator: current,
                 denominator: baseline,
-                interval: None,
+                // The sample is the period's resolved contacts, not the baseline cost.
+                sample: Some(c.state.resolution.resolved as f64),
+                ..Measure::default()
             }
         },
     },

@@ -334,7 +334,7 @@ pub static KPIS: &[KpiDef] = &[
                 let orders_per_customer = c.customers.orders_with_customer as f64 / customers;
                 average_order_value * orders_per_customer * (c.lifespan_days / c.period_days)
             });
-            Measure { value, numerator: None, denominator: None, interval: None }
+            Measure { value, ..Measure::default() }
         },
     },
 ];

@@ -286,6 +286,28 @@ pub struct Measure {
     /// (ci_low, ci_high) at the configured confidence (SPEC §10.1); None for KPIs
     /// without one (counts, sums, unrelated ratios) and for empty samples.
     pub interval: Option<(f64, f64)>,
+    /// The sample behind the value (SPEC §10.2's n, which `min_sample` is checked
+    /// against): the denominator of a ratio, the count of a mean or a quantile; None for
+    /// counts and sums.
+    pub sample: Option<f64>,
+    /// How a change of this value is tested (SPEC §10.3).
+    pub test: ChangeTest,
+}
+
+/// How a change of a KPI between two samples is tested (SPEC §10.3).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum ChangeTest {
+    /// Not tested: counts, sums, unrelated ratios, quantiles, scores without a spread.
+    #[default]
+    Untested,
+    /// A proportion: numerator successes counted within denominator trials (the
+    /// two-proportion z-test).
+    Proportion,
+    /// A mean of `denominator` values with this sample standard deviation (Welch's t-test).
+    Mean {
+        /// Sample standard deviation, n − 1 divisor.
+        sd: f64,
+    },
 }
 
 /// A ratio: value = num / den, null when den = 0.
@@ -294,7 +316,8 @@ pub fn ratio(num: f64, den: f64) -> Measure {
         value: (den != 0.0).then(|| num / den),
         numerator: Some(num),
         denominator: Some(den),
-        interval: None,
+        sample: Some(den),
+        ..Measure::default()
     }
 }
 
@@ -303,8 +326,7 @@ pub fn total(x: f64) -> Measure {
     Measure {
         value: Some(x),
         numerator: Some(x),
-        denominator: None,
-        interval: None,
+        ..Measure::default()
     }
 }
 
@@ -314,11 +336,14 @@ pub fn mean(sum: f64, count: u64) -> Measure {
 }
 
 /// A mean with its Student-t interval at `confidence` from the sum of squares (SPEC
-/// §10.1): numerator = sum, denominator = count.
+/// §10.1), tested by Welch's t-test (§10.3): numerator = sum, denominator = count.
 pub fn mean_with_interval(sum: f64, sum_sq: f64, count: u64, confidence: f64) -> Measure {
+    let n = count as f64;
+    let spread = crate::statistics::t_interval(sum, sum_sq, n, confidence);
     Measure {
-        interval: crate::statistics::t_interval(sum, sum_sq, count as f64, confidence),
-        ..ratio(sum, count as f64)
+        interval: spread.map(|s| s.interval),
+        test: spread.map_or(ChangeTest::Untested, |s| ChangeTest::Mean { sd: s.sd }),
+        ..ratio(sum, n)
     }
 }
 
@@ -330,9 +355,10 @@ pub fn quantile_of(values: &mut Sample, q: f64, z: f64) -> Measure {
         .and_then(|(l, u)| Some((values.at_rank(l)?, values.at_rank(u)?)));
     Measure {
         value: values.quantile(q),
-        numerator: None,
         denominator: Some(n as f64),
         interval,
+        sample: Some(n as f64),
+        ..Measure::default()
     }
 }
 
@@ -341,15 +367,46 @@ impl Measure {
     /// it is a proportion: both whole numbers, 0 ≤ k ≤ n (SPEC §10.1). Rates that are not
     /// counted within their denominator (a change against a baseline) get none.
     pub fn with_proportion_interval(mut self, z: f64) -> Measure {
-        if let (Some(k), Some(n), None) = (self.numerator, self.denominator, self.interval) {
-            let whole = |x: f64| x.fract() == 0.0 && x >= 0.0;
-            if whole(k) && whole(n) && k <= n {
-                self.interval = crate::statistics::wilson(k, n, z);
-            }
+        if let (Some((k, n)), None) = (self.counted(), self.interval) {
+            self.interval = crate::statistics::wilson(k, n, z);
+            self.test = ChangeTest::Proportion;
         }
         self
     }
+
+    /// (k, n) when the numerator counts successes within the denominator: both whole
+    /// numbers, 0 ≤ k ≤ n.
+    fn counted(&self) -> Option<(f64, f64)> {
+        let (k, n) = (self.numerator?, self.denominator?);
+        let whole = |x: f64| x.fract() == 0.0 && x >= 0.0;
+        (whole(k) && whole(n) && k <= n).then_some((k, n))
+    }
+
+    /// The change from `before` to this measure, with its interval and two-sided p-value
+    /// at `confidence` (SPEC §10.3); None when the KPI is not tested or a side is too small.
+    pub fn change_from(&self, before: &Measure, confidence: f64) -> Option<Change> {
+        use crate::statistics::{mean_change, proportion_change, MeanSample};
+        match (self.test, before.test) {
+            (ChangeTest::Proportion, ChangeTest::Proportion) => {
+                let ((k1, n1), (k2, n2)) = (self.counted()?, before.counted()?);
+                proportion_change((k1, n1), (k2, n2), confidence)
+            }
+            (ChangeTest::Mean { sd }, ChangeTest::Mean { sd: sd_before }) => {
+                let side = |m: &Measure, sd: f64| -> Option<MeanSample> {
+                    Some(MeanSample {
+                        n: m.denominator?,
+                        mean: m.value?,
+                        sd,
+                    })
+                };
+                mean_change(side(self, sd)?, side(before, sd_before)?, confidence)
+            }
+            _ => None,
+        }
+    }
 }
+
+pub use crate::statistics::Change;
 
 /// One catalogue entry.
 pub struct KpiDef {

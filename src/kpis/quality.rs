@@ -187,13 +187,14 @@ pub static KPIS: &[KpiDef] = &[
         )),
         source: "seed 001",
         compute: |c| {
-            let ai = csat_by_path(c.state.quality.csat_ai_sum, c.state.quality.csat_ai_count);
-            let human = csat_by_path(c.state.quality.csat_human_sum, c.state.quality.csat_human_count);
+            let q = &c.state.quality;
+            let ai = csat_by_path(q.csat_ai_sum, q.csat_ai_count);
+            let human = csat_by_path(q.csat_human_sum, q.csat_human_count);
             Measure {
                 value: ai.zip(human).map(|(a, h)| (a - h).abs()),
-                numerator: None,
-                denominator: None,
-                interval: None,
+                // The gap is as sure as its smaller side.
+                sample: Some(q.csat_ai_count.min(q.csat_human_count) as f64),
+                ..Measure::default()
             }
         },
     },
@@ -238,6 +239,8 @@ pub static KPIS: &[KpiDef] = &[
                     rated,
                     c.z,
                 ),
+                sample: Some(rated),
+                ..Measure::default()
             }
         },
     },

@@ -12,11 +12,11 @@ use crate::time::day_in_grid;
 
 use super::view::Grid;
 
-/// Every KPI of one period × group cell: the current value and the baseline value, indexed
-/// like CATALOG (inactive KPIs hold defaults).
+/// Every KPI of one period × group cell: the current measure and the baseline window's,
+/// indexed like CATALOG (inactive KPIs hold defaults).
 pub(super) struct CellResult {
     pub(super) current: Vec<Measure>,
-    pub(super) baseline: Vec<Option<f64>>,
+    pub(super) baseline: Vec<Measure>,
 }
 
 /// The rows and states a cell is evaluated from.
@@ -216,7 +216,7 @@ pub(super) fn evaluate_cells(
                     days: window.len() as f64,
                 };
                 let baseline_measures = if window.is_empty() {
-                    vec![None; CATALOG.len()]
+                    vec![Measure::default(); CATALOG.len()]
                 } else {
                     // The window's own baseline is the equally long window before it, so
                     // KPIs measured against a baseline have one too.
@@ -227,9 +227,6 @@ pub(super) fn evaluate_cells(
                     }
                     let before_state = (!before.is_empty()).then_some(&before_state);
                     base.evaluate(baseline_active, before_state, lifespan, (z, confidence))
-                        .iter()
-                        .map(|m| m.value)
-                        .collect()
                 };
                 let mut current = CellInputs {
                     state,

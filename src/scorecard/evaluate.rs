@@ -79,12 +79,11 @@ pub(crate) fn finish(
     timer.lap("periods")?;
     let findings = fire_rules(
         &grid,
-        &cells,
-        &results,
+        (&cells, &results),
         &selection.active,
         &rules,
         events,
-        n_groups,
+        config,
     );
     timer.lap("diagnostics")?;
     let calendar = &grid.calendar;

@@ -4,10 +4,12 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::aggregate::breakdown::Breakdown;
+use crate::bands::Band;
+use crate::config::Config;
 use crate::diagnostics::{fire, hotspots, Facts, Finding, PreparedRule, RuleKind, When};
 use crate::ingest::Event;
 use crate::kpis::slices::slice_value;
-use crate::kpis::CATALOG;
+use crate::kpis::{Change, Measure, CATALOG};
 
 use super::cells::CellResult;
 use super::view::Grid;
@@ -15,14 +17,17 @@ use super::view::Grid;
 /// Fires every rule on every cell.
 pub(super) fn fire_rules(
     grid: &Grid,
-    cells: &[(usize, usize)],
-    results: &[CellResult],
+    (cells, results): (&[(usize, usize)], &[CellResult]),
     active: &[bool],
     rules: &[PreparedRule],
     events: &[Event],
-    n_groups: usize,
+    config: &Config,
 ) -> Vec<Finding> {
+    let n_groups = grid.daily.n_groups;
     let calendar = &grid.calendar;
+    // A rule reads a banded KPI only on enough evidence (SPEC §10.2).
+    let bands: Vec<Option<&Band>> = CATALOG.iter().map(|k| config.bands.get(k.id)).collect();
+    let confidence = config.statistics.confidence;
     let active_index: HashMap<&'static str, usize> = CATALOG
         .iter()
         .enumerate()
@@ -43,6 +48,8 @@ pub(super) fn fire_rules(
             breakdowns,
             events,
             period_end: calendar.period_end(p),
+            bands: &bands,
+            confidence,
         };
         for (r, rule) in rules.iter().enumerate() {
             match rule.kind {
@@ -61,11 +68,10 @@ pub(super) fn fire_rules(
                     let value = |k: Option<usize>| k.and_then(|k| cell[k].value).unwrap_or(0.0);
                     for evidence in hotspots(
                         rule,
-                        p,
-                        g,
+                        (p, g),
                         breakdowns,
-                        value(contacts_k) as u64,
-                        value(orders_k) as u64,
+                        (value(contacts_k) as u64, value(orders_k) as u64),
+                        1.0 - confidence,
                     ) {
                         findings.push(Finding {
                             p,
@@ -91,6 +97,21 @@ pub(super) struct CellFacts<'a> {
     pub(super) breakdowns: &'a BTreeMap<String, Breakdown>,
     pub(super) events: &'a [Event],
     pub(super) period_end: i64,
+    /// Each catalogue KPI's band, if it has one.
+    pub(super) bands: &'a [Option<&'a Band>],
+    pub(super) confidence: f64,
+}
+
+impl CellFacts<'_> {
+    /// KPI `k`'s measure in the cell for `when`.
+    fn measure(&self, k: usize, when: When) -> Option<&Measure> {
+        let cell = |p: usize| &self.results[p * self.n_groups + self.g];
+        match when {
+            When::Current => Some(&cell(self.p).current[k]),
+            When::Previous => Some(&cell(self.p.checked_sub(1)?).current[k]),
+            When::Baseline => Some(&cell(self.p).baseline[k]),
+        }
+    }
 }
 
 impl Facts for CellFacts<'_> {
@@ -100,14 +121,20 @@ impl Facts for CellFacts<'_> {
 
     fn kpi(&self, id: &str, when: When) -> Option<f64> {
         let k = *self.active.get(id)?;
-        match when {
-            When::Current => self.results[self.p * self.n_groups + self.g].current[k].value,
-            When::Previous => {
-                let p = self.p.checked_sub(1)?;
-                self.results[p * self.n_groups + self.g].current[k].value
-            }
-            When::Baseline => self.results[self.p * self.n_groups + self.g].baseline[k],
-        }
+        let measure = self.measure(k, when)?;
+        // Too little evidence reads as no value: a rule never acts on it (SPEC §10.2).
+        let enough = self.bands[k].is_none_or(|band| band.enough(measure.sample));
+        measure.value.filter(|_| enough)
+    }
+
+    fn change(&self, id: &str, against: When) -> Option<Change> {
+        let k = *self.active.get(id)?;
+        let now = self.measure(k, When::Current)?;
+        now.change_from(self.measure(k, against)?, self.confidence)
+    }
+
+    fn alpha(&self) -> f64 {
+        1.0 - self.confidence
     }
 
     fn by(&self, dim: &str, value: &str, kpi: &str, when: When) -> Option<f64> {

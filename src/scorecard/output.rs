@@ -8,7 +8,7 @@ use arrow_array::{
 };
 use arrow_schema::{Field, Schema};
 
-use crate::bands::{level_in, Band, Region};
+use crate::bands::{interval_in_band, level_in, Band, Region, INSUFFICIENT};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::ingest::{Event, TableAudit};
@@ -44,6 +44,65 @@ pub struct Scorecard {
     pub as_of: Option<i64>,
     /// Rows read, used and dropped per table.
     pub row_audit: Vec<TableAudit>,
+}
+
+/// The columns of the bands table, row by row.
+#[derive(Default)]
+struct BandRows {
+    kpi: Vec<&'static str>,
+    value: Vec<Option<f64>>,
+    band: Vec<Option<&'static str>>,
+    owner: Vec<String>,
+    baseline: Vec<Option<f64>>,
+    delta: Vec<Option<f64>>,
+    expected: Vec<bool>,
+    n: Vec<Option<f64>>,
+    ci_low: Vec<Option<f64>>,
+    ci_high: Vec<Option<f64>>,
+    band_certain: Vec<Option<bool>>,
+    p_value: Vec<Option<f64>>,
+}
+
+impl BandRows {
+    /// One KPI of one cell: its band on evidence (SPEC §10.2: `insufficient` below the
+    /// band's min_sample, never certain) and its change against the baseline (§10.3).
+    fn push(
+        &mut self,
+        kpi: &'static str,
+        band: &Band,
+        regions: &[Region],
+        (current, baseline): (&Measure, &Measure),
+        expected: bool,
+        confidence: f64,
+    ) {
+        let v = current.value;
+        let enough = band.enough(current.sample);
+        self.kpi.push(kpi);
+        self.value.push(v);
+        self.band.push(v.map(|v| {
+            if enough {
+                level_in(regions, v).name()
+            } else {
+                INSUFFICIENT
+            }
+        }));
+        self.owner.push(band.owner.to_string());
+        self.baseline.push(baseline.value);
+        self.delta.push(v.zip(baseline.value).map(|(v, b)| v - b));
+        self.expected.push(expected);
+        self.n.push(current.sample);
+        self.ci_low.push(current.interval.map(|i| i.0));
+        self.ci_high.push(current.interval.map(|i| i.1));
+        self.band_certain.push(
+            v.zip(current.interval)
+                .map(|(v, interval)| enough && interval_in_band(regions, v, interval)),
+        );
+        self.p_value.push(
+            current
+                .change_from(baseline, confidence)
+                .map(|change| change.p_value),
+        );
+    }
 }
 
 /// Builds the output tables (shared key columns: period_start and the group columns).
@@ -138,16 +197,9 @@ impl Output<'_> {
                 Some((k, kpi, band, band.regions()))
             })
             .collect();
+        let confidence = config.statistics.confidence;
         let mut keys = Vec::new();
-        let (mut kpi, mut value, mut band, mut owner, mut baseline, mut delta, mut expected) = (
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-        );
+        let mut rows = BandRows::default();
         for &(p, g, result) in cells {
             let (start, end) = (calendar.period_start(p), calendar.period_end(p));
             // A peak overlapping the period makes a band change expected (seed 001).
@@ -155,33 +207,44 @@ impl Output<'_> {
                 .iter()
                 .any(|e| e.kind == "peak" && e.start < end && e.end >= start);
             for (k, def, rule, regions) in &banded {
-                let k = *k;
-                let v = result.current[k].value;
-                let b = result.baseline[k];
                 keys.push((p, g));
-                kpi.push(def.id);
-                value.push(v);
-                band.push(v.map(|v| level_in(regions, v).name()));
-                owner.push(rule.owner.to_string());
-                baseline.push(b);
-                delta.push(v.zip(b).map(|(v, b)| v - b));
-                expected.push(peak);
+                rows.push(
+                    def.id,
+                    rule,
+                    regions,
+                    (&result.current[*k], &result.baseline[*k]),
+                    peak,
+                    confidence,
+                );
             }
         }
         let mut columns = self.key_columns(calendar, &keys)?;
-        columns.push(("kpi".into(), Arc::new(StringArray::from_iter_values(kpi))));
-        columns.push(("value".into(), Arc::new(Float64Array::from(value))));
-        columns.push(("band".into(), Arc::new(StringArray::from(band))));
+        let floats = |v: Vec<Option<f64>>| -> ArrayRef { Arc::new(Float64Array::from(v)) };
+        columns.push((
+            "kpi".into(),
+            Arc::new(StringArray::from_iter_values(rows.kpi)),
+        ));
+        columns.push(("value".into(), floats(rows.value)));
+        columns.push(("band".into(), Arc::new(StringArray::from(rows.band))));
         columns.push((
             "owner".into(),
-            Arc::new(StringArray::from_iter_values(owner)),
+            Arc::new(StringArray::from_iter_values(rows.owner)),
         ));
-        columns.push(("baseline".into(), Arc::new(Float64Array::from(baseline))));
+        columns.push(("baseline".into(), floats(rows.baseline)));
+        columns.push(("delta_vs_baseline".into(), floats(rows.delta)));
         columns.push((
-            "delta_vs_baseline".into(),
-            Arc::new(Float64Array::from(delta)),
+            "expected".into(),
+            Arc::new(BooleanArray::from(rows.expected)),
         ));
-        columns.push(("expected".into(), Arc::new(BooleanArray::from(expected))));
+        // SPEC §10.2 and §10.3, after the columns the bands table always had.
+        columns.push(("n".into(), floats(rows.n)));
+        columns.push(("ci_low".into(), floats(rows.ci_low)));
+        columns.push(("ci_high".into(), floats(rows.ci_high)));
+        columns.push((
+            "band_certain".into(),
+            Arc::new(BooleanArray::from(rows.band_certain)),
+        ));
+        columns.push(("p_value".into(), floats(rows.p_value)));
         batch(columns, "bands")
     }
 
