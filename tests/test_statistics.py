@@ -439,3 +439,14 @@ def test_readme_section_runs_and_prints_what_it_shows(capsys):
     assert [kind for kind, _ in blocks][:2] == ["python", "text"]
     exec(blocks[0][1], {})
     assert capsys.readouterr().out.strip() == blocks[1][1].strip()
+
+
+@pytest.mark.parametrize(
+    "name", ["ci_low", "ci_high", "n", "band_certain", "p_value", "evidence_text", "band"]
+)
+def test_a_group_named_like_an_output_column_is_refused(name):
+    # the bands table would have two columns of that name
+    contacts, orders, _ = make_tables(200, seed=5)
+    contacts[name] = "x"
+    with pytest.raises(sk.ConfigError, match="also a column of the scorecard's tables"):
+        sk.scorecard(contacts, orders, group_by=name)

@@ -90,12 +90,20 @@ pub(super) const OUTPUT_COLUMNS: &[&str] = &[
     "baseline",
     "delta_vs_baseline",
     "expected",
+    // SPEC §10
+    "ci_low",
+    "ci_high",
+    "n",
+    "band_certain",
+    "p_value",
     "rule",
     "symptom",
     "likely_cause",
     "action",
     "validation_metric",
     "evidence",
+    // added by the Python layer to diagnose()
+    "evidence_text",
 ];
 
 /// Options resolved against the config.
