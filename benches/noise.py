@@ -5,9 +5,9 @@ still fire on a change injected on purpose.
     python benches/noise.py            # the bundled sample and 5 generated data sets
     python benches/noise.py --seeds 10
 
-Run it with any installed version of supportkpi: the figures quoted in README.md and
-benches/RESULTS.md compare the release before SPEC §10 (no intervals, no min_sample, rules
-without significance) with this one, on the same data.
+Run it with any installed version of supportkpi: the figures in benches/NOISE.md (quoted in
+README.md) compare the release before SPEC §10.2–10.3 (no min_sample, rules without
+significance, hotspots without a test) with this one, on the same data.
 
 The generated data are stationary: 26 weeks, about 1,500 contacts a week from 8,000
 customers, every attribute drawn from one fixed distribution (channel, path, escalation,

@@ -387,3 +387,68 @@ def test_scorecard_methods_are_bound(card, tmp_path):
     assert card._repr_html_() == scorecard_html(card)
     assert repr(card) == terminal_repr(card)
     assert card.to_html(tmp_path / "r.html").exists()
+
+
+# --- evidence in the views (issue 20, SPEC §10) -----------------------------------------
+
+
+def test_tooltips_show_the_interval_as_plus_minus(card, notebook_html, report_text):
+    long = card.to_pandas()
+    period = _present.report_period(card)
+    row = long[(long.kpi == "deflection_rate") & (long.period_start == period)].iloc[0]
+    # half the width of the Wilson interval, in percentage points, worked out here
+    half = 100 * (row.ci_high - row.ci_low) / 2
+    text = f"{100 * row.value:.1f}% ± {half:.1f} pp (95% interval"
+    assert text in _row(notebook_html, "deflection_rate")
+    assert escape(text) in report_text or text in report_text
+
+
+def test_insufficient_cells_are_grey_in_every_view(sample, mpl):
+    card = sk.scorecard(sample["contacts"], sample["orders"], group_by="channel")
+    grid = _grid.Grid(card)
+    insufficient = [(k, c) for k, c in grid.cells.items() if c.band == "insufficient"]
+    assert insufficient
+    html_text = scorecard_html(card)
+    grey_background = _present.BAND_COLOURS["insufficient"][0]
+    assert 'class="sk-value sk-insufficient"' in html_text and grey_background in html_text
+    assert "below the band&#x27;s min_sample" in html_text or "min_sample" in html_text
+    assert "? insufficient sample" in terminal_repr(card)
+    # the plot colours an insufficient point grey
+    from supportkpi._plot import plot_kpi
+
+    bands = card.bands()
+    small = bands[bands.band == "insufficient"].iloc[0]
+    chat = bands[(bands.channel == small.channel) & (bands.kpi == small.kpi)]
+    fig = plot_kpi(card, small.kpi, group=small.channel)
+    grey = mpl.colors.to_rgba(_present.BAND_COLOURS["insufficient"][2])
+    from matplotlib.collections import PathCollection
+
+    scatter = [c for c in fig.axes[0].collections if isinstance(c, PathCollection)]
+    points = scatter[0].get_facecolors()
+    n_grey = sum(1 for colour in points if tuple(colour) == grey)
+    assert n_grey == int((chat.band == "insufficient").sum()) > 0
+
+
+def test_plots_draw_each_interval_as_a_whisker(card, mpl):
+    from supportkpi._plot import plot_kpi
+
+    fig = plot_kpi(card, "csat_mean")
+    ax = fig.axes[0]
+    long = card.to_pandas()
+    rows = long[(long.kpi == "csat_mean") & long.ci_low.notna()]
+    segments = [s for c in ax.collections for s in getattr(c, "get_segments", lambda: [])()]
+    verticals = sorted((round(s[0][1], 9), round(s[1][1], 9)) for s in segments if len(s) == 2)
+    wanted = sorted((round(a, 9), round(b, 9)) for a, b in zip(rows.ci_low, rows.ci_high))
+    assert verticals == wanted
+
+
+def test_the_report_writes_the_evidence_in_words(card, report_text):
+    fired = card.diagnose()
+    assert fired["evidence_text"].str.len().gt(0).all()
+    wismo = fired[fired.rule == "wismo_after_launch"].iloc[0]
+    assert "×" in wismo.evidence_text and "p < 0.001" in wismo.evidence_text
+    # no 16-digit numbers in the words, and they reach the report (its recent periods)
+    # escaped
+    assert not re.search(r"\d\.\d{6,}", " ".join(fired["evidence_text"]))
+    shown = [t for t in fired["evidence_text"] if escape(t) in report_text]
+    assert shown and any("p < 0.001" in t for t in shown)

@@ -450,3 +450,54 @@ def test_a_group_named_like_an_output_column_is_refused(name):
     contacts[name] = "x"
     with pytest.raises(sk.ConfigError, match="also a column of the scorecard's tables"):
         sk.scorecard(contacts, orders, group_by=name)
+
+
+def test_hotspot_scan_on_generated_counts_matches_statsmodels():
+    # 12 templates with random counts, a few drawing contacts out of proportion: exactly
+    # the values with BH-adjusted p < 0.05 (across all 12), contact share >= 2 x order
+    # share and >= 30 contacts fire, each with statsmodels' adjusted p-value
+    rng = np.random.default_rng(20)
+    names = [f"t{i:02d}" for i in range(12)]
+    orders_n = rng.integers(20, 400, 12)
+    # three values draw 1.5 contacts per order, the others 0.15 (plus noise)
+    per_order = np.where(np.arange(12) < 3, 1.5, 0.15)
+    contacts_n = (orders_n * per_order + rng.integers(0, 40, 12)).astype(int)
+    day = pd.Timestamp("2024-01-02", tz="UTC")
+
+    def rows(counts):
+        return pd.DataFrame(
+            [
+                {"created_at": day + pd.Timedelta(seconds=i), "template": name}
+                for name, n in zip(names, counts)
+                for i in range(int(n))
+            ]
+        )
+
+    contacts, orders = rows(contacts_n), rows(orders_n)
+    contacts["contact_id"] = range(len(contacts))
+    contacts["customer_id"] = None
+    orders["order_id"] = range(len(orders))
+    orders["customer_id"] = None
+    orders["revenue"] = 1.0
+    total_c, total_o = len(contacts), len(orders)
+    p = np.array(
+        [
+            ztest(np.array([c, o]), np.array([total_c, total_o]))[1]
+            for c, o in zip(contacts_n, orders_n)
+        ]
+    )
+    adjusted = multitest.multipletests(p, alpha=0.05, method="fdr_bh")[1]
+    share_c, share_o = contacts_n / total_c, orders_n / total_o
+    expected = {
+        name
+        for name, a, c, sc, so in zip(names, adjusted, contacts_n, share_c, share_o)
+        if a < 0.05 and c >= 30 and sc >= 2 * so
+    }
+    fired = sk.scorecard(contacts, orders, by="week").diagnose()
+    fired = fired[fired.rule == "friction_hotspot"]
+    got = {e["value"]: e for e in fired["evidence"]}
+    assert set(got) == expected and expected
+    for name, evidence in got.items():
+        i = names.index(name)
+        assert evidence["p_value"] == pytest.approx(p[i], rel=1e-9, abs=1e-300)
+        assert evidence["adjusted_p_value"] == pytest.approx(adjusted[i], rel=1e-9, abs=1e-300)

@@ -22,6 +22,13 @@ _CONDITION = re.compile(
     r"\(\s*(?P<inner>[\w.|-]+)\s*\)(?(abs)\s*\))"
     r"|(?P<kpi>[\w.|-]+))\s*(?P<op><=|>=|==|<|>)\s*(?P<number>[-+0-9.eE]+)\s*$"
 )
+# Slices: "ratio(by(dim, a, kpi), by(dim, b, kpi)) op x" and "delta(by(dim, v, kpi)) op x".
+_BY = r"by\(\s*(?P<dim{n}>[\w.-]+)\s*,\s*(?P<value{n}>[\w.-]+)\s*,\s*(?P<kpi{n}>[\w.-]+)\s*\)"
+_COMPARE = r"\s*(?P<op><=|>=|==|<|>)\s*(?P<number>[-+0-9.eE]+)\s*$"
+_SLICE_RATIO = re.compile(
+    r"^\s*ratio\(\s*" + _BY.format(n=1) + r"\s*,\s*" + _BY.format(n=2) + r"\s*\)" + _COMPARE
+)
+_SLICE_DELTA = re.compile(r"^\s*delta\(\s*" + _BY.format(n=1) + r"\s*\)" + _COMPARE)
 _OPS = {"<=": "≤", ">=": "≥", "==": "=", "<": "<", ">": ">"}
 _AGAINST = {"previous": "the previous period", "baseline": "the baseline window"}
 
@@ -48,10 +55,28 @@ def _first_kpi(ids: str) -> str:
     return ids.split("|")[0]
 
 
+def _describe_slice(text: str, value: float) -> str | None:
+    if match := _SLICE_RATIO.match(text):
+        op = _OPS[match["op"]]
+        return (
+            f"{kpi_name(match['kpi1'])} on {match['dim1']} {match['value1']} at "
+            f"{value:.2f}× {match['value2']} (rule: {op} {float(match['number']):.2f}×)"
+        )
+    if match := _SLICE_DELTA.match(text):
+        kpi, op = match["kpi1"], _OPS[match["op"]]
+        unit = _unit(kpi)
+        return (
+            f"{kpi_name(kpi)} on {match['dim1']} {match['value1']} changed "
+            f"{format_delta(value, unit)} on the previous period "
+            f"(rule: {op} {format_delta(float(match['number']), unit)})"
+        )
+    return None
+
+
 def _describe_condition(text: str, value: float) -> str:
     match = _CONDITION.match(text)
     if match is None:
-        return f"{text}: {value:.4g}"
+        return _describe_slice(text, value) or f"{text}: {value:.4g}"
     op, threshold = _OPS[match["op"]], float(match["number"])
     fn, kpi = match["fn"], _first_kpi(match["inner"] or match["kpi"])
     name, unit = kpi_name(kpi), _unit(kpi)
@@ -151,7 +176,16 @@ def describe_evidence(evidence: Mapping[str, Any], confidence: float | None = No
          'after the launch event "Autumn launch"']
 
     A change tested against the previous period carries its ``delta`` condition's
-    threshold, instead of a second clause repeating the change.
+    threshold, instead of a second clause repeating the change. Slices read as such:
+
+        >>> describe_evidence({
+        ...     "ratio(by(device, mobile, preventable_contact_rate), "
+        ...     "by(device, desktop, preventable_contact_rate)) >= 1.3": 1.4412,
+        ...     "delta(by(device, desktop, conversion_rate)) >= 0": 0.00581934,
+        ... }).split("; ")  # doctest: +NORMALIZE_WHITESPACE
+        ['Preventable contact rate on device mobile at 1.44× desktop (rule: ≥ 1.30×)',
+         'Conversion rate on device desktop changed +0.6 pp on the previous period
+          (rule: ≥ +0.0 pp)']
     """
     if "dimension" in evidence and "contact_share" in evidence:
         return _describe_hotspot(evidence)
