@@ -180,6 +180,7 @@ def main(argv: list[str] | None = None) -> None:
     sample = sk.load_sample()
     print(_row("bundled sample, weekly", alarms(sample)))
     print(_row("bundled sample, weekly by channel", alarms(sample, "channel")))
+    print(_row("bundled sample, weekly by agent", alarms(sample, "agent_id")))
     totals: Counter[str] = Counter()
     for seed in range(args.seeds):
         data = generate(seed)
