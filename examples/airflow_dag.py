@@ -6,10 +6,12 @@ to them, and fails when a KPI of the week is in the *intervention* band, so the 
 the failure alert with the list of KPIs and the report to read. A band change during a
 ``peak`` event (Black Friday) is expected and does not fail the run (SPEC §6).
 
-The work is done by :func:`weekly_scorecard`, a plain function: it imports and runs without
-Airflow (the tests call it directly). The ``@task`` wrapper only passes Airflow's data
-interval: the week to report (``data_interval_start``) and the end of observed data
-(``data_interval_end``), so a re-run of an old week gives the numbers of that week.
+The work is done by :func:`weekly_scorecard`, a plain function that runs the
+``supportkpi scorecard`` command in this process: the gate and its message are the command
+line's. It imports and runs without Airflow (the tests call it directly, and run the DAG
+with ``airflow dags test``). The ``@task`` wrapper only passes the end of Airflow's data
+interval (the run time): the week before it is reported, with data observed up to it, so a
+re-run of an old week gives the numbers of that week.
 
 Files, from the environment of the workers:
 
@@ -27,8 +29,12 @@ The same gate without Airflow, e.g. from cron::
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import io
+import json
 import os
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -56,8 +62,11 @@ class InterventionRequired(_TaskFailure):
     """
 
 
-def _read(path: Path | None) -> pd.DataFrame | None:
-    return None if path is None or not path.exists() else pd.read_parquet(path)
+def _week_start(moment: Any, tz: str) -> pd.Timestamp:
+    """Monday 00:00 (in ``tz``) of the ISO week holding ``moment``."""
+    stamp = pd.Timestamp(moment)
+    stamp = stamp.tz_localize(tz) if stamp.tzinfo is None else stamp.tz_convert(tz)
+    return stamp.normalize() - pd.Timedelta(days=stamp.day_of_week)
 
 
 def weekly_scorecard(
@@ -69,86 +78,88 @@ def weekly_scorecard(
     tz: str = "UTC",
     fail_on: str | None = "intervention",
 ) -> dict[str, Any]:
-    """Computes the weekly scorecard, writes the report, and fails on intervention.
+    """Runs the ``supportkpi scorecard`` command for one week, and fails on intervention.
+
+    The gate is the command line's own (``--fail-on``), run in this process: the same
+    exit code and the same message as from cron or a shell.
 
     Args:
         data_dir: holds contacts.parquet and orders.parquet (sessions.parquet,
             events.parquet and scorecard.toml when present).
-        report_dir: where scorecard-<week>.html and scorecard-<week>.parquet are written.
-        week: a time inside the week to report (Airflow: the data interval's start).
+        report_dir: where scorecard-<week>.html, .parquet and .json are written.
+        week: a time inside the week to report.
         as_of: the end of observed data (default: the latest created_at).
         tz: the time zone of the week boundaries.
         fail_on: "intervention", "watch" or None (never fail).
 
     Returns:
         A summary for the logs and XCom: the week, the files written, the count of KPIs
-        per band, the KPIs off healthy with their band, those that fail the gate and those
-        whose band change is expected (peak event), and the diagnostics that fired.
+        per band in the week, the KPIs off healthy with their band, those in the fail-on
+        band during a peak event (expected, not failing) and the rules that fired.
 
     Raises:
         InterventionRequired: a KPI of the week is in the fail-on band or worse, outside a
-            peak event. The report is written first.
+            peak event; its message is the command line's. The report is written first.
+        ValueError: bad input or configuration (the command line's message).
     """
-    import supportkpi as sk
+    from supportkpi.cli import main
 
     data, reports = Path(data_dir), Path(report_dir)
-    config = data / "scorecard.toml"
-    card = sk.scorecard(
-        _read(data / "contacts.parquet"),
-        _read(data / "orders.parquet"),
-        sessions=_read(data / "sessions.parquet"),
-        events=_read(data / "events.parquet"),
-        config=config if config.exists() else None,
-        by="week",
-        tz=tz,
-        as_of=as_of,
-    )
-
-    bands = card.bands()
-    starts = bands["period_start"]
-    moment = pd.Timestamp(week)
-    moment = moment.tz_localize(tz) if moment.tzinfo is None else moment.tz_convert(tz)
-    inside = starts[(starts <= moment) & (moment < starts + pd.Timedelta(days=7))]
-    if inside.empty:
-        raise ValueError(f"week {week}: not in the data ({starts.min()} to {starts.max()})")
-    week_start = inside.iloc[0]
-    this_week = bands[bands["period_start"] == week_start]
-    diagnostics = card.diagnose()
-    fired = diagnostics[diagnostics["period_start"] == week_start] if len(diagnostics) else None
-
-    label = week_start.strftime("%Y-%m-%d")
+    label = _week_start(week, tz).strftime("%Y-%m-%d")
     reports.mkdir(parents=True, exist_ok=True)
-    report = card.to_html(reports / f"scorecard-{label}.html", period=week_start)
-    long_table = reports / f"scorecard-{label}.parquet"
-    card.to_pandas().to_parquet(long_table, index=False)
+    report, table, document = (
+        reports / f"scorecard-{label}.{suffix}" for suffix in ("html", "parquet", "json")
+    )
+    argv = ["scorecard", "--by", "week", "--tz", tz, "--period", label, "--quiet"]
+    for option, name in (
+        ("--contacts", "contacts.parquet"),
+        ("--orders", "orders.parquet"),
+        ("--sessions", "sessions.parquet"),
+        ("--events", "events.parquet"),
+        ("--config", "scorecard.toml"),
+    ):
+        if (data / name).exists() or option in ("--contacts", "--orders"):
+            argv += [option, str(data / name)]
+    if as_of is not None:
+        argv += ["--as-of", pd.Timestamp(as_of).isoformat()]
+    if fail_on:
+        argv += ["--fail-on", fail_on]
+    argv += ["--out", str(report), "--out", str(table), "--out", str(document)]
+    errors = io.StringIO()
+    with contextlib.redirect_stderr(errors):
+        code = main(argv)
+    message = errors.getvalue().strip()
+    if code == 1:
+        raise InterventionRequired(f"{message}\nReport: {report}")
+    if code != 0:
+        raise ValueError(message)
 
-    failing_bands = {"watch": ["watch", "intervention"], "intervention": ["intervention"]}
-    flagged = this_week[this_week["band"].isin(failing_bands.get(fail_on or "", []))]
-    failing = flagged[~flagged["expected"].astype(bool)]
-    summary = {
+    written = json.loads(document.read_text(encoding="utf-8"))
+    in_week = [
+        row
+        for row in written["rows"]
+        if _week_start(row["period_start"], tz).strftime("%Y-%m-%d") == label
+    ]
+    banded = [row for row in in_week if row.get("band")]
+    fired = {
+        row["rule"]
+        for row in written["diagnostics"]
+        if _week_start(row["period_start"], tz).strftime("%Y-%m-%d") == label
+    }
+    return {
         "week": label,
         "report": str(report),
-        "table": str(long_table),
-        "bands": {str(k): int(v) for k, v in this_week["band"].value_counts().items()},
+        "table": str(table),
+        "bands": dict(Counter(str(row["band"]) for row in banded)),
         "attention": {
-            row.kpi: row.band
-            for row in this_week.itertuples()
-            if row.band in ("watch", "intervention")
+            row["kpi"]: row["band"] for row in banded if row["band"] in ("watch", "intervention")
         },
-        "failing": [
-            f"{row.kpi} = {row.value:.4g} ({row.band}; owner: {row.owner})"
-            for row in failing.itertuples()
-        ],
-        "expected": sorted(set(flagged["kpi"]) - set(failing["kpi"])),
-        "diagnostics": [] if fired is None else sorted(set(fired["rule"])),
+        # KPIs in the fail-on band or worse during a peak event (the command line's note)
+        "expected": sorted(
+            line.split(" = ")[0].strip() for line in message.splitlines() if " = " in line
+        ),
+        "diagnostics": sorted(fired),
     }
-    if summary["failing"]:
-        raise InterventionRequired(
-            f"week of {label}: {len(failing)} KPI(s) in the {fail_on} band or worse: "
-            + "; ".join(summary["failing"])
-            + f". Report: {report}"
-        )
-    return summary
 
 
 if dag is not None and task is not None:
@@ -163,12 +174,15 @@ if dag is not None and task is not None:
     )
     def support_scorecard_weekly() -> None:
         @task(retries=0)
-        def scorecard_gate(data_interval_start=None, data_interval_end=None) -> dict[str, Any]:
-            # Airflow passes the context values named in the signature.
+        def scorecard_gate(data_interval_end=None) -> dict[str, Any]:
+            # Airflow passes the context values named in the signature. The run at Monday
+            # 06:00 reports the week that ended then: a day before it lies in that week,
+            # and the run time is the end of observed data (Airflow 3's cron timetable
+            # gives a run a zero-length data interval at its logical date).
             return weekly_scorecard(
                 os.environ.get("SUPPORTKPI_DATA_DIR", "/opt/airflow/data/support"),
                 os.environ.get("SUPPORTKPI_REPORT_DIR", "/opt/airflow/reports/support"),
-                week=data_interval_start,
+                week=pd.Timestamp(data_interval_end) - pd.Timedelta(days=1),
                 as_of=data_interval_end,
                 tz=os.environ.get("SUPPORTKPI_TZ", "UTC"),
             )

@@ -326,7 +326,7 @@ def reference_enrich(
 def local_dates(us: np.ndarray, tz: str) -> np.ndarray:
     """UTC microseconds -> local calendar date (datetime64[D]) in tz; NaT for NaN."""
     ok = ~np.isnan(us)
-    out = np.full(len(us), np.datetime64("NaT"), dtype="datetime64[D]")
+    out = np.full(len(us), np.datetime64("NaT", "D"), dtype="datetime64[D]")
     if ok.any():
         loc = us_to_utc(us[ok].astype("int64")).tz_convert(tz).tz_localize(None)
         out[ok] = loc.to_numpy().astype("datetime64[D]")
@@ -432,10 +432,11 @@ def reference_weekly_kpis(
     first_day = all_days.min()
     asof_day = local_dates(np.array([asof]), tz)[0]
     last_mon = max(monday_of(np.array([asof_day]))[0], monday_of(np.array([all_days.max()]))[0])
-    mondays = np.arange(monday_of(np.array([first_day]))[0], last_mon + 7, 7)
+    week = np.timedelta64(7, "D")
+    mondays = np.arange(monday_of(np.array([first_day]))[0], last_mon + week, week)
     n_periods = len(mondays)
     starts = np.array([local_midnight_us(m, tz) for m in mondays] + [0.0])
-    starts[-1] = local_midnight_us(mondays[-1] + 7, tz)  # end of the last period
+    starts[-1] = local_midnight_us(mondays[-1] + week, tz)  # end of the last period
     c_per = ((c_mon - mondays[0]).astype("int64") // 7).astype("int64")
     o_per = ((o_mon - mondays[0]).astype("int64") // 7).astype("int64")
 
@@ -533,7 +534,7 @@ def reference_weekly_kpis(
 
     # days for peak_to_trough: observed range [first_day, the later of asof_day and the
     # last data day] (docs/semantics.md: an early as_of drops no row)
-    obs_days = np.arange(first_day, max(asof_day, all_days.max()) + 1)
+    obs_days = np.arange(first_day, max(asof_day, all_days.max()) + np.timedelta64(1, "D"))
     day_index = {d: i for i, d in enumerate(obs_days)}
     obs_day_per = ((monday_of(obs_days) - mondays[0]).astype("int64") // 7).astype("int64")
     c_day_idx = np.array([day_index.get(d, -1) for d in c_day], dtype="int64")
@@ -624,7 +625,7 @@ def reference_weekly_kpis(
             k["cost_per_contact"] = _ratio(tot_cost, n_c)
             cur = _ratio(tot_cost, (m & resolved).sum())
             k["cost_per_resolved_contact"] = cur
-            lo, hi = mondays[p] - bw_days, mondays[p]
+            lo, hi = mondays[p] - np.timedelta64(bw_days, "D"), mondays[p]
             bm = in_g & (c_day >= lo) & (c_day < hi)
             base = _ratio(cost[bm].sum(), (bm & resolved).sum())[0]
             ok = not math.isnan(cur[0]) and not math.isnan(base) and base != 0

@@ -161,7 +161,13 @@ def test_dictionary_encoded_strings(str_tables):
     assert_same(got, expected, ["channel"])
 
 
-@pytest.mark.parametrize("string_type", [pa.large_string(), pa.string(), pa.string_view()])
+# string_view came with pyarrow 16; the floor (14) has no such type to pass in.
+STRING_TYPES = [pa.large_string(), pa.string()] + (
+    [pa.string_view()] if hasattr(pa, "string_view") else []
+)
+
+
+@pytest.mark.parametrize("string_type", STRING_TYPES)
 def test_string_flavours(str_tables, string_type):
     c, o, s = str_tables
     expected = _card(c, o, s)

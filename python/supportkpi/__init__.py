@@ -17,7 +17,12 @@ from ._card import Scorecard
 from ._config import Config, default_config
 from ._sample import load_sample
 from ._states import combine, merge, partial
-from ._supportkpi import ConfigError, DataError, SchemaError, SupportKpiError, __version__
+from ._supportkpi import ConfigError, DataError, SchemaError, SupportKpiError
+from ._supportkpi import __version__ as _engine_version
+from ._version import package_version
+
+#: The installed package's version (its metadata; the engine's from a bare source tree).
+__version__ = package_version(fallback=str(_engine_version))
 
 __all__ = [
     "Config",

@@ -225,8 +225,19 @@ def _from_stream(obj: Any) -> pa.Table:
     reader_cls = pa.RecordBatchReader
     if hasattr(reader_cls, "from_stream"):  # pyarrow >= 15
         return reader_cls.from_stream(obj).read_all()
-    # pyarrow 14 has only the private importer.
-    capsule = obj.__arrow_c_stream__()
+    # pyarrow 14 has only the private importer, and no string_view type: a producer with
+    # its own pyarrow export (polars' to_arrow, which writes large strings) goes that way.
+    to_arrow = getattr(obj, "to_arrow", None)
+    if callable(to_arrow):
+        exported = to_arrow()
+        if isinstance(exported, pa.Table):
+            return exported
+    # Producers disagree on the optional schema argument: polars 1.3 requires it, DuckDB
+    # 1.1 refuses it.
+    try:
+        capsule = obj.__arrow_c_stream__()
+    except TypeError:
+        capsule = obj.__arrow_c_stream__(None)
     return reader_cls._import_from_c_capsule(capsule).read_all()
 
 

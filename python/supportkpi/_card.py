@@ -182,8 +182,48 @@ class Scorecard:
         return self._table
 
     def __arrow_c_stream__(self, requested_schema: object | None = None) -> object:
-        """Exports the long table through the Arrow PyCapsule interface."""
+        """Exports the long table through the Arrow PyCapsule interface: ``pl.DataFrame(card)``
+        and ``duckdb.sql("select * from card")`` read it without a copy through pandas."""
         return self._table.__arrow_c_stream__(requested_schema)
+
+    def to_polars(self) -> Any:
+        """The long table as a polars DataFrame (polars is an optional extra).
+
+        Example:
+            >>> import supportkpi as sk
+            >>> s = sk.load_sample()
+            >>> frame = sk.scorecard(s["contacts"], s["orders"]).to_polars()
+            >>> frame.columns[:3], frame.height > 1000
+            (['period_start', 'kpi', 'value'], True)
+        """
+        try:
+            import polars as pl
+        except ImportError as error:
+            raise ImportError(
+                'card.to_polars() needs polars, an optional extra: pip install "supportkpi[polars]"'
+            ) from error
+        return pl.from_arrow(self._table)
+
+    def to_parquet(self, path: str | os.PathLike[str]) -> Path:
+        """Writes the long table to a Parquet file (the path is returned).
+
+        The time zone of ``period_start`` and the column types are kept (Arrow schema).
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> import pyarrow.parquet as pq
+            >>> import supportkpi as sk
+            >>> s = sk.load_sample()
+            >>> out = pathlib.Path(tempfile.mkdtemp()) / "card.parquet"
+            >>> written = sk.scorecard(s["contacts"], s["orders"]).to_parquet(out)
+            >>> pq.read_table(written).schema.field("period_start").type
+            TimestampType(timestamp[us, tz=UTC])
+        """
+        import pyarrow.parquet as pq
+
+        target = Path(path)
+        pq.write_table(self._table, target)
+        return target
 
     def to_pandas(self) -> pd.DataFrame:
         """The long table: period_start, group columns, kpi, value, numerator, denominator, unit.

@@ -11,7 +11,10 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
+
+import pandas as pd
 
 from ._evidence import format_p
 from ._grid import Grid, band_counts, diagnostics_in, grid_columns, plus_minus
@@ -20,11 +23,16 @@ from ._present import (
     BANDS,
     INSUFFICIENT,
     MISSING,
+    NULL_GROUP,
+    PERIOD_FORMAT,
+    catalog_entry,
+    demo_kpis,
     diagnostics_frame,
     featured_kpis,
     format_instant,
     format_number,
     format_value,
+    is_missing,
     observed_share,
     period_phrase,
     period_starts,
@@ -184,3 +192,45 @@ def evidence_lines(card: Scorecard) -> list[str]:
         where = f" [{', '.join(group)}]" if group else ""
         lines.append(f"  {row['rule']}{where}: {row.get('evidence_text', '')}")
     return [terminal_safe(line) for line in lines]
+
+
+def format_wide(
+    wide: pd.DataFrame,
+    by: str = "week",
+    periods: int = 8,
+    group_by: Sequence[str] | None = None,
+    kpis: Sequence[str] | None = None,
+) -> str:
+    """The last ``periods`` periods of ``card.wide()`` as a text table, values formatted.
+
+    ``wide`` has ``period_start`` and the ``group_by`` keys as its index (or columns).
+    KPIs of ``kpis`` (default: the catalogue's demo KPIs) missing from ``wide`` (skipped)
+    are left out; columns are headed by the catalogue's short names.
+
+    Example:
+        >>> import supportkpi as sk
+        >>> sample = sk.load_sample()
+        >>> card = sk.scorecard(sample["contacts"], sample["orders"])
+        >>> print(format_wide(card.wide(), periods=2, kpis=["csat_mean"]))
+           week of CSAT
+        2024-11-25 3.46
+        2024-12-02 4.07
+    """
+    kpis = demo_kpis() if kpis is None else kpis
+    group_keys = list(group_by or [])
+    shown = [kpi for kpi in kpis if kpi in wide.columns]
+    keyed = wide if "period_start" in wide.columns else wide.reset_index()
+    table = keyed[["period_start", *group_keys, *shown]]
+    period_starts = table["period_start"].drop_duplicates().sort_values()
+    table = table[table["period_start"].isin(period_starts.iloc[-periods:])]
+
+    period_label = {"day": "day", "week": "week of", "month": "month"}[by]
+    text = pd.DataFrame({period_label: table["period_start"].dt.strftime(PERIOD_FORMAT[by])})
+    for column in group_keys:
+        text[column] = table[column].map(
+            lambda value: NULL_GROUP if is_missing(value) else str(value)
+        )
+    for kpi in shown:
+        unit = str(catalog_entry(kpi).get("unit", ""))
+        text[short_name(kpi)] = table[kpi].map(lambda value, u=unit: format_value(value, u))
+    return text.to_string(index=False)

@@ -45,6 +45,7 @@ from supportkpi._outputs import (
     write_output,
 )
 from supportkpi._text import terminal_safe
+from supportkpi._version import package_version
 from supportkpi.adapters import _cli as adapter_cli
 
 PROG = "supportkpi"
@@ -53,8 +54,6 @@ DEMO_PERIODS = 8
 FORMATS = ("json", "csv", "html", "parquet")
 # Progress lines go to stderr only once a run has taken this long.
 PROGRESS_AFTER_SECONDS = 1.0
-
-_PERIOD_LABEL = {"day": "day", "week": "week of", "month": "month"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -91,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Support-conversion scorecard: support contacts joined with orders.",
         epilog="Exit codes: 0 fine, 1 a KPI in the --fail-on band, 2 bad input or config.",
     )
+    parser.add_argument("--version", action="version", version=f"{PROG} {package_version()}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
 
     demo = commands.add_parser(
@@ -169,8 +169,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     card.add_argument(
         "--out",
+        action="append",
         metavar="PATH",
-        help="output file; '-' or absent writes json/csv/html to stdout",
+        help="output file, repeatable (e.g. the html report and a parquet table, each "
+        "format from its suffix); '-' or absent writes json/csv/html to stdout",
     )
     card.add_argument(
         "--fail-on",
@@ -370,22 +372,37 @@ def read_config(path: str | Path) -> Any:
         raise
 
 
-def _output_format(args: argparse.Namespace) -> str:
+def _outputs(args: argparse.Namespace) -> list[tuple[str, str | None]]:
+    """(format, path) of each --out (None: stdout); --format names the format of one."""
     from supportkpi._arrow import PARQUET_SUFFIXES
 
+    outs: list[str | None] = list(args.out or [None])
     if args.format:
-        return args.format
-    if args.out and args.out != "-":
-        lower = args.out.lower()
-        for fmt, suffixes in (
-            ("parquet", PARQUET_SUFFIXES),
-            ("csv", (".csv",)),
-            ("json", (".json",)),
-            ("html", (".html", ".htm")),
-        ):
-            if lower.endswith(suffixes):
-                return fmt
-    raise InputError("--format: give json, csv, html or parquet (or an --out with that suffix)")
+        if len(outs) > 1:
+            raise InputError("--format: with several --out, each takes its format from its suffix")
+        return [(args.format, outs[0])]
+    found = []
+    for out in outs:
+        lower = (out or "-").lower()
+        fmt = next(
+            (
+                fmt
+                for fmt, suffixes in (
+                    ("parquet", PARQUET_SUFFIXES),
+                    ("csv", (".csv",)),
+                    ("json", (".json",)),
+                    ("html", (".html", ".htm")),
+                )
+                if lower != "-" and lower.endswith(suffixes)
+            ),
+            None,
+        )
+        if fmt is None:
+            raise InputError(
+                "--format: give json, csv, html or parquet (or an --out with that suffix)"
+            )
+        found.append((fmt, out))
+    return found
 
 
 # --- scorecard ------------------------------------------------------------------------
@@ -398,14 +415,17 @@ def _scorecard_command(args: argparse.Namespace) -> int:
 
     progress = Progress(f"{PROG} scorecard", enabled=not args.quiet)
     try:
-        fmt = _output_format(args)
-        if fmt == "parquet" and (not args.out or args.out == "-"):
+        outputs = _outputs(args)
+        if any(fmt == "parquet" and out in (None, "-") for fmt, out in outputs):
             raise InputError("--out: parquet needs an output file")
         card = _compute(args, progress, sk)
-        progress.step(f"writing {fmt}")
-        written = write_output(
-            card, fmt, args.out, days=args.days, period=args.period, currency=args.currency
-        )
+        written = []
+        for fmt, out in outputs:
+            progress.step(f"writing {fmt}")
+            path = write_output(
+                card, fmt, out, days=args.days, period=args.period, currency=args.currency
+            )
+            written += [] if path is None else [path]
         offending, expected, checked = gate(card, args.fail_on, args.period)
     except (sk.SupportKpiError, InputError, OSError, pa.ArrowException) as error:
         progress.close()
@@ -413,10 +433,10 @@ def _scorecard_command(args: argparse.Namespace) -> int:
     finally:
         progress.close()
 
-    if not args.quiet and written is not None:
-        size = written.stat().st_size
+    for path in [] if args.quiet else written:
+        size = path.stat().st_size
         print(
-            f"{PROG} scorecard: wrote {written} ({size:,} bytes) in {progress.elapsed():.1f} s",
+            f"{PROG} scorecard: wrote {path} ({size:,} bytes) in {progress.elapsed():.1f} s",
             file=sys.stderr,
         )
     if expected:
@@ -547,7 +567,7 @@ def _demo_command(args: argparse.Namespace) -> int:
     import supportkpi as sk
     from supportkpi._present import demo_kpis, format_instant
     from supportkpi._sample import load_sample
-    from supportkpi._terminal import evidence_lines, interval_lines
+    from supportkpi._terminal import evidence_lines, format_wide, interval_lines
 
     started = time.perf_counter()
     sample = load_sample()
@@ -614,58 +634,6 @@ def _write_demo_files(card: Any, out_dir: Path) -> list[Path]:
     figure.savefig(png, dpi=110, bbox_inches="tight")
     written.append(png)
     return written
-
-
-def format_wide(
-    wide: pd.DataFrame,
-    by: str = "week",
-    periods: int = DEMO_PERIODS,
-    group_by: Sequence[str] | None = None,
-    kpis: Sequence[str] | None = None,
-) -> str:
-    """The last ``periods`` periods of ``card.wide()`` as a text table, values formatted.
-
-    ``wide`` has ``period_start`` and the ``group_by`` keys as its index (or columns).
-    KPIs of ``kpis`` (default: the catalogue's demo KPIs) missing from ``wide`` (skipped)
-    are left out; columns are headed by the catalogue's short names.
-
-    Example:
-        >>> import supportkpi as sk
-        >>> sample = sk.load_sample()
-        >>> card = sk.scorecard(sample["contacts"], sample["orders"])
-        >>> print(format_wide(card.wide(), periods=2, kpis=["csat_mean"]))
-           week of CSAT
-        2024-11-25 3.46
-        2024-12-02 4.07
-    """
-    from supportkpi._present import (
-        NULL_GROUP,
-        PERIOD_FORMAT,
-        catalog_entry,
-        demo_kpis,
-        format_value,
-        is_missing,
-        short_name,
-    )
-
-    kpis = demo_kpis() if kpis is None else kpis
-    group_keys = list(group_by or [])
-    shown = [kpi for kpi in kpis if kpi in wide.columns]
-    keyed = wide if "period_start" in wide.columns else wide.reset_index()
-    table = keyed[["period_start", *group_keys, *shown]]
-    period_starts = table["period_start"].drop_duplicates().sort_values()
-    table = table[table["period_start"].isin(period_starts.iloc[-periods:])]
-
-    period_label = _PERIOD_LABEL[by]
-    text = pd.DataFrame({period_label: table["period_start"].dt.strftime(PERIOD_FORMAT[by])})
-    for column in group_keys:
-        text[column] = table[column].map(
-            lambda value: NULL_GROUP if is_missing(value) else str(value)
-        )
-    for kpi in shown:
-        unit = str(catalog_entry(kpi).get("unit", ""))
-        text[short_name(kpi)] = table[kpi].map(lambda value, u=unit: format_value(value, u))
-    return text.to_string(index=False)
 
 
 if __name__ == "__main__":
