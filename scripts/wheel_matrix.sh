@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo="$(pwd)"
 dist="${1:-dist}"
-wheel="$(ls "$dist"/supportkpi-*-cp311-abi3-manylinux_*.whl | head -1)"
+wheel="$(ls "$dist"/supportkpi-*-cp311-abi3-manylinux*.whl | head -1)"
 version="$(basename "$wheel" | cut -d- -f2)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
