@@ -73,6 +73,7 @@ impl BandRows {
         regions: &[Region],
         (current, baseline): (&Measure, &Measure),
         expected: bool,
+        confidence: f64,
     ) {
         let v = current.value;
         let enough = band.enough(current.sample);
@@ -96,7 +97,11 @@ impl BandRows {
             v.zip(current.interval)
                 .map(|(v, interval)| enough && interval_in_band(regions, v, interval)),
         );
-        self.p_value.push(current.p_value_against(baseline));
+        self.p_value.push(
+            current
+                .change_from(baseline, confidence)
+                .map(|change| change.p_value),
+        );
     }
 }
 
@@ -191,6 +196,7 @@ impl Output<'_> {
                 Some((k, kpi, band, band.regions()))
             })
             .collect();
+        let confidence = config.statistics.confidence;
         let mut keys = Vec::new();
         let mut rows = BandRows::default();
         for &(p, g, result) in cells {
@@ -207,6 +213,7 @@ impl Output<'_> {
                     regions,
                     (&result.current[*k], &result.baseline[*k]),
                     peak,
+                    confidence,
                 );
             }
         }
