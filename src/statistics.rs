@@ -95,16 +95,8 @@ pub fn proportion_change(
     (k2, n2): (f64, f64),
     confidence: f64,
 ) -> Option<Change> {
-    if !(n1 > 0.0 && n2 > 0.0) {
-        return None;
-    }
-    let pooled = (k1 + k2) / (n1 + n2);
-    if !(pooled > 0.0 && pooled < 1.0) {
-        return None;
-    }
+    let p_value = proportion_p_value((k1, n1), (k2, n2))?;
     let (p1, p2) = (k1 / n1, k2 / n2);
-    let se = (pooled * (1.0 - pooled) * (1.0 / n1 + 1.0 / n2)).sqrt();
-    let z_stat = (p1 - p2) / se;
     let z = z_of(confidence);
     let interval = wilson(k1, n1, z)
         .zip(wilson(k2, n2, z))
@@ -118,8 +110,24 @@ pub fn proportion_change(
     Some(Change {
         difference: p1 - p2,
         interval,
-        p_value: erfc(z_stat.abs() / std::f64::consts::SQRT_2),
+        p_value,
     })
+}
+
+/// The two-sided p-value of the two-proportion z-test with pooled variance (SPEC §10.3),
+/// without the interval [`proportion_change`] adds (the bands table and the hotspot scans
+/// need only this). None when a side is empty or the pooled proportion is 0 or 1.
+pub fn proportion_p_value((k1, n1): (f64, f64), (k2, n2): (f64, f64)) -> Option<f64> {
+    if !(n1 > 0.0 && n2 > 0.0) {
+        return None;
+    }
+    let pooled = (k1 + k2) / (n1 + n2);
+    if !(pooled > 0.0 && pooled < 1.0) {
+        return None;
+    }
+    let se = (pooled * (1.0 - pooled) * (1.0 / n1 + 1.0 / n2)).sqrt();
+    let z_stat = (k1 / n1 - k2 / n2) / se;
+    Some(erfc(z_stat.abs() / std::f64::consts::SQRT_2))
 }
 
 /// One side of a comparison of means.
@@ -137,23 +145,51 @@ pub struct MeanSample {
 /// degrees of freedom (SPEC §10.3) and the matching interval of the difference. None when
 /// a side has fewer than 2 values or both standard deviations are 0.
 pub fn mean_change(now: MeanSample, before: MeanSample, confidence: f64) -> Option<Change> {
-    if !(now.n >= 2.0 && before.n >= 2.0) {
-        return None;
-    }
-    let (v1, v2) = (now.sd * now.sd / now.n, before.sd * before.sd / before.n);
-    let se2 = v1 + v2;
-    if !(se2 > 0.0 && se2.is_finite()) {
-        return None;
-    }
-    let df = se2 * se2 / (v1 * v1 / (now.n - 1.0) + v2 * v2 / (before.n - 1.0));
-    let difference = now.mean - before.mean;
-    let t_stat = difference / se2.sqrt();
-    let half = t_quantile(1.0 - (1.0 - confidence) / 2.0, df).map(|t| t * se2.sqrt());
+    let welch = Welch::of(now, before)?;
+    let half = t_quantile(1.0 - (1.0 - confidence) / 2.0, welch.df).map(|t| t * welch.se);
     Some(Change {
-        difference,
-        interval: half.map(|h| (difference - h, difference + h)),
-        p_value: t_two_sided_p(t_stat, df)?,
+        difference: welch.difference,
+        interval: half.map(|h| (welch.difference - h, welch.difference + h)),
+        p_value: welch.p_value()?,
     })
+}
+
+/// The two-sided p-value of Welch's t-test (SPEC §10.3), without the interval
+/// [`mean_change`] adds (the bands table needs only this: the t quantile of the interval is
+/// the costly part).
+pub fn mean_p_value(now: MeanSample, before: MeanSample) -> Option<f64> {
+    Welch::of(now, before)?.p_value()
+}
+
+/// Welch's statistic: the difference, its standard error and the Welch–Satterthwaite
+/// degrees of freedom.
+struct Welch {
+    difference: f64,
+    se: f64,
+    df: f64,
+}
+
+impl Welch {
+    /// None when a side has fewer than 2 values or both standard deviations are 0.
+    fn of(now: MeanSample, before: MeanSample) -> Option<Welch> {
+        if !(now.n >= 2.0 && before.n >= 2.0) {
+            return None;
+        }
+        let (v1, v2) = (now.sd * now.sd / now.n, before.sd * before.sd / before.n);
+        let se2 = v1 + v2;
+        if !(se2 > 0.0 && se2.is_finite()) {
+            return None;
+        }
+        Some(Welch {
+            difference: now.mean - before.mean,
+            se: se2.sqrt(),
+            df: se2 * se2 / (v1 * v1 / (now.n - 1.0) + v2 * v2 / (before.n - 1.0)),
+        })
+    }
+
+    fn p_value(&self) -> Option<f64> {
+        t_two_sided_p(self.difference / self.se, self.df)
+    }
 }
 
 /// Above this many degrees of freedom the t-test's p-value is the normal one: statrs'

@@ -74,6 +74,11 @@ class Scorecard:
         self.config = config if config is not None else Config()
 
     @property
+    def confidence(self) -> float:
+        """``statistics.confidence`` of the card's intervals and tests (default 0.95)."""
+        return float(self.config.to_dict().get("statistics", {}).get("confidence", 0.95))
+
+    @property
     def row_audit(self) -> pd.DataFrame:
         """Rows read, used and dropped per input table.
 
@@ -165,8 +170,7 @@ class Scorecard:
             return pd.DataFrame(columns=["period_start", *self.group_by, *_DIAGNOSE_COLUMNS])
         frame = self._diagnostics.to_pandas()
         frame["evidence"] = [json.loads(e) for e in frame["evidence"]]
-        confidence = self.config.to_dict().get("statistics", {}).get("confidence")
-        frame["evidence_text"] = [describe_evidence(e, confidence) for e in frame["evidence"]]
+        frame["evidence_text"] = [describe_evidence(e, self.confidence) for e in frame["evidence"]]
         return frame
 
     def to_arrow(self) -> pa.Table:

@@ -75,7 +75,7 @@ class Grid:
     def __init__(self, card: Scorecard) -> None:
         self.card = card
         #: statistics.confidence of the card's intervals.
-        self.confidence = card.config.to_dict().get("statistics", {}).get("confidence")
+        self.confidence = card.confidence
         table = scorecard_table(card)
         self.table = table
         self.cells: dict[tuple[int, tuple[Any, ...], str], Cell] = {}

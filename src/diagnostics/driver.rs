@@ -7,7 +7,7 @@ use super::expr::{parse_condition, Condition, Evidence, Expr};
 use super::spec::{RuleKind, RuleSpec};
 use crate::aggregate::breakdown::Breakdown;
 use crate::error::{Error, Result};
-use crate::statistics::{benjamini_hochberg, proportion_change};
+use crate::statistics::{benjamini_hochberg, proportion_p_value};
 
 /// A rule ready to evaluate.
 pub(crate) struct PreparedRule {
@@ -141,18 +141,15 @@ pub(crate) fn hotspots(
             };
             // The value's share of the contacts against its share of the orders (the 2 × 2
             // table of the value and the rest); None when the test is undefined.
-            let change = proportion_change(
-                (contacts as f64, n_contacts),
-                (orders as f64, n_orders),
-                1.0 - alpha,
-            );
-            if let Some(change) = change {
+            let p_value =
+                proportion_p_value((contacts as f64, n_contacts), (orders as f64, n_orders));
+            if let Some(p_value) = p_value {
                 tested.push(Tested {
                     dim,
                     value: name,
                     contacts,
                     orders,
-                    p_value: change.p_value,
+                    p_value,
                 });
             }
         }

@@ -385,11 +385,28 @@ impl Measure {
     /// The change from `before` to this measure, with its interval and two-sided p-value
     /// at `confidence` (SPEC §10.3); None when the KPI is not tested or a side is too small.
     pub fn change_from(&self, before: &Measure, confidence: f64) -> Option<Change> {
-        use crate::statistics::{mean_change, proportion_change, MeanSample};
+        use crate::statistics::{mean_change, proportion_change};
+        match self.tested_with(before)? {
+            Tested::Proportions(now, then) => proportion_change(now, then, confidence),
+            Tested::Means(now, then) => mean_change(now, then, confidence),
+        }
+    }
+
+    /// Only the p-value of [`Measure::change_from`] (the bands table's `p_value`).
+    pub fn p_value_against(&self, before: &Measure) -> Option<f64> {
+        use crate::statistics::{mean_p_value, proportion_p_value};
+        match self.tested_with(before)? {
+            Tested::Proportions(now, then) => proportion_p_value(now, then),
+            Tested::Means(now, then) => mean_p_value(now, then),
+        }
+    }
+
+    /// The two sides of the test this measure and `before` take, if any.
+    fn tested_with(&self, before: &Measure) -> Option<Tested> {
+        use crate::statistics::MeanSample;
         match (self.test, before.test) {
             (ChangeTest::Proportion, ChangeTest::Proportion) => {
-                let ((k1, n1), (k2, n2)) = (self.counted()?, before.counted()?);
-                proportion_change((k1, n1), (k2, n2), confidence)
+                Some(Tested::Proportions(self.counted()?, before.counted()?))
             }
             (ChangeTest::Mean { sd }, ChangeTest::Mean { sd: sd_before }) => {
                 let side = |m: &Measure, sd: f64| -> Option<MeanSample> {
@@ -399,11 +416,17 @@ impl Measure {
                         sd,
                     })
                 };
-                mean_change(side(self, sd)?, side(before, sd_before)?, confidence)
+                Some(Tested::Means(side(self, sd)?, side(before, sd_before)?))
             }
             _ => None,
         }
     }
+}
+
+/// The two sides of a change test: (k, n) of two proportions, or two means.
+enum Tested {
+    Proportions((f64, f64), (f64, f64)),
+    Means(crate::statistics::MeanSample, crate::statistics::MeanSample),
 }
 
 pub use crate::statistics::Change;

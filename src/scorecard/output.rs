@@ -73,7 +73,6 @@ impl BandRows {
         regions: &[Region],
         (current, baseline): (&Measure, &Measure),
         expected: bool,
-        confidence: f64,
     ) {
         let v = current.value;
         let enough = band.enough(current.sample);
@@ -97,11 +96,7 @@ impl BandRows {
             v.zip(current.interval)
                 .map(|(v, interval)| enough && interval_in_band(regions, v, interval)),
         );
-        self.p_value.push(
-            current
-                .change_from(baseline, confidence)
-                .map(|change| change.p_value),
-        );
+        self.p_value.push(current.p_value_against(baseline));
     }
 }
 
@@ -196,7 +191,6 @@ impl Output<'_> {
                 Some((k, kpi, band, band.regions()))
             })
             .collect();
-        let confidence = config.statistics.confidence;
         let mut keys = Vec::new();
         let mut rows = BandRows::default();
         for &(p, g, result) in cells {
@@ -213,7 +207,6 @@ impl Output<'_> {
                     regions,
                     (&result.current[*k], &result.baseline[*k]),
                     peak,
-                    confidence,
                 );
             }
         }
