@@ -75,7 +75,15 @@ class Scorecard:
 
     @property
     def confidence(self) -> float:
-        """``statistics.confidence`` of the card's intervals and tests (default 0.95)."""
+        """``statistics.confidence`` of the card's intervals and tests (default 0.95).
+
+        Example:
+            >>> import supportkpi as sk
+            >>> s = sk.load_sample()
+            >>> config = {"statistics": {"confidence": 0.9}}
+            >>> sk.scorecard(s["contacts"], s["orders"], config=config).confidence
+            0.9
+        """
         return float(self.config.to_dict().get("statistics", {}).get("confidence", 0.95))
 
     @property
