@@ -280,6 +280,23 @@ def test_scorecard_weekly_by_channel(int_tables):
     assert_long_matches(card, ref, ["channel"])
 
 
+def test_scorecard_weekly_by_many_groups(int_tables):
+    """700 groups: past the row-order fold's threshold of day x group cells, contacts are
+    folded group by group and only the non-empty day x group cells are stored. Most cells
+    are empty here (about one contact per group and day), so the sums over a period's days,
+    the baseline windows, the backlog's running sums and peak_to_trough (a group's days
+    without contacts count as 0) all read a sparse table."""
+    contacts, orders, sessions = int_tables
+    contacts = contacts.assign(team=contacts["contact_id"].to_numpy() % 700)
+    n_days = (contacts["created_at"].max() - contacts["created_at"].min()).days + 1
+    assert n_days * 700 > 8192
+    card = sk.scorecard(contacts, orders, sessions=sessions, by="week", group_by=["team"])
+    ref = reference_weekly_kpis(contacts, orders, sessions, group_by=["team"])
+    assert_long_matches(card, ref, ["team"])
+    peaks = card.to_pandas().query("kpi == 'peak_to_trough'")
+    assert peaks["value"].isna().mean() > 0.5, "most groups have a day without contacts"
+
+
 def test_scorecard_weekly_new_york(int_tables):
     contacts, orders, sessions = int_tables
     card = sk.scorecard(contacts, orders, sessions=sessions, by="week", tz="America/New_York")

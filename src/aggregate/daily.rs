@@ -4,31 +4,13 @@
 use rayon::prelude::*;
 
 use crate::ingest::{Contacts, Joinable, SessionTime, Sessions, NULL_TS};
-use crate::kpis::backlog::business_flows;
+use crate::kpis::backlog::{business_flows, BacklogCounters};
 use crate::kpis::sample::{CellValues, DayTotals};
 use crate::kpis::{ContactState, FoldContext};
 use crate::time::{day_in_grid, Calendar};
 
-/// Counting sort of rows by cell: (rows grouped by cell, offsets).
-pub fn rows_by_cell(cell: &[u32], n_cells: usize) -> (Vec<u32>, Vec<usize>) {
-    let mut offsets = vec![0usize; n_cells + 1];
-    for &c in cell {
-        offsets[c as usize + 1] += 1;
-    }
-    for i in 0..n_cells {
-        offsets[i + 1] += offsets[i];
-    }
-    let mut fill = offsets.clone();
-    let mut rows = vec![0u32; cell.len()];
-    for (row, &c) in cell.iter().enumerate() {
-        rows[fill[c as usize]] = row as u32;
-        fill[c as usize] += 1;
-    }
-    (rows, offsets)
-}
-
-/// Above this many day × group cells, contacts are sorted by cell before folding (the
-/// per-block cell tables of the row-order fold would no longer fit in cache).
+/// Above this many day × group cells, contacts are folded group by group (the per-block
+/// cell tables of the row-order fold would no longer fit in cache, and most would be empty).
 const ROW_ORDER_MAX_CELLS: usize = 8192;
 /// Rows per block of the row-order folds (fixed, so results do not depend on threads).
 const ROWS_PER_BLOCK: usize = 1 << 18;
@@ -49,14 +31,7 @@ fn book_closed(
     cell_group: usize,
     n_groups: usize,
 ) {
-    let Some(resolved) = &c.resolved_at else {
-        return;
-    };
-    let r = resolved[i];
-    if r == NULL_TS {
-        return;
-    }
-    if let Some(d) = calendar.day_of(r).filter(|&d| d < calendar.n_days()) {
+    if let Some(d) = resolved_day(c, calendar, i) {
         states[d * n_groups + cell_group]
             .backlog
             .close(c.created_at[i]);
@@ -123,40 +98,182 @@ fn fold_in_row_order(
         .unzip()
 }
 
-/// Sorts contacts by cell (a counting sort), then folds each cell's rows.
-fn fold_by_cell(
-    ctx: &FoldContext,
-    calendar: &Calendar,
-    group: &[u32],
-    n_groups: usize,
-) -> (Vec<ContactState>, Vec<CellValues>) {
-    let c = ctx.contacts;
-    let n_cells = calendar.n_days() * n_groups;
-    let cell: Vec<u32> = (0..c.len)
-        .into_par_iter()
-        .map(|i| (day_in_grid(calendar, c.created_at[i]) * n_groups + group[i] as usize) as u32)
-        .collect();
-    let (rows, offsets) = rows_by_cell(&cell, n_cells);
-    let (mut states, values): (Vec<ContactState>, Vec<CellValues>) = (0..n_cells)
-        .into_par_iter()
-        .map(|k| {
-            let mut state = ContactState::default();
-            let mut cell_values = CellValues::default();
-            for &row in &rows[offsets[k]..offsets[k + 1]] {
-                state.fold(&mut cell_values, &ctx.row(row as usize));
-            }
-            (state, cell_values)
-        })
-        .unzip();
-    for (i, &g) in group.iter().enumerate().take(c.len) {
-        book_closed(&mut states, calendar, c, i, g as usize, n_groups);
-    }
-    (states, values)
+/// The day a contact is resolved on, when inside the grid (its backlog outflow).
+fn resolved_day(c: &Contacts, calendar: &Calendar, i: usize) -> Option<usize> {
+    let r = c.resolved_at.as_ref()?[i];
+    (r != NULL_TS)
+        .then(|| calendar.day_of(r))
+        .flatten()
+        .filter(|&d| d < calendar.n_days())
 }
 
-/// Per-day × group states.
-pub struct Daily {
-    /// Contact states per day × group (`day * n_groups + group`).
+/// No resolved day in the grid.
+const NO_DAY: u32 = u32::MAX;
+
+/// Folds contacts into the day × group cells that hold any contact or outflow, stored group
+/// by group. The cells are found first (each group's distinct days: a counting sort by
+/// group, then a sort within each group); then each worker folds the rows of one range of
+/// cells, reading the rows in input order: a cell's contacts fold in row order, and the
+/// columns are read front to back, not at random. Work and memory follow the rows, not
+/// days × groups.
+fn fold_sparse(ctx: &FoldContext, calendar: &Calendar, group: &[u32], n_groups: usize) -> Cells {
+    let c = ctx.contacts;
+    let created_day: Vec<u32> = (0..c.len)
+        .into_par_iter()
+        .map(|i| day_in_grid(calendar, c.created_at[i]) as u32)
+        .collect();
+    let closed_day: Vec<u32> = (0..c.len)
+        .into_par_iter()
+        .map(|i| resolved_day(c, calendar, i).map_or(NO_DAY, |d| d as u32))
+        .collect();
+    // Each group's days with a contact or an outflow, distinct and sorted.
+    let mut run_start = vec![0usize; n_groups + 1];
+    for (i, &g) in group.iter().enumerate().take(c.len) {
+        run_start[g as usize + 1] += 1 + usize::from(closed_day[i] != NO_DAY);
+    }
+    for g in 0..n_groups {
+        run_start[g + 1] += run_start[g];
+    }
+    let mut fill = run_start.clone();
+    let mut days = vec![0u32; run_start[n_groups]];
+    for (i, &g) in group.iter().enumerate().take(c.len) {
+        let g = g as usize;
+        for day in [created_day[i], closed_day[i]] {
+            if day != NO_DAY {
+                days[fill[g]] = day;
+                fill[g] += 1;
+            }
+        }
+    }
+    drop(fill);
+    let mut runs: Vec<&mut [u32]> = Vec::with_capacity(n_groups);
+    let mut rest = days.as_mut_slice();
+    for g in 0..n_groups {
+        let (run, tail) = rest.split_at_mut(run_start[g + 1] - run_start[g]);
+        runs.push(run);
+        rest = tail;
+    }
+    let distinct: Vec<usize> = runs
+        .into_par_iter()
+        .map(|run| {
+            run.sort_unstable();
+            let mut n = 0;
+            for k in 0..run.len() {
+                if n == 0 || run[k] != run[n - 1] {
+                    run[n] = run[k];
+                    n += 1;
+                }
+            }
+            n
+        })
+        .collect();
+    let mut group_start = Vec::with_capacity(n_groups + 1);
+    let mut cell_day = Vec::with_capacity(distinct.iter().sum());
+    for (g, &n) in distinct.iter().enumerate() {
+        group_start.push(cell_day.len());
+        cell_day.extend_from_slice(&days[run_start[g]..run_start[g] + n]);
+    }
+    group_start.push(cell_day.len());
+    drop(days);
+    let cell_of = |g: usize, day: u32| -> u32 {
+        let run = &cell_day[group_start[g]..group_start[g + 1]];
+        (group_start[g] + run.partition_point(|&d| d < day)) as u32
+    };
+    let created_cell: Vec<u32> = (0..c.len)
+        .into_par_iter()
+        .map(|i| cell_of(group[i] as usize, created_day[i]))
+        .collect();
+    let closed_cell: Vec<u32> = (0..c.len)
+        .into_par_iter()
+        .map(|i| match closed_day[i] {
+            NO_DAY => u32::MAX,
+            day => cell_of(group[i] as usize, day),
+        })
+        .collect();
+    drop((created_day, closed_day));
+    let n_cells = cell_day.len();
+    // First touched by the workers, not by one thread.
+    let mut states: Vec<ContactState> = (0..n_cells)
+        .into_par_iter()
+        .map(|_| ContactState::default())
+        .collect();
+    let mut values: Vec<CellValues> = (0..n_cells)
+        .into_par_iter()
+        .map(|_| CellValues::default())
+        .collect();
+    let per_part = n_cells.div_ceil(rayon::current_num_threads() * 4).max(1);
+    states
+        .par_chunks_mut(per_part)
+        .zip(values.par_chunks_mut(per_part))
+        .enumerate()
+        .for_each(|(part, (states, values))| {
+            let first = part * per_part;
+            let cells = first..first + states.len();
+            for (i, &k) in created_cell.iter().enumerate() {
+                if cells.contains(&(k as usize)) {
+                    let k = k as usize - first;
+                    states[k].fold(&mut values[k], &ctx.row(i));
+                }
+            }
+            for (i, &k) in closed_cell.iter().enumerate() {
+                if cells.contains(&(k as usize)) {
+                    states[k as usize - first].backlog.close(c.created_at[i]);
+                }
+            }
+        });
+    Cells {
+        group_start,
+        cell_day,
+        states,
+        values,
+    }
+}
+
+/// Stored day × group cells, group by group: group `g`'s cells are
+/// `group_start[g]..group_start[g + 1]`, by day.
+struct Cells {
+    group_start: Vec<usize>,
+    cell_day: Vec<u32>,
+    states: Vec<ContactState>,
+    values: Vec<CellValues>,
+}
+
+impl Cells {
+    /// The non-empty cells of dense day × group tables (`day * n_groups + group`). A cell
+    /// with no contacts and no outflow holds the default state and no values.
+    fn from_dense(
+        mut states: Vec<ContactState>,
+        mut values: Vec<CellValues>,
+        n_groups: usize,
+    ) -> Cells {
+        let n_days = states.len().checked_div(n_groups).unwrap_or(0);
+        let empty = ContactState::default();
+        let mut cells = Cells {
+            group_start: Vec::with_capacity(n_groups + 1),
+            cell_day: Vec::new(),
+            states: Vec::new(),
+            values: Vec::new(),
+        };
+        for g in 0..n_groups {
+            cells.group_start.push(cells.cell_day.len());
+            for d in 0..n_days {
+                let k = d * n_groups + g;
+                if states[k] != empty {
+                    cells.cell_day.push(d as u32);
+                    cells.states.push(std::mem::take(&mut states[k]));
+                    cells.values.push(std::mem::take(&mut values[k]));
+                }
+            }
+        }
+        cells.group_start.push(cells.cell_day.len());
+        cells
+    }
+}
+
+/// Dense per-day × group tables (`day * n_groups + group`): what partial states carry and
+/// what merging them adds into.
+pub struct DenseDaily {
+    /// Contact states per day × group.
     pub states: Vec<ContactState>,
     /// Quantile inputs per day × group.
     pub values: Vec<CellValues>,
@@ -164,9 +281,109 @@ pub struct Daily {
     pub totals: Vec<DayTotals>,
     /// Number of groups.
     pub n_groups: usize,
+    /// Business backlog flows per day × group × calendar (empty without calendars).
+    pub business_flows: Vec<(i64, i128)>,
+}
+
+impl DenseDaily {
+    /// Empty tables of `n_days` × `n_groups` cells and `n_calendars` business calendars.
+    pub fn zeroed(n_days: usize, n_groups: usize, n_calendars: usize) -> DenseDaily {
+        DenseDaily {
+            states: vec![ContactState::default(); n_days * n_groups],
+            values: vec![CellValues::default(); n_days * n_groups],
+            totals: vec![DayTotals::default(); n_days],
+            n_groups,
+            business_flows: vec![(0, 0); n_days * n_groups * n_calendars],
+        }
+    }
+}
+
+/// Per-day × group states of the cells that hold contacts or backlog outflow, stored group
+/// by group: with many groups almost every day × group cell is empty, and a dense table
+/// would be first-touched and summed for nothing (at 100k groups over a month, 3.1M cells
+/// of 700 bytes for 1M contacts).
+pub struct Daily {
+    cells: Cells,
+    /// Order and traffic totals per day.
+    pub totals: Vec<DayTotals>,
+    /// Number of groups.
+    pub n_groups: usize,
     /// Business backlog flows per day × group × calendar (`kpis::backlog::business_flows`;
     /// empty without calendars).
     pub business_flows: Vec<(i64, i128)>,
+}
+
+impl Daily {
+    /// The stored cells of dense tables.
+    pub fn from_dense(dense: DenseDaily) -> Daily {
+        Daily {
+            cells: Cells::from_dense(dense.states, dense.values, dense.n_groups),
+            totals: dense.totals,
+            n_groups: dense.n_groups,
+            business_flows: dense.business_flows,
+        }
+    }
+
+    /// Dense tables of the same cells.
+    pub fn into_dense(self) -> DenseDaily {
+        let (n_days, n_groups) = (self.totals.len(), self.n_groups);
+        let mut states = vec![ContactState::default(); n_days * n_groups];
+        let mut values = vec![CellValues::default(); n_days * n_groups];
+        let Cells {
+            group_start,
+            cell_day,
+            states: cell_states,
+            values: cell_values,
+        } = self.cells;
+        let mut cells = cell_day.into_iter().zip(cell_states).zip(cell_values);
+        for g in 0..n_groups {
+            for ((day, state), v) in cells.by_ref().take(group_start[g + 1] - group_start[g]) {
+                let k = day as usize * n_groups + g;
+                states[k] = state;
+                values[k] = v;
+            }
+        }
+        DenseDaily {
+            states,
+            values,
+            totals: self.totals,
+            n_groups,
+            business_flows: self.business_flows,
+        }
+    }
+
+    /// The stored cells of group `g` on `days`, by day: (day, state, quantile inputs).
+    /// Days without a cell had no contacts and no outflow.
+    pub fn cells_of(
+        &self,
+        g: usize,
+        days: std::ops::Range<usize>,
+    ) -> impl Iterator<Item = (usize, &ContactState, &CellValues)> {
+        let c = &self.cells;
+        let run = c.group_start[g]..c.group_start[g + 1];
+        let run_days = &c.cell_day[run.clone()];
+        let from = run.start + run_days.partition_point(|&d| (d as usize) < days.start);
+        let to = run.start + run_days.partition_point(|&d| (d as usize) < days.end);
+        (from..to).map(move |k| (c.cell_day[k] as usize, &c.states[k], &c.values[k]))
+    }
+
+    /// Backlog inflow and outflow of group `g` over `days`.
+    pub fn backlog_flow(&self, g: usize, days: std::ops::Range<usize>) -> BacklogCounters {
+        let mut flow = BacklogCounters::default();
+        for (_, state, _) in self.cells_of(g, days) {
+            flow.add(&state.backlog);
+        }
+        flow
+    }
+
+    /// Contacts of each day over all groups.
+    pub fn day_contacts(&self) -> Vec<u64> {
+        let mut per_day = vec![0u64; self.totals.len()];
+        for (&d, state) in self.cells.cell_day.iter().zip(&self.cells.states) {
+            per_day[d as usize] += state.volume.contacts;
+        }
+        per_day
+    }
 }
 
 /// Builds the daily states: contacts by (created day, group), backlog outflow by resolved
@@ -180,10 +397,11 @@ pub fn build_daily(
 ) -> Daily {
     let n_days = calendar.n_days();
     let n_cells = n_days * n_groups;
-    let (states, values) = if n_cells <= ROW_ORDER_MAX_CELLS {
-        fold_in_row_order(ctx, calendar, group, n_groups)
+    let cells = if n_cells <= ROW_ORDER_MAX_CELLS {
+        let (states, values) = fold_in_row_order(ctx, calendar, group, n_groups);
+        Cells::from_dense(states, values, n_groups)
     } else {
-        fold_by_cell(ctx, calendar, group, n_groups)
+        fold_sparse(ctx, calendar, group, n_groups)
     };
     let orders = &data.orders;
     // Fixed row blocks, added in block order: the sums do not depend on the thread count.
@@ -206,8 +424,7 @@ pub fn build_daily(
         }
     }
     Daily {
-        states,
-        values,
+        cells,
         totals,
         n_groups,
         business_flows: business_flows(ctx.contacts, ctx.business, calendar, group, n_groups),
@@ -273,7 +490,7 @@ mod tests {
 
     #[test]
     fn both_fold_paths_give_the_same_daily_states() {
-        // The fold runs in row order for small grids and by cell for large ones (a
+        // The fold runs in row order for small grids and group by group for large ones (a
         // threshold on days × groups); both must give every cell the same state and the
         // same quantile inputs. 600 contacts over ~25 days in 3 groups, with responses,
         // resolutions, handlers, CSAT and repeat customers.
@@ -382,7 +599,18 @@ mod tests {
         let n_groups = 3;
         let group: Vec<u32> = (0..data.contacts.len).map(|i| (i % 3) as u32).collect();
         let (row_states, row_values) = fold_in_row_order(&ctx, &calendar, &group, n_groups);
-        let (cell_states, cell_values) = fold_by_cell(&ctx, &calendar, &group, n_groups);
+        // The group-by-group fold stores only non-empty cells; spread back to dense tables.
+        let DenseDaily {
+            states: cell_states,
+            values: cell_values,
+            ..
+        } = Daily {
+            cells: fold_sparse(&ctx, &calendar, &group, n_groups),
+            totals: vec![DayTotals::default(); calendar.n_days()],
+            n_groups,
+            business_flows: Vec::new(),
+        }
+        .into_dense();
         assert_eq!(row_states.len(), calendar.n_days() * n_groups);
         let total: u64 = row_states.iter().map(|s| s.volume.contacts).sum();
         assert_eq!(total, n as u64);

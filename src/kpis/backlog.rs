@@ -5,7 +5,7 @@ use super::prelude::*;
 use rayon::prelude::*;
 
 use super::sample::{additive_state, CellValues};
-use super::{mean, total, ContactState, KpiDef, Need, Row};
+use super::{mean, total, KpiDef, Need, Row};
 use crate::business::{BusinessFacts, BusinessTime};
 use crate::ingest::{Contacts, NULL_TS};
 use crate::time::{day_in_grid, Calendar};
@@ -105,11 +105,12 @@ pub static KPIS: &[KpiDef] = &[
 ];
 
 /// (open count, sum of ages in µs) at each period end, per period × group: running sums of
-/// inflow minus outflow (a stock, not a sum over the period's days).
+/// inflow minus outflow (a stock, not a sum over the period's days). `period_flow(p, g)`
+/// is group `g`'s inflow and outflow over the days of period `p`.
 pub fn backlog_at_period_ends(
-    states: &[ContactState],
     n_groups: usize,
     calendar: &Calendar,
+    period_flow: impl Fn(usize, usize) -> BacklogCounters,
 ) -> Vec<(u64, i128)> {
     let n_periods = calendar.n_periods();
     let mut out = vec![(0u64, 0i128); n_periods * n_groups];
@@ -117,11 +118,9 @@ pub fn backlog_at_period_ends(
         let mut open: i64 = 0;
         let mut created_sum: i128 = 0;
         for p in 0..n_periods {
-            for d in calendar.period_days(p) {
-                let s = &states[d * n_groups + g].backlog;
-                open += s.opened as i64 - s.closed as i64;
-                created_sum += s.opened_created_sum - s.closed_created_sum;
-            }
+            let s = period_flow(p, g);
+            open += s.opened as i64 - s.closed as i64;
+            created_sum += s.opened_created_sum - s.closed_created_sum;
             let end = i128::from(calendar.period_end(p));
             let open = open.max(0);
             out[p * n_groups + g] = (open as u64, end * i128::from(open) - created_sum);

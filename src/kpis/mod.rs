@@ -363,6 +363,16 @@ pub fn quantile_of(values: &mut Sample, q: f64, z: f64) -> Measure {
 }
 
 impl Measure {
+    /// No value (what `Measure::default()` gives), as a constant to borrow.
+    pub const EMPTY: Measure = Measure {
+        value: None,
+        numerator: None,
+        denominator: None,
+        interval: None,
+        sample: None,
+        test: ChangeTest::Untested,
+    };
+
     /// This measure with the Wilson interval of its numerator within its denominator when
     /// it is a proportion: both whole numbers, 0 ≤ k ≤ n (SPEC §10.1). Rates that are not
     /// counted within their denominator (a change against a baseline) get none.

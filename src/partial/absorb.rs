@@ -7,14 +7,12 @@ use arrow_array::ArrayRef;
 use arrow_schema::DataType;
 
 use crate::aggregate::breakdown::Breakdown;
-use crate::aggregate::daily::Daily;
+use crate::aggregate::daily::{Daily, DenseDaily};
 use crate::business::facts::{compile_calendars, origin, DUE_HORIZON_DAYS};
 use crate::business::BusinessTime;
 use crate::error::{Error, Result};
 use crate::ingest::TableAudit;
 use crate::kpis::customers::{PeriodCustomerState, RepurchaseState};
-use crate::kpis::sample::{CellValues, DayTotals};
-use crate::kpis::ContactState;
 use crate::limits::{self, Limits, ViewShape};
 use crate::scorecard::{
     baseline_windows, distinct_sorted_keys, partial_extension, Grid, KeyColumns, Options, Settings,
@@ -171,13 +169,14 @@ fn merged_business_calendars(
 /// Adds one slice's grid into the merged one.
 pub(super) fn absorb(
     grid: &mut Grid,
+    daily: &mut DenseDaily,
     part: &PartialGrid,
     group_map: &[u32],
     window_sums: &mut HashMap<(i64, i64), Vec<(u64, i128)>>,
 ) -> Result<()> {
     let calendar = &grid.calendar;
     let n_days = calendar.n_days();
-    let n_groups = grid.daily.n_groups;
+    let n_groups = daily.n_groups;
     let part_groups = group_map.len();
     // Every slice runs the same config, so carries flows for the same calendars (or none).
     let n_calendars = grid.business_calendars.len();
@@ -199,14 +198,14 @@ pub(super) fn absorb(
             // Only a slice's padding runs past the merged grid.
             break;
         }
-        grid.daily.totals[day].add(totals);
+        daily.totals[day].add(totals);
         for (g, &to) in group_map.iter().enumerate() {
             let k = day * n_groups + to as usize;
-            grid.daily.states[k].add(&part.states[d * part_groups + g]);
-            grid.daily.values[k].extend(&part.values[d * part_groups + g]);
+            daily.states[k].add(&part.states[d * part_groups + g]);
+            daily.values[k].extend(&part.values[d * part_groups + g]);
             for c in 0..n_calendars {
                 let (count, until) = part.business_flows[(d * part_groups + g) * n_calendars + c];
-                let merged = &mut grid.daily.business_flows[k * n_calendars + c];
+                let merged = &mut daily.business_flows[k * n_calendars + c];
                 merged.0 += count;
                 merged.1 += until;
             }
@@ -394,13 +393,8 @@ pub(super) fn merged_view(
                 first,
                 last,
                 as_of,
-                daily: Daily {
-                    states: vec![ContactState::default(); n_days * n_groups],
-                    values: vec![CellValues::default(); n_days * n_groups],
-                    totals: vec![DayTotals::default(); n_days],
-                    n_groups,
-                    business_flows: vec![(0, 0); n_days * n_groups * n_calendars],
-                },
+                // Filled from the merged dense tables below.
+                daily: Daily::from_dense(DenseDaily::zeroed(0, n_groups, 0)),
                 repurchase: vec![RepurchaseState::default(); n_periods * n_groups],
                 per_period: vec![PeriodCustomerState::default(); n_periods],
                 baseline_windows: baseline_windows(&calendar, &settings),
@@ -410,9 +404,11 @@ pub(super) fn merged_view(
                 calendar,
             };
             let mut window_sums = HashMap::new();
+            let mut daily = DenseDaily::zeroed(n_days, n_groups, n_calendars);
             for (part, map) in &grids {
-                absorb(&mut grid, part, map, &mut window_sums)?;
+                absorb(&mut grid, &mut daily, part, map, &mut window_sums)?;
             }
+            grid.daily = Daily::from_dense(daily);
             grid.baseline_backlog = grid
                 .baseline_windows
                 .iter()

@@ -108,25 +108,28 @@ pub(super) fn epoch() -> NaiveDate {
 pub(crate) fn encode(view: ViewState, options: &Options, slices: Vec<u64>) -> Result<Vec<u8>> {
     let options_json = serde_json::to_string(options)
         .map_err(|e| Error::config("options", format!("cannot serialize: {e}")))?;
-    let grid = view.grid.map(|g| PartialGrid {
-        first: g.first,
-        last: g.last,
-        as_of: g.as_of,
-        first_date: (g.calendar.first_date - epoch()).num_days(),
-        period_first_day: g.calendar.period_first_day.clone(),
-        states: g.daily.states,
-        values: g.daily.values.iter().map(CellValues::sketched).collect(),
-        totals: g.daily.totals,
-        repurchase: g.repurchase,
-        per_period: g.per_period,
-        baseline_windows: g
-            .baseline_windows
-            .iter()
-            .map(|w| (w.start, w.end))
-            .collect(),
-        baseline_backlog: g.baseline_backlog,
-        business_flows: g.daily.business_flows,
-        breakdowns: g.breakdowns,
+    let grid = view.grid.map(|g| {
+        let daily = g.daily.into_dense();
+        PartialGrid {
+            first: g.first,
+            last: g.last,
+            as_of: g.as_of,
+            first_date: (g.calendar.first_date - epoch()).num_days(),
+            period_first_day: g.calendar.period_first_day.clone(),
+            states: daily.states,
+            values: daily.values.iter().map(CellValues::sketched).collect(),
+            totals: daily.totals,
+            repurchase: g.repurchase,
+            per_period: g.per_period,
+            baseline_windows: g
+                .baseline_windows
+                .iter()
+                .map(|w| (w.start, w.end))
+                .collect(),
+            baseline_backlog: g.baseline_backlog,
+            business_flows: daily.business_flows,
+            breakdowns: g.breakdowns,
+        }
     });
     let state = PartialState {
         library_version: env!("CARGO_PKG_VERSION").to_owned(),

@@ -13,7 +13,7 @@ use crate::limits::{self, ViewShape};
 use crate::time::Calendar;
 use crate::trace::PhaseTimer;
 
-use super::cells::{evaluate_cells, period_group_cells, CellKpis, CellResult};
+use super::cells::{evaluate_cells, period_group_cells, CellKpis, CellResults};
 use super::findings::fire_rules;
 use super::options::{Options, Settings};
 use super::output::{Output, Scorecard};
@@ -46,8 +46,14 @@ pub(crate) fn finish(
         }
         let calendar = Calendar::covering(settings.tz, settings.kind, 0, 0);
         return Ok(Scorecard {
-            table: output.kpi_table(&calendar, &[], &[], &selection.shown)?,
-            bands: output.bands_table(&calendar, &[], config, &selection.shown, events)?,
+            table: output.kpi_table(&calendar, &[], &CellResults::none(), &selection.shown)?,
+            bands: output.bands_table(
+                &calendar,
+                (&[], &CellResults::none()),
+                config,
+                &selection.shown,
+                events,
+            )?,
             diagnostics: output.diagnostics_table(&calendar, &[], &rules)?,
             skipped: selection.skipped,
             as_of: view.as_of,
@@ -87,16 +93,22 @@ pub(crate) fn finish(
     );
     timer.lap("diagnostics")?;
     let calendar = &grid.calendar;
+    let table = output.kpi_table(calendar, &cells, &results, &selection.shown)?;
+    timer.lap("kpi table")?;
+    let bands = output.bands_table(
+        calendar,
+        (&cells, &results),
+        config,
+        &selection.shown,
+        events,
+    )?;
+    timer.lap("bands table")?;
+    let diagnostics = output.diagnostics_table(calendar, &findings, &rules)?;
+    timer.lap("diagnostics table")?;
     Ok(Scorecard {
-        table: output.kpi_table(calendar, &cells, &results, &selection.shown)?,
-        bands: output.bands_table(
-            calendar,
-            &cells_with(&cells, &results),
-            config,
-            &selection.shown,
-            events,
-        )?,
-        diagnostics: output.diagnostics_table(calendar, &findings, &rules)?,
+        table,
+        bands,
+        diagnostics,
         skipped: selection.skipped,
         as_of: Some(grid.as_of),
         row_audit,
@@ -211,17 +223,6 @@ pub(super) fn skip_reason(
         .map(Need::describe)
         .collect();
     (!missing.is_empty()).then(|| format!("needs {}", missing.join(" and ")))
-}
-
-pub(super) fn cells_with<'a>(
-    cells: &[(usize, usize)],
-    results: &'a [CellResult],
-) -> Vec<(usize, usize, &'a CellResult)> {
-    cells
-        .iter()
-        .zip(results)
-        .map(|(&(p, g), r)| (p, g, r))
-        .collect()
 }
 
 /// Moves sessions rows that fell on no day of the card from used to dropped in the sessions

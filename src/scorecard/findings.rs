@@ -11,13 +11,13 @@ use crate::ingest::Event;
 use crate::kpis::slices::slice_value;
 use crate::kpis::{Change, Measure, CATALOG};
 
-use super::cells::CellResult;
+use super::cells::CellResults;
 use super::view::Grid;
 
 /// Fires every rule on every cell.
 pub(super) fn fire_rules(
     grid: &Grid,
-    (cells, results): (&[(usize, usize)], &[CellResult]),
+    (cells, results): (&[(usize, usize)], &CellResults),
     active: &[bool],
     rules: &[PreparedRule],
     events: &[Event],
@@ -64,8 +64,11 @@ pub(super) fn fire_rules(
                     }
                 }
                 RuleKind::Hotspot => {
-                    let cell = &results[p * n_groups + g].current;
-                    let value = |k: Option<usize>| k.and_then(|k| cell[k].value).unwrap_or(0.0);
+                    let cell = p * n_groups + g;
+                    let value = |k: Option<usize>| {
+                        k.and_then(|k| results.current(cell, k).value)
+                            .unwrap_or(0.0)
+                    };
                     for evidence in hotspots(
                         rule,
                         (p, g),
@@ -92,7 +95,7 @@ pub(super) struct CellFacts<'a> {
     pub(super) p: usize,
     pub(super) g: usize,
     pub(super) n_groups: usize,
-    pub(super) results: &'a [CellResult],
+    pub(super) results: &'a CellResults,
     pub(super) active: &'a HashMap<&'static str, usize>,
     pub(super) breakdowns: &'a BTreeMap<String, Breakdown>,
     pub(super) events: &'a [Event],
@@ -105,11 +108,11 @@ pub(super) struct CellFacts<'a> {
 impl CellFacts<'_> {
     /// KPI `k`'s measure in the cell for `when`.
     fn measure(&self, k: usize, when: When) -> Option<&Measure> {
-        let cell = |p: usize| &self.results[p * self.n_groups + self.g];
+        let cell = |p: usize| p * self.n_groups + self.g;
         match when {
-            When::Current => Some(&cell(self.p).current[k]),
-            When::Previous => Some(&cell(self.p.checked_sub(1)?).current[k]),
-            When::Baseline => Some(&cell(self.p).baseline[k]),
+            When::Current => Some(self.results.current(cell(self.p), k)),
+            When::Previous => Some(self.results.current(cell(self.p.checked_sub(1)?), k)),
+            When::Baseline => Some(self.results.baseline(cell(self.p), k)),
         }
     }
 }

@@ -2,11 +2,10 @@
 
 use std::sync::Arc;
 
-use arrow_array::{
-    ArrayRef, BooleanArray, Float64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
-    UInt32Array,
-};
+use arrow_array::builder::{BooleanBuilder, Float64Builder, StringBuilder};
+use arrow_array::{ArrayRef, RecordBatch, StringArray, TimestampMicrosecondArray, UInt32Array};
 use arrow_schema::{Field, Schema};
+use rayon::prelude::*;
 
 use crate::bands::{interval_in_band, level_in, Band, Region, INSUFFICIENT};
 use crate::config::Config;
@@ -15,7 +14,7 @@ use crate::ingest::{Event, TableAudit};
 use crate::kpis::{KpiDef, Measure, CATALOG};
 use crate::time::Calendar;
 
-use super::cells::CellResult;
+use super::cells::CellResults;
 use crate::diagnostics::{Finding, PreparedRule};
 
 pub(super) fn batch(columns: Vec<(String, ArrayRef)>, what: &str) -> Result<RecordBatch> {
@@ -46,58 +45,74 @@ pub struct Scorecard {
     pub row_audit: Vec<TableAudit>,
 }
 
-/// The columns of the bands table, row by row.
-#[derive(Default)]
-struct BandRows {
-    kpi: Vec<&'static str>,
-    value: Vec<Option<f64>>,
-    band: Vec<Option<&'static str>>,
-    owner: Vec<String>,
-    baseline: Vec<Option<f64>>,
-    delta: Vec<Option<f64>>,
-    expected: Vec<bool>,
-    n: Vec<Option<f64>>,
-    ci_low: Vec<Option<f64>>,
-    ci_high: Vec<Option<f64>>,
-    band_certain: Vec<Option<bool>>,
-    p_value: Vec<Option<f64>>,
+/// One row of the bands table: a banded KPI of one cell.
+struct BandRow<'a> {
+    kpi: &'static str,
+    band: &'a Band,
+    regions: &'a [Region],
+    current: &'a Measure,
+    baseline: &'a Measure,
+    /// A peak overlaps the period (a band change is expected, seed 001).
+    expected: bool,
 }
 
-impl BandRows {
-    /// One KPI of one cell: its band on evidence (SPEC §10.2: `insufficient` below the
-    /// band's min_sample, never certain) and its change against the baseline (§10.3).
-    fn push(
-        &mut self,
-        kpi: &'static str,
-        band: &Band,
-        regions: &[Region],
-        (current, baseline): (&Measure, &Measure),
-        expected: bool,
-    ) {
-        let v = current.value;
-        let enough = band.enough(current.sample);
-        self.kpi.push(kpi);
-        self.value.push(v);
-        self.band.push(v.map(|v| {
-            if enough {
-                level_in(regions, v).name()
+impl BandRow<'_> {
+    /// The band on evidence (SPEC §10.2: `insufficient` below the band's min_sample).
+    fn level(&self) -> Option<&'static str> {
+        self.current.value.map(|v| {
+            if self.enough() {
+                level_in(self.regions, v).name()
             } else {
                 INSUFFICIENT
             }
-        }));
-        self.owner.push(band.owner.to_string());
-        self.baseline.push(baseline.value);
-        self.delta.push(v.zip(baseline.value).map(|(v, b)| v - b));
-        self.expected.push(expected);
-        self.n.push(current.sample);
-        self.ci_low.push(current.interval.map(|i| i.0));
-        self.ci_high.push(current.interval.map(|i| i.1));
-        self.band_certain.push(
-            v.zip(current.interval)
-                .map(|(v, interval)| enough && interval_in_band(regions, v, interval)),
-        );
-        self.p_value.push(current.p_value_against(baseline));
+        })
     }
+
+    fn enough(&self) -> bool {
+        self.band.enough(self.current.sample)
+    }
+
+    /// The whole interval lies in the value's band region (never on too little evidence).
+    fn certain(&self) -> Option<bool> {
+        self.current
+            .value
+            .zip(self.current.interval)
+            .map(|(v, interval)| self.enough() && interval_in_band(self.regions, v, interval))
+    }
+}
+
+/// A column built by one pass over the rows; a table's columns are built in parallel.
+type ColumnOf<'a> = (&'static str, Box<dyn Fn() -> ArrayRef + Send + Sync + 'a>);
+
+fn build_columns(columns: Vec<ColumnOf<'_>>) -> Vec<(String, ArrayRef)> {
+    columns
+        .into_par_iter()
+        .map(|(name, build)| (name.to_owned(), build()))
+        .collect()
+}
+
+fn float_column(rows: usize, values: impl Iterator<Item = Option<f64>>) -> ArrayRef {
+    let mut column = Float64Builder::with_capacity(rows);
+    for v in values {
+        column.append_option(v);
+    }
+    Arc::new(column.finish())
+}
+
+fn text_column<'s>(rows: usize, values: impl Iterator<Item = Option<&'s str>>) -> ArrayRef {
+    let mut column = StringBuilder::with_capacity(rows, rows * 16);
+    for v in values {
+        column.append_option(v);
+    }
+    Arc::new(column.finish())
+}
+
+fn bool_column(rows: usize, values: impl Iterator<Item = Option<bool>>) -> ArrayRef {
+    let mut column = BooleanBuilder::with_capacity(rows);
+    for v in values {
+        column.append_option(v);
+    }
+    Arc::new(column.finish())
 }
 
 /// Builds the output tables (shared key columns: period_start and the group columns).
@@ -130,53 +145,81 @@ impl Output<'_> {
         Ok(columns)
     }
 
+    /// The key columns of `cells`, each repeated `per_cell` times, then `columns`; all
+    /// built in parallel.
+    fn columns_of_cells(
+        &self,
+        calendar: &Calendar,
+        (cells, per_cell): (&[(usize, usize)], usize),
+        columns: Vec<ColumnOf<'_>>,
+    ) -> Result<Vec<(String, ArrayRef)>> {
+        let (keys, values) = rayon::join(
+            || {
+                let keys: Vec<(usize, usize)> = cells
+                    .iter()
+                    .flat_map(|&cell| std::iter::repeat_n(cell, per_cell))
+                    .collect();
+                self.key_columns(calendar, &keys)
+            },
+            || build_columns(columns),
+        );
+        let mut all = keys?;
+        all.extend(values);
+        Ok(all)
+    }
+
     pub(super) fn kpi_table(
         &self,
         calendar: &Calendar,
         cells: &[(usize, usize)],
-        results: &[CellResult],
+        results: &CellResults,
         active: &[bool],
     ) -> Result<RecordBatch> {
-        // Columns are filled straight from the cells, row order = cells × shown KPIs: no
-        // per-row list of (KPI, measure) copies (at 100k groups that list alone was ~150 MB
-        // of freshly touched memory).
+        // Columns are filled straight from the cells, row order = cells × shown KPIs, each
+        // column in its own pass and the passes in parallel (no per-row list of measures).
         let shown: Vec<usize> = (0..CATALOG.len()).filter(|&k| active[k]).collect();
-        let keys: Vec<(usize, usize)> = cells
-            .iter()
-            .flat_map(|&cell| std::iter::repeat_n(cell, shown.len()))
-            .collect();
-        let measures = || {
-            results
+        let rows = cells.len() * shown.len();
+        let shown = &shown;
+        let measures = move || {
+            (0..cells.len())
+                .flat_map(move |cell| shown.iter().map(move |&k| results.current(cell, k)))
+        };
+        let kpis = move || {
+            cells
                 .iter()
-                .flat_map(|r| shown.iter().map(move |&k| &r.current[k]))
+                .flat_map(move |_| shown.iter().map(|&k| CATALOG[k]))
         };
-        let kpis = || cells.iter().flat_map(|_| shown.iter().map(|&k| CATALOG[k]));
-        let mut columns = self.key_columns(calendar, &keys)?;
-        let floats = |f: fn(&Measure) -> Option<f64>| -> ArrayRef {
-            Arc::new(measures().map(f).collect::<Float64Array>())
-        };
-        columns.push((
-            "kpi".into(),
-            // (from_iter_values needs an exactly sized iterator, which flat_map is not)
-            Arc::new(kpis().map(|k| Some(k.id)).collect::<StringArray>()),
-        ));
-        columns.push(("value".into(), floats(|m| m.value)));
-        columns.push(("numerator".into(), floats(|m| m.numerator)));
-        columns.push(("denominator".into(), floats(|m| m.denominator)));
-        columns.push((
-            "unit".into(),
-            Arc::new(kpis().map(|k| Some(k.unit.name())).collect::<StringArray>()),
-        ));
-        // SPEC §10.1, after the columns the long table always had.
-        columns.push(("ci_low".into(), floats(|m| m.interval.map(|i| i.0))));
-        columns.push(("ci_high".into(), floats(|m| m.interval.map(|i| i.1))));
+        let floats =
+            move |f: fn(&Measure) -> Option<f64>| -> Box<dyn Fn() -> ArrayRef + Send + Sync + '_> {
+                Box::new(move || float_column(rows, measures().map(f)))
+            };
+        let columns = self.columns_of_cells(
+            calendar,
+            (cells, shown.len()),
+            vec![
+                (
+                    "kpi",
+                    Box::new(move || text_column(rows, kpis().map(|k| Some(k.id)))),
+                ),
+                ("value", floats(|m| m.value)),
+                ("numerator", floats(|m| m.numerator)),
+                ("denominator", floats(|m| m.denominator)),
+                (
+                    "unit",
+                    Box::new(move || text_column(rows, kpis().map(|k| Some(k.unit.name())))),
+                ),
+                // SPEC §10.1, after the columns the long table always had.
+                ("ci_low", floats(|m| m.interval.map(|i| i.0))),
+                ("ci_high", floats(|m| m.interval.map(|i| i.1))),
+            ],
+        )?;
         batch(columns, "scorecard")
     }
 
     pub(super) fn bands_table(
         &self,
         calendar: &Calendar,
-        cells: &[(usize, usize, &CellResult)],
+        (cells, results): (&[(usize, usize)], &CellResults),
         config: &Config,
         active: &[bool],
         events: &[Event],
@@ -191,52 +234,72 @@ impl Output<'_> {
                 Some((k, kpi, band, band.regions()))
             })
             .collect();
-        let mut keys = Vec::new();
-        let mut rows = BandRows::default();
-        for &(p, g, result) in cells {
-            let (start, end) = (calendar.period_start(p), calendar.period_end(p));
-            // A peak overlapping the period makes a band change expected (seed 001).
-            let peak = events
-                .iter()
-                .any(|e| e.kind == "peak" && e.start < end && e.end >= start);
-            for (k, def, rule, regions) in &banded {
-                keys.push((p, g));
-                rows.push(
-                    def.id,
-                    rule,
+        // A peak overlapping the period makes a band change expected (seed 001).
+        let peak: Vec<bool> = (0..calendar.n_periods())
+            .map(|p| {
+                let (start, end) = (calendar.period_start(p), calendar.period_end(p));
+                events
+                    .iter()
+                    .any(|e| e.kind == "peak" && e.start < end && e.end >= start)
+            })
+            .collect();
+        let n_rows = cells.len() * banded.len();
+        let (banded, peak) = (&banded, &peak);
+        let rows = move || {
+            cells.iter().enumerate().flat_map(move |(cell, &(p, _))| {
+                banded.iter().map(move |(k, def, band, regions)| BandRow {
+                    kpi: def.id,
+                    band,
                     regions,
-                    (&result.current[*k], &result.baseline[*k]),
-                    peak,
-                );
-            }
-        }
-        let mut columns = self.key_columns(calendar, &keys)?;
-        let floats = |v: Vec<Option<f64>>| -> ArrayRef { Arc::new(Float64Array::from(v)) };
-        columns.push((
-            "kpi".into(),
-            Arc::new(StringArray::from_iter_values(rows.kpi)),
-        ));
-        columns.push(("value".into(), floats(rows.value)));
-        columns.push(("band".into(), Arc::new(StringArray::from(rows.band))));
-        columns.push((
-            "owner".into(),
-            Arc::new(StringArray::from_iter_values(rows.owner)),
-        ));
-        columns.push(("baseline".into(), floats(rows.baseline)));
-        columns.push(("delta_vs_baseline".into(), floats(rows.delta)));
-        columns.push((
-            "expected".into(),
-            Arc::new(BooleanArray::from(rows.expected)),
-        ));
-        // SPEC §10.2 and §10.3, after the columns the bands table always had.
-        columns.push(("n".into(), floats(rows.n)));
-        columns.push(("ci_low".into(), floats(rows.ci_low)));
-        columns.push(("ci_high".into(), floats(rows.ci_high)));
-        columns.push((
-            "band_certain".into(),
-            Arc::new(BooleanArray::from(rows.band_certain)),
-        ));
-        columns.push(("p_value".into(), floats(rows.p_value)));
+                    current: results.current(cell, *k),
+                    baseline: results.baseline(cell, *k),
+                    expected: peak[p],
+                })
+            })
+        };
+        let floats =
+            move |f: fn(&BandRow) -> Option<f64>| -> Box<dyn Fn() -> ArrayRef + Send + Sync + '_> {
+                Box::new(move || float_column(n_rows, rows().map(|r| f(&r))))
+            };
+        let columns = self.columns_of_cells(
+            calendar,
+            (cells, banded.len()),
+            vec![
+                (
+                    "kpi",
+                    Box::new(move || text_column(n_rows, rows().map(|r| Some(r.kpi)))),
+                ),
+                ("value", floats(|r| r.current.value)),
+                (
+                    "band",
+                    Box::new(move || text_column(n_rows, rows().map(|r| r.level()))),
+                ),
+                (
+                    "owner",
+                    Box::new(move || {
+                        text_column(n_rows, rows().map(|r| Some(r.band.owner.as_ref())))
+                    }),
+                ),
+                ("baseline", floats(|r| r.baseline.value)),
+                (
+                    "delta_vs_baseline",
+                    floats(|r| r.current.value.zip(r.baseline.value).map(|(v, b)| v - b)),
+                ),
+                (
+                    "expected",
+                    Box::new(move || bool_column(n_rows, rows().map(|r| Some(r.expected)))),
+                ),
+                // SPEC §10.2 and §10.3, after the columns the bands table always had.
+                ("n", floats(|r| r.current.sample)),
+                ("ci_low", floats(|r| r.current.interval.map(|i| i.0))),
+                ("ci_high", floats(|r| r.current.interval.map(|i| i.1))),
+                (
+                    "band_certain",
+                    Box::new(move || bool_column(n_rows, rows().map(|r| r.certain()))),
+                ),
+                ("p_value", floats(|r| r.current.p_value_against(r.baseline))),
+            ],
+        )?;
         batch(columns, "bands")
     }
 

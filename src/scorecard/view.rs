@@ -145,6 +145,7 @@ pub(crate) fn build_view(
     let joined = &prepared.joined;
     let data = &joined.data;
     let groups = group_contacts(&prepared.contacts, &options.group_by, &data.contacts)?;
+    timer.lap("groups")?;
     let n_groups = groups.n_groups;
     let mut view = ViewState {
         group_keys: groups.keys.clone(),
@@ -181,7 +182,7 @@ pub(crate) fn build_view(
         recontact_window: settings.windows.recontact,
         as_of,
     };
-    timer.lap("groups")?;
+    timer.lap("setup")?;
     // A pass no computed KPI reads is skipped; its states stay empty (zero), which only
     // the skipped KPIs would read.
     let computed = computed_kpis(&settings.shown, &rules);
