@@ -2,6 +2,8 @@
 
 use std::collections::BTreeSet;
 
+use arrow_array::cast::AsArray;
+use arrow_array::types::Int64Type;
 use arrow_array::{ArrayRef, UInt32Array};
 use arrow_row::{RowConverter, SortField};
 use arrow_schema::{DataType, SortOptions};
@@ -51,9 +53,17 @@ pub(super) fn group_contacts(
                 format!("{column:?} is not a column of contacts"),
             ));
         };
-        let coded = read_coded(&chunks, true)
-            .map_err(|_| Error::schema("contacts", column, "cannot group by this column's type"))?;
-        per_column.push(coded.codes);
+        let codes = match integer_codes(&chunks) {
+            Some(codes) => codes,
+            None => {
+                read_coded(&chunks, true)
+                    .map_err(|_| {
+                        Error::schema("contacts", column, "cannot group by this column's type")
+                    })?
+                    .codes
+            }
+        };
+        per_column.push(codes);
         column_chunks.push(chunks);
     }
     let mut representative = Vec::new();
@@ -110,6 +120,41 @@ pub(super) fn group_contacts(
         n_groups: keys.first().map_or(0, |(_, a)| a.len()),
         keys,
     })
+}
+
+/// Codes of an integer column by value, in order of first appearance (`NULL_CODE` where
+/// null): equal values get equal codes without writing every value out as text, as the
+/// general coding does. None for other types (and for UInt64, which may not fit an i64).
+pub(super) fn integer_codes(chunks: &[ArrayRef]) -> Option<Vec<u32>> {
+    let integer = |t: &DataType| {
+        matches!(
+            t,
+            DataType::Int8
+                | DataType::Int16
+                | DataType::Int32
+                | DataType::Int64
+                | DataType::UInt8
+                | DataType::UInt16
+                | DataType::UInt32
+        )
+    };
+    if chunks.is_empty() || !chunks.iter().all(|c| integer(c.data_type())) {
+        return None;
+    }
+    let mut index: FxHashMap<i64, u32> = FxHashMap::default();
+    let mut codes = Vec::with_capacity(chunks.iter().map(|c| c.len()).sum());
+    for chunk in chunks {
+        let wide = arrow_cast::cast(chunk.as_ref(), &DataType::Int64).ok()?;
+        let values = wide.as_primitive_opt::<Int64Type>()?;
+        codes.extend(values.iter().map(|v| match v {
+            None => NULL_CODE,
+            Some(v) => {
+                let next = index.len() as u32;
+                *index.entry(v).or_insert(next)
+            }
+        }));
+    }
+    Some(codes)
 }
 
 /// Numbers the distinct slots of rows `0..n` (each row's slot in `0..n_slots`) in order of

@@ -6,7 +6,7 @@ use arrow_array::{
     Array, ArrayRef, Float64Array, Int64Array, RecordBatch, TimestampMicrosecondArray,
 };
 
-use super::groups::number_by_first_appearance;
+use super::groups::{integer_codes, number_by_first_appearance};
 use super::*;
 use crate::error::Error;
 
@@ -14,6 +14,34 @@ const HOUR: i64 = 3_600_000_000;
 const DAY: i64 = 24 * HOUR;
 // Monday 2024-01-01 00:00 UTC.
 const T0: i64 = 1_704_067_200_000_000;
+
+#[test]
+fn integer_group_columns_are_coded_by_value_across_chunks_and_widths() {
+    // An Int32 chunk then an Int64 chunk: equal values share a code whatever the chunk's
+    // width, nulls get NULL_CODE, codes follow first appearance; text and UInt64 columns
+    // go to the general (text) coding.
+    let int32: ArrayRef = Arc::new(arrow_array::Int32Array::from(vec![
+        Some(7),
+        None,
+        Some(-3),
+        Some(7),
+    ]));
+    let int64: ArrayRef = Arc::new(Int64Array::from(vec![
+        Some(-3),
+        Some(5_000_000_000),
+        None,
+        Some(7),
+    ]));
+    let null = crate::ingest::NULL_CODE;
+    assert_eq!(
+        integer_codes(&[int32, int64]),
+        Some(vec![0, null, 1, 0, 1, 2, null, 0])
+    );
+    let text: ArrayRef = Arc::new(arrow_array::StringArray::from(vec!["7"]));
+    let wide: ArrayRef = Arc::new(arrow_array::UInt64Array::from(vec![u64::MAX]));
+    assert_eq!(integer_codes(&[text]), None);
+    assert_eq!(integer_codes(&[wide]), None);
+}
 
 #[test]
 fn groups_are_numbered_by_first_appearance_in_parallel_and_in_one_pass() {
