@@ -12,58 +12,67 @@ use crate::time::day_in_grid;
 
 use super::view::Grid;
 
-/// The measures of every period × group cell, of the KPIs computed only: each cell's
-/// active KPIs side by side, and those read over its baseline window (a measure per
-/// catalogue entry per cell was 13 KB of mostly empty measures per cell, 1.4 GB of fresh
-/// memory at 100k groups).
+/// Measures of some catalogue KPIs for every cell: each cell's side by side, in catalogue
+/// order (a measure per catalogue entry per cell was 13 KB of mostly empty measures per
+/// cell, 1.4 GB of fresh memory at 100k groups).
+struct MeasureTable {
+    /// The catalogue indices of the KPIs held, ascending.
+    kpis: Vec<usize>,
+    /// Each catalogue KPI's place among a cell's measures, if held.
+    slot: Vec<Option<usize>>,
+    /// Measures per cell (at least 1, so every cell has a chunk).
+    stride: usize,
+    measures: Vec<Measure>,
+}
+
+impl MeasureTable {
+    /// Empty measures of the KPIs switched `on`, for `n_cells` cells.
+    fn new(on: &[bool], n_cells: usize) -> MeasureTable {
+        let kpis: Vec<usize> = (0..CATALOG.len()).filter(|&k| on[k]).collect();
+        let mut slot = vec![None; CATALOG.len()];
+        for (s, &k) in kpis.iter().enumerate() {
+            slot[k] = Some(s);
+        }
+        let stride = kpis.len().max(1);
+        MeasureTable {
+            kpis,
+            slot,
+            stride,
+            measures: vec![Measure::EMPTY; n_cells * stride],
+        }
+    }
+
+    fn get(&self, cell: usize, k: usize) -> &Measure {
+        self.slot[k].map_or(&Measure::EMPTY, |s| &self.measures[cell * self.stride + s])
+    }
+}
+
+/// The measures of every period × group cell, of the KPIs computed only: the active ones
+/// over the period and those read over its baseline window.
 pub(super) struct CellResults {
-    /// Each catalogue KPI's place among a cell's current measures, if computed.
-    current_slot: Vec<Option<usize>>,
-    /// Each catalogue KPI's place among a cell's baseline measures, if computed.
-    baseline_slot: Vec<Option<usize>>,
-    /// Measures per cell in `current` and in `baseline` (at least 1, so chunks exist).
-    current_stride: usize,
-    baseline_stride: usize,
-    current: Vec<Measure>,
-    baseline: Vec<Measure>,
+    current: MeasureTable,
+    baseline: MeasureTable,
 }
 
 impl CellResults {
     /// No cells (a view without data).
     pub(super) fn none() -> CellResults {
+        let none = vec![false; CATALOG.len()];
         CellResults {
-            current_slot: vec![None; CATALOG.len()],
-            baseline_slot: vec![None; CATALOG.len()],
-            current_stride: 1,
-            baseline_stride: 1,
-            current: Vec::new(),
-            baseline: Vec::new(),
+            current: MeasureTable::new(&none, 0),
+            baseline: MeasureTable::new(&none, 0),
         }
     }
 
     /// KPI `k` of cell `cell` (index into the cells in output order); empty if not computed.
     pub(super) fn current(&self, cell: usize, k: usize) -> &Measure {
-        self.current_slot[k].map_or(&Measure::EMPTY, |s| {
-            &self.current[cell * self.current_stride + s]
-        })
+        self.current.get(cell, k)
     }
 
     /// KPI `k` over the baseline window of cell `cell`; empty if not computed there.
     pub(super) fn baseline(&self, cell: usize, k: usize) -> &Measure {
-        self.baseline_slot[k].map_or(&Measure::EMPTY, |s| {
-            &self.baseline[cell * self.baseline_stride + s]
-        })
+        self.baseline.get(cell, k)
     }
-}
-
-/// The catalogue indices of the KPIs switched on, and each KPI's place among them.
-fn slots(on: &[bool]) -> (Vec<usize>, Vec<Option<usize>>) {
-    let kpis: Vec<usize> = (0..CATALOG.len()).filter(|&k| on[k]).collect();
-    let mut slot = vec![None; CATALOG.len()];
-    for (s, &k) in kpis.iter().enumerate() {
-        slot[k] = Some(s);
-    }
-    (kpis, slot)
 }
 
 /// The rows and states a cell is evaluated from.
@@ -226,17 +235,16 @@ pub(super) fn evaluate_cells(
     let empty_repurchase = RepurchaseState::default();
     let lifespan = kpis.lifespan_days;
     let (z, confidence) = (kpis.z, kpis.confidence);
-    let (current_kpis, current_slot) = slots(kpis.active);
-    let (baseline_kpis, baseline_slot) = slots(kpis.baseline);
-    let (current_stride, baseline_stride) = (current_kpis.len().max(1), baseline_kpis.len().max(1));
-    let mut current = vec![Measure::EMPTY; cells.len() * current_stride];
-    let mut baseline = vec![Measure::EMPTY; cells.len() * baseline_stride];
+    let mut current = MeasureTable::new(kpis.active, cells.len());
+    let mut baseline = MeasureTable::new(kpis.baseline, cells.len());
+    let (current_kpis, baseline_kpis) = (&current.kpis, &baseline.kpis);
     // Each worker refills two scratch lists per cell (the period's and the baseline's
     // quantile inputs) instead of allocating them: a baseline window copies a month of
     // values for every period.
     current
-        .par_chunks_mut(current_stride)
-        .zip(baseline.par_chunks_mut(baseline_stride))
+        .measures
+        .par_chunks_mut(current.stride)
+        .zip(baseline.measures.par_chunks_mut(baseline.stride))
         .zip(cells.par_iter())
         .for_each_init(
             || (CellValues::default(), CellValues::default()),
@@ -281,7 +289,7 @@ pub(super) fn evaluate_cells(
                     }
                     let before_state = (!before.is_empty()).then_some(&before_state);
                     base.evaluate_into(
-                        &baseline_kpis,
+                        baseline_kpis,
                         before_state,
                         lifespan,
                         (z, confidence),
@@ -303,7 +311,7 @@ pub(super) fn evaluate_cells(
                 };
                 let baseline_state = (!window.is_empty()).then_some(&base.state);
                 current.evaluate_into(
-                    &current_kpis,
+                    current_kpis,
                     baseline_state,
                     lifespan,
                     (z, confidence),
@@ -311,12 +319,5 @@ pub(super) fn evaluate_cells(
                 );
             },
         );
-    CellResults {
-        current_slot,
-        baseline_slot,
-        current_stride,
-        baseline_stride,
-        current,
-        baseline,
-    }
+    CellResults { current, baseline }
 }

@@ -81,8 +81,10 @@ impl BandRow<'_> {
     }
 }
 
-/// A column built by one pass over the rows; a table's columns are built in parallel.
-type ColumnOf<'a> = (&'static str, Box<dyn Fn() -> ArrayRef + Send + Sync + 'a>);
+/// Builds one column in one pass over the rows.
+type BuildColumn<'a> = Box<dyn Fn() -> ArrayRef + Send + Sync + 'a>;
+/// A named column; a table's columns are built in parallel.
+type ColumnOf<'a> = (&'static str, BuildColumn<'a>);
 
 fn build_columns(columns: Vec<ColumnOf<'_>>) -> Vec<(String, ArrayRef)> {
     columns
@@ -189,10 +191,9 @@ impl Output<'_> {
                 .iter()
                 .flat_map(move |_| shown.iter().map(|&k| CATALOG[k]))
         };
-        let floats =
-            move |f: fn(&Measure) -> Option<f64>| -> Box<dyn Fn() -> ArrayRef + Send + Sync + '_> {
-                Box::new(move || float_column(rows, measures().map(f)))
-            };
+        let floats = move |f: fn(&Measure) -> Option<f64>| -> BuildColumn<'_> {
+            Box::new(move || float_column(rows, measures().map(f)))
+        };
         let columns = self.columns_of_cells(
             calendar,
             (cells, shown.len()),
@@ -257,10 +258,9 @@ impl Output<'_> {
                 })
             })
         };
-        let floats =
-            move |f: fn(&BandRow) -> Option<f64>| -> Box<dyn Fn() -> ArrayRef + Send + Sync + '_> {
-                Box::new(move || float_column(n_rows, rows().map(|r| f(&r))))
-            };
+        let floats = move |f: fn(&BandRow) -> Option<f64>| -> BuildColumn<'_> {
+            Box::new(move || float_column(n_rows, rows().map(|r| f(&r))))
+        };
         let columns = self.columns_of_cells(
             calendar,
             (cells, banded.len()),
