@@ -46,8 +46,8 @@ ORDER_COLUMNS = ["order_id", "customer_id", "created_at", "revenue"]
 def arguments(
     description: str, argv: list[str] | None = None, all_kpis: bool = False
 ) -> argparse.Namespace:
-    """--data DIR --out FILE [--joins-out FILE] (and [--all-kpis] [--business-time] with
-    ``all_kpis``)."""
+    """--data DIR --out FILE [--joins-out FILE] (and [--all-kpis] [--business-time]
+    [--route paths|tables|one-call] with ``all_kpis``)."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
@@ -60,6 +60,13 @@ def arguments(
             "--business-time",
             action="store_true",
             help="also business calendars, SLA policies and reopens (issue 18)",
+        )
+        parser.add_argument(
+            "--route",
+            choices=["paths", "tables", "one-call"],
+            default="paths",
+            help="Parquet paths to sk.prepare (default); pyarrow Tables read first, then "
+            "sk.prepare; or those Tables to three one-call functions (issue 21)",
         )
     return parser.parse_args(argv)
 

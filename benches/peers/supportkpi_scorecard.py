@@ -1,7 +1,8 @@
 """The benchmark scorecard with supportkpi: SPEC §3 joins and weekly §5 KPIs from Parquet.
 
     python benches/peers/supportkpi_scorecard.py --data benches/data/1m --out sk.parquet \
-        [--joins-out sk_joins.parquet] [--all-kpis] [--business-time]
+        [--joins-out sk_joins.parquet] [--all-kpis] [--business-time] \
+        [--route paths|tables|one-call]
 
 The same work as the polars and DuckDB peers: scan contacts.parquet and orders.parquet
 (``sk.scan_parquet``: the engine reads the columns the work needs, one at a time, as the
@@ -25,9 +26,18 @@ run also reads ``calendar``, ``priority``, ``first_resolved_at`` and ``reopens``
 three business calendars and two SLA policies (``BUSINESS_CONFIG``): the per-contact
 columns then carry business minutes and SLA verdicts, and the views every business-time,
 SLA and reopen KPI. Its compared KPIs and join results must still equal the others'.
+
+``--route`` (issue 21) picks how the inputs reach the library: ``paths`` (the default, above);
+``tables``, the notebook's route, where the user first reads the same columns into pyarrow
+Tables (``pq.read_table``; the "read" phase is the user's) and passes them to
+``sk.prepare``; ``one-call``, those Tables passed to three one-call functions
+(``sk.enrich_contacts`` with ``output="arrow"``, then ``sk.scorecard`` without and with
+``group_by``), which reuse the first call's joins because the Tables are the same objects.
 """
 
 from __future__ import annotations
+
+import argparse
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -120,12 +130,34 @@ def main(argv: list[str] | None = None) -> None:
     clock = PhaseClock()
     phase = clock.phase
 
-    # The files are scanned, not read: the engine reads the columns it uses one at a time
-    # (as the peers' scans read only what the work selects), text as dictionaries, and
-    # keeps only its own compact copy.
-    contacts = sk.scan_parquet(args.data / "contacts.parquet", columns=contact_columns)
-    orders = sk.scan_parquet(args.data / "orders.parquet", columns=ORDER_COLUMNS)
+    if args.route == "paths":
+        # The files are scanned, not read: the engine reads the columns it uses one at a
+        # time (as the peers' scans read only what the work selects), text as
+        # dictionaries, and keeps only its own compact copy.
+        contacts = sk.scan_parquet(args.data / "contacts.parquet", columns=contact_columns)
+        orders = sk.scan_parquet(args.data / "orders.parquet", columns=ORDER_COLUMNS)
+    else:
+        # A notebook's route: the user reads pyarrow Tables (the same columns), then calls
+        # the library; "read" is the user's time, the rest the library's.
+        contacts = pq.read_table(args.data / "contacts.parquet", columns=contact_columns)
+        orders = pq.read_table(args.data / "orders.parquet", columns=ORDER_COLUMNS)
     phase("read")
+    if args.route == "one-call":
+        # Three one-call functions on the same Tables: the scorecards take the joins the
+        # first call made (the library keeps them for the same Table objects).
+        enriched = sk.enrich_contacts(
+            contacts, orders, config=config, output="arrow", contact_columns=["contact_id"]
+        )
+        phase("joins")
+        total = sk.scorecard(contacts, orders, config=config, by="week", kpis=kpis)
+        by_channel = sk.scorecard(
+            contacts, orders, config=config, by="week", group_by=["channel"], kpis=kpis
+        )
+        phase("kpis")
+        write(total, by_channel, enriched, args)
+        phase("write")
+        clock.report("supportkpi", sk.__version__)
+        return
     # Validate and join once (as the peers join once), then take every view from it.
     data = sk.prepare(contacts, orders, config=config)
     # The compared join results with the contact's id (the peers' frames hold the read
@@ -135,13 +167,20 @@ def main(argv: list[str] | None = None) -> None:
     total = data.scorecard(by="week", kpis=kpis)
     by_channel = data.scorecard(by="week", group_by=["channel"], kpis=kpis)
     phase("kpis")
+    write(total, by_channel, enriched, args)
+    phase("write")
+    clock.report("supportkpi", sk.__version__)
+
+
+def write(
+    total: sk.Scorecard, by_channel: sk.Scorecard, enriched: pa.Table, args: argparse.Namespace
+) -> None:
+    """The compared KPIs in the shared long format, and the join results if asked."""
     pq.write_table(
         pa.concat_tables([_long(total, "total"), _long(by_channel, "channel")]), args.out
     )
     if args.joins_out is not None:
         pq.write_table(enriched.select(JOIN_RESULTS), args.joins_out)
-    phase("write")
-    clock.report("supportkpi", sk.__version__)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,14 @@ Example:
     True
 """
 
-from ._api import Prepared, enrich_contacts, kpi_catalog, prepare, scorecard
+from ._api import (
+    Prepared,
+    enrich_contacts,
+    kpi_catalog,
+    prepare,
+    release_prepared,
+    scorecard,
+)
 from ._arrow import ParquetColumns, scan_parquet
 from ._card import Scorecard
 from ._config import Config, default_config
@@ -42,6 +49,7 @@ __all__ = [
     "merge",
     "partial",
     "prepare",
+    "release_prepared",
     "scan_parquet",
     "scorecard",
 ]

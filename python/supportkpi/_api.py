@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -242,6 +244,88 @@ class Prepared:
         return pd.concat([own, result], axis=1)
 
 
+class _PreparedReuse:
+    """The prepared joins of the last one-call function (``sk.scorecard``,
+    ``sk.enrich_contacts``) whose inputs were pyarrow Tables, taken again by the next one
+    on the same Tables and options: a pipeline writing the per-contact table, a scorecard
+    and a grouped one pays for reading, validating and joining once.
+
+    Only pyarrow Tables qualify, because they cannot change: a pandas or polars frame can
+    be edited in place between two calls and a file rewritten, and reusing their joins would
+    give a stale card. One entry is held, keyed by the identity of the input objects and
+    the options' text. It is dropped when any of its Tables is garbage-collected, when a
+    call on other inputs replaces it, or by :func:`release_prepared`. Identities are safe
+    keys: an entry is dropped when its Tables die, before their ids can be reused.
+    """
+
+    def __init__(self) -> None:
+        # Re-entrant: a collection inside put() can run _forget on the same thread.
+        self._lock = threading.RLock()
+        self._key: tuple[Any, ...] | None = None
+        self._native: _native.PreparedInputs | None = None
+        self._finalizers: list[weakref.finalize[Any, Any]] = []
+
+    @staticmethod
+    def key(
+        inputs: Mapping[str, Any], tables: Mapping[str, Any], options_text: str
+    ) -> tuple[Any, ...] | None:
+        """The entry's key, or None when an input is not a pyarrow Table read as is."""
+        ids: list[int | None] = []
+        for name, given in inputs.items():
+            if given is None:
+                ids.append(None)
+            elif isinstance(given, pa.Table) and tables.get(name) is given:
+                ids.append(id(given))
+            else:
+                return None
+        return (*ids, options_text)
+
+    def get(self, key: tuple[Any, ...]) -> _native.PreparedInputs | None:
+        with self._lock:
+            return self._native if key == self._key else None
+
+    def put(
+        self, key: tuple[Any, ...], native: _native.PreparedInputs, inputs: Mapping[str, Any]
+    ) -> None:
+        with self._lock:
+            self.release()
+            self._key, self._native = key, native
+            self._finalizers = [
+                weakref.finalize(given, self._forget, key)
+                for given in inputs.values()
+                if given is not None
+            ]
+
+    def _forget(self, key: tuple[Any, ...]) -> None:
+        with self._lock:
+            if key == self._key:
+                self.release()
+
+    def release(self) -> None:
+        with self._lock:
+            for finalizer in self._finalizers:
+                finalizer.detach()
+            self._key, self._native, self._finalizers = None, None, []
+
+
+_REUSE = _PreparedReuse()
+
+
+def release_prepared() -> None:
+    """Releases the joins ``sk.scorecard`` and ``sk.enrich_contacts`` keep for the next
+    call on the same pyarrow Tables (they also go when the Tables do).
+
+    Example:
+        >>> import pyarrow as pa, supportkpi as sk
+        >>> s = sk.load_sample()
+        >>> contacts, orders = pa.table(s["contacts"]), pa.table(s["orders"])
+        >>> weekly = sk.scorecard(contacts, orders)
+        >>> monthly = sk.scorecard(contacts, orders, by="month")  # the joins are reused
+        >>> sk.release_prepared()
+    """
+    _REUSE.release()
+
+
 def prepare(
     contacts: Any,
     orders: Any,
@@ -268,6 +352,39 @@ def prepare(
         >>> str(data.as_of)
         '2024-12-08 23:41:55.251999+00:00'
     """
+    return _prepare(
+        False,
+        contacts,
+        orders,
+        sessions,
+        events=events,
+        config=config,
+        as_of=as_of,
+        columns=columns,
+        recovery_window=recovery_window,
+        repeat_window=repeat_window,
+        recontact_window=recontact_window,
+        on_invalid=on_invalid,
+    )
+
+
+def _prepare(
+    reuse: bool,
+    contacts: Any,
+    orders: Any,
+    sessions: Any | None = None,
+    *,
+    events: Any | None = None,
+    config: ConfigLike = None,
+    as_of: TimeLike | None = None,
+    columns: Mapping[str, Any] | None = None,
+    recovery_window: WindowLike | None = None,
+    repeat_window: WindowLike | None = None,
+    recontact_window: WindowLike | None = None,
+    on_invalid: str = "raise",
+) -> Prepared:
+    """:func:`prepare`; with ``reuse``, the prepared joins of the last call on the same
+    pyarrow Tables and options are taken again (see :class:`_PreparedReuse`)."""
     id_names = id_source_names(columns)
     tables: dict[str, pa.Table | ParquetColumns] = {
         "contacts": as_table_source(contacts, "contacts", id_names),
@@ -296,13 +413,20 @@ def prepare(
     ):
         if value is not None:
             options[key] = window_micros(value, key)
-    native = _native.prepare_inputs(
-        tables["contacts"],
-        tables["orders"],
-        tables.get("sessions"),
-        tables.get("events"),
-        json.dumps(options),
-    )
+    options_text = json.dumps(options)
+    inputs = {"contacts": contacts, "orders": orders, "sessions": sessions, "events": events}
+    reuse_key = _REUSE.key(inputs, tables, options_text) if reuse else None
+    native = None if reuse_key is None else _REUSE.get(reuse_key)
+    if native is None:
+        native = _native.prepare_inputs(
+            tables["contacts"],
+            tables["orders"],
+            tables.get("sessions"),
+            tables.get("events"),
+            options_text,
+        )
+        if reuse_key is not None:
+            _REUSE.put(reuse_key, native, inputs)
     contacts_frame = contacts if isinstance(contacts, pd.DataFrame) else None
     return Prepared(
         native,
@@ -380,7 +504,8 @@ def scorecard(
         >>> float(row.value), float(row.numerator), float(row.denominator)
         (0.5, 1.0, 2.0)
     """
-    data = prepare(
+    data = _prepare(
+        True,
         contacts,
         orders,
         sessions,
@@ -417,7 +542,8 @@ def enrich_contacts(
     recontact_window: WindowLike | None = None,
     on_invalid: str = "raise",
     contact_columns: Sequence[str] | None = None,
-) -> pd.DataFrame:
+    output: str = "pandas",
+) -> Any:
     """One row per contact, in input order: the contact's columns plus the join results.
 
     Added columns: path, resolved_without_human, recovered_7d, recovery_mature,
@@ -425,7 +551,14 @@ def enrich_contacts(
     recontact_48h (nullable: null when unresolved), recontact_mature, preventable. With
     ``on_invalid="drop"``, invalid rows stay in place with null results and a
     ``dropped_reason``. ``contact_columns`` limits the contacts' own columns returned
-    (default: all).
+    (default: all). ``output="arrow"`` returns a pyarrow Table instead of a DataFrame (see
+    :meth:`Prepared.enrich`).
+
+    ``sk.scorecard`` and ``sk.enrich_contacts`` called again on the same pyarrow Tables
+    with the same join options take the joins of the last such call instead of redoing
+    them (Tables cannot change); other inputs are read and joined on every call. Those
+    joins are released with the Tables, on the next call with other inputs, or by
+    :func:`supportkpi.release_prepared`.
 
     Example:
         >>> import pandas as pd, supportkpi as sk
@@ -440,7 +573,8 @@ def enrich_contacts(
         0          a          True                  3.0                 0.0
         1          b          True                  3.0                80.0
     """
-    return prepare(
+    return _prepare(
+        True,
         contacts,
         orders,
         as_of=as_of,
@@ -450,4 +584,4 @@ def enrich_contacts(
         repeat_window=repeat_window,
         recontact_window=recontact_window,
         on_invalid=on_invalid,
-    ).enrich(contact_columns=contact_columns)
+    ).enrich(output=output, contact_columns=contact_columns)
