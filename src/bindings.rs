@@ -6,6 +6,7 @@
 //! one column at a time while they work (see [`table_arg`]).
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Arc;
@@ -23,6 +24,7 @@ use pyo3_arrow::{PyRecordBatchReader, PySchema, PyTable};
 use crate::bands::Band;
 use crate::config::Config;
 use crate::error::Error;
+use crate::ingest::parquet::read_parquet_column;
 use crate::ingest::{ColumnLoader, TableInput};
 use crate::kpis::catalog_info;
 use crate::partial::{combine, merge, options_of, FORMAT_VERSION};
@@ -241,9 +243,31 @@ fn table_arg(
         return read_table(name, table.extract()?, options);
     }
     let schema: PySchema = table.getattr(intern!(py, "schema"))?.extract()?;
+    let schema = schema.into_inner();
     let rows: usize = table.getattr(intern!(py, "num_rows"))?.extract()?;
+    // Parquet files the engine decodes itself, in its own pool (`parquet_files`); a column
+    // it cannot give as the schema says is read through `read_column` (pyarrow) instead.
+    let parquet_files: Option<Vec<PathBuf>> = if table.hasattr(intern!(py, "parquet_files"))? {
+        Some(table.getattr(intern!(py, "parquet_files"))?.extract()?)
+    } else {
+        None
+    };
     let source = table.clone().unbind();
+    let expected = Arc::clone(&schema);
     let load: ColumnLoader = Arc::new(move |column: &str| {
+        if let (Some(files), Ok(field)) = (&parquet_files, expected.field_with_name(column)) {
+            // The engine holds rows read earlier: the files must not have changed since.
+            Python::attach(|py| {
+                source
+                    .bind(py)
+                    .call_method0(intern!(py, "check_unchanged"))
+                    .map(drop)
+                    .map_err(|error| error.to_string())
+            })?;
+            if let Ok(chunks) = read_parquet_column(files, column, field.data_type()) {
+                return Ok(chunks);
+            }
+        }
         // Called from the engine's threads without the GIL: take it to ask for the column.
         // The read itself (pyarrow) releases it again, so columns read side by side.
         Python::attach(|py| {
@@ -270,7 +294,7 @@ fn table_arg(
     });
     Ok(TableInput::on_demand(
         name,
-        schema.into_inner(),
+        schema,
         rows,
         load,
         options.rename_for(name),

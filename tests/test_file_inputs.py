@@ -215,3 +215,85 @@ def test_file_input_keeps_peak_memory_below_the_table_input(tmp_path):
         )
         peak[mode] = int(out.stdout.strip())
     assert peak["file"] < peak["table"], peak
+
+
+@pytest.fixture
+def pyarrow_reads(monkeypatch):
+    """The columns read through ParquetColumns.read_column (pyarrow) rather than decoded
+    by the engine itself."""
+    names: list[str] = []
+    original = sk.ParquetColumns.read_column
+
+    def counting(self, column):
+        names.append(column)
+        return original(self, column)
+
+    monkeypatch.setattr(sk.ParquetColumns, "read_column", counting)
+    return names
+
+
+@pytest.mark.parametrize(
+    "compression, engine_reads",
+    [("snappy", True), ("zstd", True), ("lz4", True), ("none", True), ("gzip", False)],
+)
+def test_the_engine_decodes_parquet_itself_or_falls_back_to_pyarrow(
+    frames, tmp_path, pyarrow_reads, compression, engine_reads
+):
+    # Issue 21: Parquet paths are decoded in the engine's pool (snappy, zstd, lz4 or none);
+    # another codec is read through pyarrow, with the same results either way.
+    c, o, s = frames
+    paths = {}
+    for name, frame in (("contacts", c), ("orders", o)):
+        paths[name] = tmp_path / f"{name}.parquet"
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        pq.write_table(table, paths[name], row_group_size=900, compression=compression)
+    want_week, want_grouped, want_enriched, _ = _views(c, o, s)
+    got_week, got_grouped, got_enriched, _ = _views(paths["contacts"], paths["orders"], s)
+    assert_same(got_week, want_week)
+    assert_same(got_grouped, want_grouped, group_cols=("channel", "intent"))
+    pd.testing.assert_frame_equal(
+        got_enriched[ENRICH_COLUMNS].reset_index(drop=True),
+        want_enriched[ENRICH_COLUMNS].reset_index(drop=True),
+    )
+    if engine_reads:
+        assert pyarrow_reads == []
+    else:
+        assert {"contact_id", "customer_id", "created_at", "channel"} <= set(pyarrow_reads)
+
+
+def test_engine_decoded_types_match_the_schema(frames, tmp_path, pyarrow_reads):
+    # Large text, a directory of files with their own row groups, timestamps in another
+    # unit and zone, small integers: each column comes back as ParquetColumns.schema says
+    # (or, where the engine cannot give that type, through pyarrow), with the same card.
+    c, o, s = frames
+    contacts = pa.Table.from_pandas(c, preserve_index=False)
+    contacts = contacts.set_column(
+        contacts.schema.get_field_index("channel"),
+        "channel",
+        contacts["channel"].cast(pa.large_string()),
+    )
+    contacts = contacts.set_column(
+        contacts.schema.get_field_index("created_at"),
+        "created_at",
+        contacts["created_at"].cast(pa.timestamp("ns", tz="Europe/Berlin")),
+    )
+    folder = tmp_path / "contacts"
+    folder.mkdir()
+    half = contacts.num_rows // 2
+    pq.write_table(contacts.slice(0, half), folder / "0.parquet", row_group_size=500)
+    pq.write_table(contacts.slice(half), folder / "1.parquet", row_group_size=300)
+    orders = pa.Table.from_pandas(o, preserve_index=False)
+    orders_path = tmp_path / "orders.parquet"
+    pq.write_table(orders, orders_path, compression="zstd")
+    want = sk.prepare(contacts, orders, s)
+    got = sk.prepare(folder, orders_path, s)
+    for view in ({"by": "week"}, {"by": "month", "group_by": ["channel", "handled_by"]}):
+        assert_same(
+            got.scorecard(**view).to_pandas(),
+            want.scorecard(**view).to_pandas(),
+            group_cols=tuple(view.get("group_by", ())),
+        )
+    pd.testing.assert_frame_equal(
+        got.enrich()[ENRICH_COLUMNS].reset_index(drop=True),
+        want.enrich()[ENRICH_COLUMNS].reset_index(drop=True),
+    )

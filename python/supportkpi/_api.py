@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import json
 import threading
 import weakref
@@ -309,6 +310,21 @@ class _PreparedReuse:
 
 
 _REUSE = _PreparedReuse()
+#: Set while a one-call function prepares its inputs: only then are the joins reused.
+_ONE_CALL: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "supportkpi_one_call", default=False
+)
+
+
+def _one_call_prepare(*args: Any, **kwargs: Any) -> Prepared:
+    """:func:`prepare` for a one-call function: the joins of the last one-call function on
+    the same pyarrow Tables and join options are taken again (see :class:`_PreparedReuse`);
+    ``sk.prepare`` itself always reads and joins."""
+    token = _ONE_CALL.set(True)
+    try:
+        return prepare(*args, **kwargs)
+    finally:
+        _ONE_CALL.reset(token)
 
 
 def release_prepared() -> None:
@@ -352,39 +368,6 @@ def prepare(
         >>> str(data.as_of)
         '2024-12-08 23:41:55.251999+00:00'
     """
-    return _prepare(
-        False,
-        contacts,
-        orders,
-        sessions,
-        events=events,
-        config=config,
-        as_of=as_of,
-        columns=columns,
-        recovery_window=recovery_window,
-        repeat_window=repeat_window,
-        recontact_window=recontact_window,
-        on_invalid=on_invalid,
-    )
-
-
-def _prepare(
-    reuse: bool,
-    contacts: Any,
-    orders: Any,
-    sessions: Any | None = None,
-    *,
-    events: Any | None = None,
-    config: ConfigLike = None,
-    as_of: TimeLike | None = None,
-    columns: Mapping[str, Any] | None = None,
-    recovery_window: WindowLike | None = None,
-    repeat_window: WindowLike | None = None,
-    recontact_window: WindowLike | None = None,
-    on_invalid: str = "raise",
-) -> Prepared:
-    """:func:`prepare`; with ``reuse``, the prepared joins of the last call on the same
-    pyarrow Tables and options are taken again (see :class:`_PreparedReuse`)."""
     id_names = id_source_names(columns)
     tables: dict[str, pa.Table | ParquetColumns] = {
         "contacts": as_table_source(contacts, "contacts", id_names),
@@ -415,7 +398,7 @@ def _prepare(
             options[key] = window_micros(value, key)
     options_text = json.dumps(options)
     inputs = {"contacts": contacts, "orders": orders, "sessions": sessions, "events": events}
-    reuse_key = _REUSE.key(inputs, tables, options_text) if reuse else None
+    reuse_key = _REUSE.key(inputs, tables, options_text) if _ONE_CALL.get() else None
     native = None if reuse_key is None else _REUSE.get(reuse_key)
     if native is None:
         native = _native.prepare_inputs(
@@ -504,8 +487,7 @@ def scorecard(
         >>> float(row.value), float(row.numerator), float(row.denominator)
         (0.5, 1.0, 2.0)
     """
-    data = _prepare(
-        True,
+    data = _one_call_prepare(
         contacts,
         orders,
         sessions,
@@ -573,8 +555,7 @@ def enrich_contacts(
         0          a          True                  3.0                 0.0
         1          b          True                  3.0                80.0
     """
-    return _prepare(
-        True,
+    return _one_call_prepare(
         contacts,
         orders,
         as_of=as_of,

@@ -83,7 +83,16 @@ class ParquetColumns:
         stats = [(f, os.stat(f)) for f in self._plain.files]
         return [(f, st.st_size, st.st_mtime_ns) for f, st in stats]
 
-    def _check_unchanged(self) -> None:
+    @property
+    def parquet_files(self) -> list[str]:
+        """The files, in row order. The engine decodes the columns of these itself, in its
+        own thread pool (row groups in parallel); a column it cannot give exactly as
+        :attr:`schema` says (another compression codec, another Arrow type) it reads
+        through :meth:`read_column` instead."""
+        return list(self._plain.files)
+
+    def check_unchanged(self) -> None:
+        """Raises ``SchemaError`` if a file changed since it was opened."""
         # The engine reads a column again for a later view; a rewritten file would no
         # longer line up with the rows it already holds.
         try:
@@ -110,13 +119,13 @@ class ParquetColumns:
 
     def read_column(self, column: str) -> pa.Table:
         """One column, as a one-column table (pyarrow releases the GIL while it reads)."""
-        self._check_unchanged()
+        self.check_unchanged()
         table: pa.Table = self._dataset_of(column).to_table(columns=[column])
         return table
 
     def read(self, columns: Sequence[str] | None = None) -> pa.Table:
         """Whole columns (all those in view by default) as one table, text as plain text."""
-        self._check_unchanged()
+        self.check_unchanged()
         table: pa.Table = self._plain.to_table(
             columns=self._names if columns is None else list(columns)
         )

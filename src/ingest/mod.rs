@@ -11,6 +11,7 @@ mod customers;
 pub mod ids;
 mod input;
 mod issues;
+pub mod parquet;
 pub mod ranges;
 mod sessions;
 pub mod tables;
