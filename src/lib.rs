@@ -34,6 +34,7 @@ mod bindings;
 
 pub use config::Config;
 pub use error::{Error, Result};
+pub use ingest::parquet::{read_parquet_column, ParquetReadError};
 pub use ingest::{ColumnLoader, OnInvalid, TableAudit, TableInput};
 pub use kpis::{catalog_info, KpiInfo};
 pub use partial::{combine, merge, options_of, FORMAT_VERSION};

@@ -22,13 +22,24 @@ use rayon::prelude::*;
 /// Why a column was not read here.
 #[derive(Debug, thiserror::Error)]
 pub enum ParquetReadError {
+    /// A file could not be opened or decoded, or lacks the column (or holds it nested).
     #[error("{path}: {message}")]
-    File { path: String, message: String },
+    File {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The column decodes to another Arrow type than the one asked for.
     #[error("{path}: column {column} is {found}, expected {expected}")]
     Type {
+        /// The first of the files.
         path: String,
+        /// The column.
         column: String,
+        /// The type decoded.
         found: DataType,
+        /// The type asked for.
         expected: DataType,
     },
 }
