@@ -106,6 +106,17 @@ fn open(path: &PathBuf, column: &str, want: &DataType) -> Result<OpenedFile, Par
         )
         .map_err(|e| file_error(path, e))?
     };
+    // A type the reader would decode differently is known from the schema alone: refuse
+    // it before decoding, so the caller's other reader does not follow a wasted decode.
+    let found = metadata.schema().field(position).data_type();
+    if found != want {
+        return Err(ParquetReadError::Type {
+            path: path.display().to_string(),
+            column: column.to_string(),
+            found: found.clone(),
+            expected: want.clone(),
+        });
+    }
     let row_groups = metadata.metadata().num_row_groups();
     Ok(OpenedFile {
         path: path.clone(),
