@@ -110,13 +110,20 @@ fn resolved_day(c: &Contacts, calendar: &Calendar, i: usize) -> Option<usize> {
 /// No resolved day in the grid.
 const NO_DAY: u32 = u32::MAX;
 
-/// Folds contacts into the day × group cells that hold any contact or outflow, stored group
-/// by group. The cells are found first (each group's distinct days: a counting sort by
-/// group, then a sort within each group); then each worker folds the rows of one range of
-/// cells, reading the rows in input order: a cell's contacts fold in row order, and the
-/// columns are read front to back, not at random. Work and memory follow the rows, not
-/// days × groups.
-fn fold_sparse(ctx: &FoldContext, calendar: &Calendar, group: &[u32], n_groups: usize) -> Cells {
+/// Folds contacts into the cells that hold any contact or outflow, stored group by group.
+/// A cell covers a stretch of days, `cell_start[d]` being the first day of day `d`'s
+/// stretch (see [`build_daily`]). The cells are found first (a counting sort by group, then
+/// a sort within each group, which also counts each group's contacts per day); then each
+/// worker folds the rows of one range of cells, reading the rows in input order: a cell's
+/// contacts fold in row order, and the columns are read front to back, not at random. Work
+/// and memory follow the rows, not days × groups.
+fn fold_sparse(
+    ctx: &FoldContext,
+    calendar: &Calendar,
+    group: &[u32],
+    n_groups: usize,
+    cell_start: &[u32],
+) -> Cells {
     let c = ctx.contacts;
     let created_day: Vec<u32> = (0..c.len)
         .into_par_iter()
@@ -126,7 +133,7 @@ fn fold_sparse(ctx: &FoldContext, calendar: &Calendar, group: &[u32], n_groups: 
         .into_par_iter()
         .map(|i| resolved_day(c, calendar, i).map_or(NO_DAY, |d| d as u32))
         .collect();
-    // Each group's days with a contact or an outflow, distinct and sorted.
+    // Each group's created days and outflow days, as `day << 1 | is_outflow`, sorted.
     let mut run_start = vec![0usize; n_groups + 1];
     for (i, &g) in group.iter().enumerate().take(c.len) {
         run_start[g as usize + 1] += 1 + usize::from(closed_day[i] != NO_DAY);
@@ -135,49 +142,77 @@ fn fold_sparse(ctx: &FoldContext, calendar: &Calendar, group: &[u32], n_groups: 
         run_start[g + 1] += run_start[g];
     }
     let mut fill = run_start.clone();
-    let mut days = vec![0u32; run_start[n_groups]];
+    let mut entries = vec![0u64; run_start[n_groups]];
     for (i, &g) in group.iter().enumerate().take(c.len) {
         let g = g as usize;
-        for day in [created_day[i], closed_day[i]] {
-            if day != NO_DAY {
-                days[fill[g]] = day;
-                fill[g] += 1;
-            }
+        entries[fill[g]] = u64::from(created_day[i]) << 1;
+        fill[g] += 1;
+        if closed_day[i] != NO_DAY {
+            entries[fill[g]] = u64::from(closed_day[i]) << 1 | 1;
+            fill[g] += 1;
         }
     }
     drop(fill);
-    let mut runs: Vec<&mut [u32]> = Vec::with_capacity(n_groups);
-    let mut rest = days.as_mut_slice();
+    // Per group: its cells (first days of the stretches, distinct: `cell_start` never
+    // decreases with the day, so sorted days give sorted stretches) into `stretch`, and its
+    // contacts per created day (`day << 32 | contacts`) over the front of its own run (each
+    // entry adds at most one count, so the writes never pass the reads). In place: at 100k
+    // groups, two lists per group were 200k allocations.
+    let mut stretch = vec![0u32; entries.len()];
+    let mut runs: Vec<(&mut [u64], &mut [u32])> = Vec::with_capacity(n_groups);
+    let (mut rest, mut rest_stretch) = (entries.as_mut_slice(), stretch.as_mut_slice());
     for g in 0..n_groups {
-        let (run, tail) = rest.split_at_mut(run_start[g + 1] - run_start[g]);
-        runs.push(run);
-        rest = tail;
+        let len = run_start[g + 1] - run_start[g];
+        let (run, tail) = rest.split_at_mut(len);
+        let (cells, cells_tail) = rest_stretch.split_at_mut(len);
+        runs.push((run, cells));
+        (rest, rest_stretch) = (tail, cells_tail);
     }
-    let distinct: Vec<usize> = runs
+    let lengths: Vec<(usize, usize)> = runs
         .into_par_iter()
-        .map(|run| {
+        .map(|(run, cells)| {
             run.sort_unstable();
-            let mut n = 0;
+            let (mut n_cells, mut n_counts) = (0usize, 0usize);
             for k in 0..run.len() {
-                if n == 0 || run[k] != run[n - 1] {
-                    run[n] = run[k];
-                    n += 1;
+                let entry = run[k];
+                let day = (entry >> 1) as u32;
+                let start = cell_start[day as usize];
+                if n_cells == 0 || cells[n_cells - 1] != start {
+                    cells[n_cells] = start;
+                    n_cells += 1;
+                }
+                if entry & 1 == 0 {
+                    if n_counts > 0 && (run[n_counts - 1] >> 32) as u32 == day {
+                        run[n_counts - 1] += 1;
+                    } else {
+                        run[n_counts] = u64::from(day) << 32 | 1;
+                        n_counts += 1;
+                    }
                 }
             }
-            n
+            (n_cells, n_counts)
         })
         .collect();
     let mut group_start = Vec::with_capacity(n_groups + 1);
-    let mut cell_day = Vec::with_capacity(distinct.iter().sum());
-    for (g, &n) in distinct.iter().enumerate() {
+    let mut cell_day = Vec::with_capacity(lengths.iter().map(|l| l.0).sum());
+    let mut counts = DayCounts::with_capacity(n_groups, lengths.iter().map(|l| l.1).sum());
+    for (g, &(n_cells, n_counts)) in lengths.iter().enumerate() {
+        let from = run_start[g];
         group_start.push(cell_day.len());
-        cell_day.extend_from_slice(&days[run_start[g]..run_start[g] + n]);
+        cell_day.extend_from_slice(&stretch[from..from + n_cells]);
+        counts.push_group(
+            entries[from..from + n_counts]
+                .iter()
+                .map(|&e| ((e >> 32) as u32, e & u64::from(u32::MAX))),
+        );
     }
     group_start.push(cell_day.len());
-    drop(days);
+    counts.finish();
+    drop((entries, stretch));
     let cell_of = |g: usize, day: u32| -> u32 {
         let run = &cell_day[group_start[g]..group_start[g + 1]];
-        (group_start[g] + run.partition_point(|&d| d < day)) as u32
+        let start = cell_start[day as usize];
+        (group_start[g] + run.partition_point(|&d| d < start)) as u32
     };
     let created_cell: Vec<u32> = (0..c.len)
         .into_par_iter()
@@ -226,16 +261,68 @@ fn fold_sparse(ctx: &FoldContext, calendar: &Calendar, group: &[u32], n_groups: 
         cell_day,
         states,
         values,
+        counts,
+        by_day: cell_start.iter().enumerate().all(|(d, &s)| s as usize == d),
     }
 }
 
-/// Stored day × group cells, group by group: group `g`'s cells are
-/// `group_start[g]..group_start[g + 1]`, by day.
+/// Contacts per group and created day, group by group and by day: group `g`'s are
+/// `start[g]..start[g + 1]`. Only days with contacts are stored.
+struct DayCounts {
+    start: Vec<usize>,
+    day: Vec<u32>,
+    contacts: Vec<u64>,
+}
+
+impl DayCounts {
+    fn with_capacity(n_groups: usize, n: usize) -> DayCounts {
+        DayCounts {
+            start: Vec::with_capacity(n_groups + 1),
+            day: Vec::with_capacity(n),
+            contacts: Vec::with_capacity(n),
+        }
+    }
+
+    /// Appends the next group's (day, contacts), by day.
+    fn push_group(&mut self, counts: impl IntoIterator<Item = (u32, u64)>) {
+        self.start.push(self.day.len());
+        for (day, n) in counts {
+            self.day.push(day);
+            self.contacts.push(n);
+        }
+    }
+
+    /// Closes the last group.
+    fn finish(&mut self) {
+        self.start.push(self.day.len());
+    }
+
+    /// Group `g`'s days with contacts within `days`: (day, contacts).
+    fn of(
+        &self,
+        g: usize,
+        days: std::ops::Range<usize>,
+    ) -> impl Iterator<Item = (usize, u64)> + '_ {
+        let run = self.start[g]..self.start[g + 1];
+        let run_days = &self.day[run.clone()];
+        let from = run.start + run_days.partition_point(|&d| (d as usize) < days.start);
+        let to = run.start + run_days.partition_point(|&d| (d as usize) < days.end);
+        (from..to).map(move |k| (self.day[k] as usize, self.contacts[k]))
+    }
+}
+
+/// Stored cells, group by group: group `g`'s cells are `group_start[g]..group_start[g + 1]`,
+/// by day. A cell covers the days from its `cell_day` to the next stretch's first day (one
+/// day when `by_day`).
 struct Cells {
     group_start: Vec<usize>,
     cell_day: Vec<u32>,
     states: Vec<ContactState>,
     values: Vec<CellValues>,
+    /// Each group's contacts per day (what peak and trough read, at any cell length).
+    counts: DayCounts,
+    /// Whether every cell is one day.
+    by_day: bool,
 }
 
 impl Cells {
@@ -253,19 +340,28 @@ impl Cells {
             cell_day: Vec::new(),
             states: Vec::new(),
             values: Vec::new(),
+            counts: DayCounts::with_capacity(n_groups, 0),
+            by_day: true,
         };
+        let mut day_counts = Vec::new();
         for g in 0..n_groups {
             cells.group_start.push(cells.cell_day.len());
+            day_counts.clear();
             for d in 0..n_days {
                 let k = d * n_groups + g;
                 if states[k] != empty {
+                    if states[k].volume.contacts > 0 {
+                        day_counts.push((d as u32, states[k].volume.contacts));
+                    }
                     cells.cell_day.push(d as u32);
                     cells.states.push(std::mem::take(&mut states[k]));
                     cells.values.push(std::mem::take(&mut values[k]));
                 }
             }
+            cells.counts.push_group(day_counts.iter().copied());
         }
         cells.group_start.push(cells.cell_day.len());
+        cells.counts.finish();
         cells
     }
 }
@@ -324,8 +420,13 @@ impl Daily {
         }
     }
 
-    /// Dense tables of the same cells.
+    /// Dense tables of the same cells, which must be one day each (built by
+    /// [`build_daily`] without stretches, or from dense tables).
     pub fn into_dense(self) -> DenseDaily {
+        debug_assert!(
+            self.cells.by_day,
+            "cells longer than a day have no dense form"
+        );
         let (n_days, n_groups) = (self.totals.len(), self.n_groups);
         let mut states = vec![ContactState::default(); n_days * n_groups];
         let mut values = vec![CellValues::default(); n_days * n_groups];
@@ -334,6 +435,7 @@ impl Daily {
             cell_day,
             states: cell_states,
             values: cell_values,
+            ..
         } = self.cells;
         let mut cells = cell_day.into_iter().zip(cell_states).zip(cell_values);
         for g in 0..n_groups {
@@ -352,25 +454,36 @@ impl Daily {
         }
     }
 
-    /// The stored cells of group `g` on `days`, by day: (day, state, quantile inputs).
-    /// Days without a cell had no contacts and no outflow.
+    /// The stored cells of group `g` that begin within `days`, by day: (state, quantile
+    /// inputs). `days` must begin and end where cells do (at stretch boundaries, see
+    /// [`build_daily`]): a cell then lies wholly inside or wholly outside. Days without a
+    /// cell had no contacts and no outflow.
     pub fn cells_of(
         &self,
         g: usize,
         days: std::ops::Range<usize>,
-    ) -> impl Iterator<Item = (usize, &ContactState, &CellValues)> {
+    ) -> impl Iterator<Item = (&ContactState, &CellValues)> {
         let c = &self.cells;
         let run = c.group_start[g]..c.group_start[g + 1];
         let run_days = &c.cell_day[run.clone()];
         let from = run.start + run_days.partition_point(|&d| (d as usize) < days.start);
         let to = run.start + run_days.partition_point(|&d| (d as usize) < days.end);
-        (from..to).map(move |k| (c.cell_day[k] as usize, &c.states[k], &c.values[k]))
+        (from..to).map(move |k| (&c.states[k], &c.values[k]))
+    }
+
+    /// Group `g`'s contacts on each day of `days` that has any: (day, contacts), by day.
+    pub fn day_counts_of(
+        &self,
+        g: usize,
+        days: std::ops::Range<usize>,
+    ) -> impl Iterator<Item = (usize, u64)> + '_ {
+        self.cells.counts.of(g, days)
     }
 
     /// Backlog inflow and outflow of group `g` over `days`.
     pub fn backlog_flow(&self, g: usize, days: std::ops::Range<usize>) -> BacklogCounters {
         let mut flow = BacklogCounters::default();
-        for (_, state, _) in self.cells_of(g, days) {
+        for (state, _) in self.cells_of(g, days) {
             flow.add(&state.backlog);
         }
         flow
@@ -379,8 +492,9 @@ impl Daily {
     /// Contacts of each day over all groups.
     pub fn day_contacts(&self) -> Vec<u64> {
         let mut per_day = vec![0u64; self.totals.len()];
-        for (&d, state) in self.cells.cell_day.iter().zip(&self.cells.states) {
-            per_day[d as usize] += state.volume.contacts;
+        let counts = &self.cells.counts;
+        for (&d, &n) in counts.day.iter().zip(&counts.contacts) {
+            per_day[d as usize] += n;
         }
         per_day
     }
@@ -388,20 +502,32 @@ impl Daily {
 
 /// Builds the daily states: contacts by (created day, group), backlog outflow by resolved
 /// day, orders by day (sessions come with [`add_session_totals`]).
+///
+/// `stretches`, when given, holds for each grid day the first day of its stretch: the day
+/// ranges a view ever sums (periods, baseline windows) begin and end on stretch boundaries,
+/// so with many groups a cell may cover a whole stretch instead of one day (at 100k groups
+/// over a month by month, 200k cells instead of 1M, each 700 bytes). Contacts per day stay
+/// exact either way (`day_counts_of`). Partial states need one-day cells: `None`.
 pub fn build_daily(
     ctx: &FoldContext,
     calendar: &Calendar,
     group: &[u32],
     n_groups: usize,
     data: &Joinable,
+    stretches: Option<&[u32]>,
 ) -> Daily {
     let n_days = calendar.n_days();
     let n_cells = n_days * n_groups;
-    let cells = if n_cells <= ROW_ORDER_MAX_CELLS {
-        let (states, values) = fold_in_row_order(ctx, calendar, group, n_groups);
-        Cells::from_dense(states, values, n_groups)
-    } else {
-        fold_sparse(ctx, calendar, group, n_groups)
+    let cells = match stretches {
+        _ if n_cells <= ROW_ORDER_MAX_CELLS => {
+            let (states, values) = fold_in_row_order(ctx, calendar, group, n_groups);
+            Cells::from_dense(states, values, n_groups)
+        }
+        Some(cell_start) => fold_sparse(ctx, calendar, group, n_groups, cell_start),
+        None => {
+            let each_day: Vec<u32> = (0..n_days as u32).collect();
+            fold_sparse(ctx, calendar, group, n_groups, &each_day)
+        }
     };
     let orders = &data.orders;
     // Fixed row blocks, added in block order: the sums do not depend on the thread count.
@@ -489,11 +615,12 @@ mod tests {
     }
 
     #[test]
-    fn both_fold_paths_give_the_same_daily_states() {
+    fn every_fold_path_gives_the_same_daily_states() {
         // The fold runs in row order for small grids and group by group for large ones (a
-        // threshold on days × groups); both must give every cell the same state and the
-        // same quantile inputs. 600 contacts over ~25 days in 3 groups, with responses,
-        // resolutions, handlers, CSAT and repeat customers.
+        // threshold on days × groups), with cells of one day or of longer stretches; all
+        // must give every range of days the same state and the same quantile inputs. 600
+        // contacts over ~25 days in 3 groups, with responses, resolutions, handlers, CSAT
+        // and repeat customers.
         let n = 600i64;
         let created: Vec<i64> = (0..n)
             .map(|i| T0 + (i * 37 % 600) * MICROS_PER_HOUR)
@@ -599,13 +726,14 @@ mod tests {
         let n_groups = 3;
         let group: Vec<u32> = (0..data.contacts.len).map(|i| (i % 3) as u32).collect();
         let (row_states, row_values) = fold_in_row_order(&ctx, &calendar, &group, n_groups);
+        let each_day: Vec<u32> = (0..calendar.n_days() as u32).collect();
         // The group-by-group fold stores only non-empty cells; spread back to dense tables.
         let DenseDaily {
             states: cell_states,
             values: cell_values,
             ..
         } = Daily {
-            cells: fold_sparse(&ctx, &calendar, &group, n_groups),
+            cells: fold_sparse(&ctx, &calendar, &group, n_groups, &each_day),
             totals: vec![DayTotals::default(); calendar.n_days()],
             n_groups,
             business_flows: Vec::new(),
@@ -644,6 +772,90 @@ mod tests {
         for (a, b) in row_values.iter().zip(&cell_values) {
             for which in Quantiled::ALL {
                 assert_eq!(sorted(a.sample(which)), sorted(b.sample(which)));
+            }
+        }
+        // Cells of several days (stretches starting on days 0, 2, 9, 14, 21, …): summed over
+        // any range of whole stretches, they give the one-day cells' sums, and each group's
+        // contacts per day stay exact.
+        let n_days = calendar.n_days();
+        let boundaries: Vec<usize> = [0, 2, 9]
+            .into_iter()
+            .chain((14..n_days).step_by(7))
+            .chain([n_days])
+            .collect();
+        let stretches: Vec<u32> = (0..n_days)
+            .map(|d| boundaries[boundaries.partition_point(|&b| b <= d) - 1] as u32)
+            .collect();
+        let long = Daily {
+            cells: fold_sparse(&ctx, &calendar, &group, n_groups, &stretches),
+            totals: vec![DayTotals::default(); n_days],
+            n_groups,
+            business_flows: Vec::new(),
+        };
+        assert!(!long.cells.by_day);
+        assert!(long.cells.states.len() < cell_states.len());
+        assert_eq!(long.day_contacts(), {
+            let mut per_day = vec![0u64; n_days];
+            for (k, s) in row_states.iter().enumerate() {
+                per_day[k / n_groups] += s.volume.contacts;
+            }
+            per_day
+        });
+        for g in 0..n_groups {
+            for (a, &from) in boundaries.iter().enumerate() {
+                for &to in &boundaries[a + 1..] {
+                    let mut want = ContactState::default();
+                    let mut want_values = CellValues::default();
+                    let mut want_counts = Vec::new();
+                    for d in from..to {
+                        let k = d * n_groups + g;
+                        want.add(&row_states[k]);
+                        want_values.extend(&row_values[k]);
+                        if row_states[k].volume.contacts > 0 {
+                            want_counts.push((d, row_states[k].volume.contacts));
+                        }
+                    }
+                    let mut got = ContactState::default();
+                    let mut got_values = CellValues::default();
+                    for (state, values) in long.cells_of(g, from..to) {
+                        got.add(state);
+                        got_values.extend(values);
+                    }
+                    let what = format!("group {g}, days {from}..{to}");
+                    assert_eq!(
+                        (
+                            got.volume.contacts,
+                            got.resolution.resolved,
+                            got.backlog.opened,
+                            got.backlog.closed,
+                            got.quality.csat_count
+                        ),
+                        (
+                            want.volume.contacts,
+                            want.resolution.resolved,
+                            want.backlog.opened,
+                            want.backlog.closed,
+                            want.quality.csat_count
+                        ),
+                        "{what}"
+                    );
+                    assert!(
+                        (got.quality.csat_sum - want.quality.csat_sum).abs() < 1e-9,
+                        "{what}"
+                    );
+                    for which in Quantiled::ALL {
+                        assert_eq!(
+                            sorted(got_values.sample(which)),
+                            sorted(want_values.sample(which)),
+                            "{what}"
+                        );
+                    }
+                    assert_eq!(
+                        long.day_counts_of(g, from..to).collect::<Vec<_>>(),
+                        want_counts,
+                        "{what}"
+                    );
+                }
             }
         }
     }

@@ -132,104 +132,119 @@ pub fn customer_cohorts(
         per_period: vec![PeriodCustomerState::default(); n_periods],
         seen_groups: Vec::new(),
     };
-    let folded = (0..index.customers())
-        .into_par_iter()
-        .fold(empty, |mut acc, customer| {
-            let (c0, o0) = (
-                index.contact_offsets[customer],
-                index.order_offsets[customer],
-            );
-            let contact_times = index.contact_times_of(customer);
-            let order_times = index.order_times_of(customer);
-            let contact_periods = &contact_period[c0..c0 + contact_times.len()];
-            let n_contacts = contact_times.len();
-            let csat_classes = &contact_csat[c0..c0 + n_contacts];
-            let groups = contact_group.as_ref().map(|g| &g[c0..c0 + n_contacts]);
-            let order_periods = &order_period[o0..o0 + order_times.len()];
-            // Another order in (t0, t0 + window].
-            let ordered_within = |t0: i64| {
-                let next = order_times.partition_point(|&t| t <= t0);
-                next < order_times.len() && order_times[next] - t0 <= window
-            };
-            let mut current_period = u32::MAX;
-            // Contacts are in (created_at, contact_id) order, so the first of a cell is
-            // the earliest, ties going to the smallest id.
-            for (k, &csat_class) in csat_classes.iter().enumerate() {
-                let p = contact_periods[k];
-                if p != current_period {
-                    current_period = p;
-                    acc.seen_groups.clear();
+    let fold_customer = |acc: &mut Fold, customer: usize| {
+        let (c0, o0) = (
+            index.contact_offsets[customer],
+            index.order_offsets[customer],
+        );
+        let contact_times = index.contact_times_of(customer);
+        let order_times = index.order_times_of(customer);
+        let contact_periods = &contact_period[c0..c0 + contact_times.len()];
+        let n_contacts = contact_times.len();
+        let csat_classes = &contact_csat[c0..c0 + n_contacts];
+        let groups = contact_group.as_ref().map(|g| &g[c0..c0 + n_contacts]);
+        let order_periods = &order_period[o0..o0 + order_times.len()];
+        // Another order in (t0, t0 + window].
+        let ordered_within = |t0: i64| {
+            let next = order_times.partition_point(|&t| t <= t0);
+            next < order_times.len() && order_times[next] - t0 <= window
+        };
+        let mut current_period = u32::MAX;
+        // Contacts are in (created_at, contact_id) order, so the first of a cell is
+        // the earliest, ties going to the smallest id.
+        for (k, &csat_class) in csat_classes.iter().enumerate() {
+            let p = contact_periods[k];
+            if p != current_period {
+                current_period = p;
+                acc.seen_groups.clear();
+            }
+            let g = groups.map_or(0, |g| g[k]);
+            if acc.seen_groups.contains(&g) {
+                continue;
+            }
+            acc.seen_groups.push(g);
+            let t0 = contact_times[k];
+            if !matures(t0, window, as_of) {
+                continue;
+            }
+            let hit = u64::from(ordered_within(t0));
+            let state = &mut acc.repurchase[p as usize * n_groups + g as usize];
+            state.mature += 1;
+            state.repurchased += hit;
+            match csat_class {
+                CSAT_UNRATED => {
+                    state.unrated_mature += 1;
+                    state.unrated_repurchased += hit;
                 }
-                let g = groups.map_or(0, |g| g[k]);
-                if acc.seen_groups.contains(&g) {
-                    continue;
+                CSAT_SATISFIED => {
+                    state.satisfied_mature += 1;
+                    state.satisfied_repurchased += hit;
                 }
-                acc.seen_groups.push(g);
-                let t0 = contact_times[k];
-                if !matures(t0, window, as_of) {
-                    continue;
-                }
-                let hit = u64::from(ordered_within(t0));
-                let state = &mut acc.repurchase[p as usize * n_groups + g as usize];
-                state.mature += 1;
-                state.repurchased += hit;
-                match csat_class {
-                    CSAT_UNRATED => {
-                        state.unrated_mature += 1;
-                        state.unrated_repurchased += hit;
-                    }
-                    CSAT_SATISFIED => {
-                        state.satisfied_mature += 1;
-                        state.satisfied_repurchased += hit;
-                    }
-                    _ => {
-                        state.unsatisfied_mature += 1;
-                        state.unsatisfied_repurchased += hit;
-                    }
+                _ => {
+                    state.unsatisfied_mature += 1;
+                    state.unsatisfied_repurchased += hit;
                 }
             }
-            // Orders: one pass over the customer's periods with orders (periods are
-            // non-decreasing along the time-sorted rows).
-            let mut k = 0usize;
-            let mut previous_period: Option<u32> = None;
-            while k < order_times.len() {
-                let p = order_periods[k];
-                let mut end = k + 1;
-                while end < order_times.len() && order_periods[end] == p {
-                    end += 1;
-                }
-                let pu = p as usize;
+        }
+        // Orders: one pass over the customer's periods with orders (periods are
+        // non-decreasing along the time-sorted rows).
+        let mut k = 0usize;
+        let mut previous_period: Option<u32> = None;
+        while k < order_times.len() {
+            let p = order_periods[k];
+            let mut end = k + 1;
+            while end < order_times.len() && order_periods[end] == p {
+                end += 1;
+            }
+            let pu = p as usize;
+            let totals = &mut acc.per_period[pu];
+            totals.ordering_customers += 1;
+            totals.orders_with_customer += (end - k) as u64;
+            if p > 0 && previous_period == Some(p - 1) {
+                totals.retained += 1;
+            }
+            if pu + 1 < n_periods {
+                acc.per_period[pu + 1].retention_base += 1;
+            }
+            let at = contact_periods.partition_point(|&q| q < p);
+            let contacted = at < contact_periods.len() && contact_periods[at] == p;
+            let t0 = order_times[k];
+            if !contacted && matures(t0, window, as_of) {
                 let totals = &mut acc.per_period[pu];
-                totals.ordering_customers += 1;
-                totals.orders_with_customer += (end - k) as u64;
-                if p > 0 && previous_period == Some(p - 1) {
-                    totals.retained += 1;
-                }
-                if pu + 1 < n_periods {
-                    acc.per_period[pu + 1].retention_base += 1;
-                }
-                let at = contact_periods.partition_point(|&q| q < p);
-                let contacted = at < contact_periods.len() && contact_periods[at] == p;
-                let t0 = order_times[k];
-                if !contacted && matures(t0, window, as_of) {
-                    let totals = &mut acc.per_period[pu];
-                    totals.no_contact_mature += 1;
-                    totals.no_contact_repurchased += u64::from(ordered_within(t0));
-                }
-                previous_period = Some(p);
-                k = end;
+                totals.no_contact_mature += 1;
+                totals.no_contact_repurchased += u64::from(ordered_within(t0));
+            }
+            previous_period = Some(p);
+            k = end;
+        }
+    };
+    // A fixed number of blocks of customers, each folded into its own states: rayon's
+    // adaptive `fold` starts a fresh accumulator at every split, and with many groups each
+    // one is n_periods × n_groups states to allocate, first-touch and add up.
+    let n_customers = index.customers();
+    let per_block = n_customers
+        .div_ceil(rayon::current_num_threads() * 2)
+        .max(1);
+    let mut blocks = (0..n_customers.div_ceil(per_block))
+        .into_par_iter()
+        .map(|b| {
+            let mut acc = empty();
+            for customer in b * per_block..((b + 1) * per_block).min(n_customers) {
+                fold_customer(&mut acc, customer);
             }
             acc
         })
-        .reduce(empty, |mut a, b| {
-            for (x, y) in a.repurchase.iter_mut().zip(&b.repurchase) {
-                x.add(y);
-            }
-            for (x, y) in a.per_period.iter_mut().zip(&b.per_period) {
-                x.add(y);
-            }
-            a
-        });
+        .collect::<Vec<Fold>>()
+        .into_iter();
+    let mut folded = blocks.next().unwrap_or_else(empty);
+    for b in blocks {
+        for (x, y) in folded.repurchase.iter_mut().zip(&b.repurchase) {
+            x.add(y);
+        }
+        for (x, y) in folded.per_period.iter_mut().zip(&b.per_period) {
+            x.add(y);
+        }
+    }
     (folded.repurchase, folded.per_period)
 }
 

@@ -10,7 +10,8 @@
 use crate::error::Result;
 use crate::ingest::TableInput;
 use crate::scorecard::{
-    build_view, finish, partial_extension, read_calendar_tables, Options, Prepared, Scorecard,
+    build_view, finish, partial_extension, read_calendar_tables, CellSpan, Options, Prepared,
+    Scorecard,
 };
 #[cfg(test)]
 use crate::time::parse_instant;
@@ -28,7 +29,13 @@ impl Prepared {
     pub fn partial(&self, view: &Options) -> Result<Vec<u8>> {
         let options = self.view_options(view);
         let settings = options.settings()?;
-        let view = build_view(self, &options, &settings, partial_extension(&settings))?;
+        let view = build_view(
+            self,
+            &options,
+            &settings,
+            partial_extension(&settings),
+            CellSpan::Day,
+        )?;
         let slices = self.slice_fingerprint()?.into_iter().collect();
         encode(view, &options, slices)
     }

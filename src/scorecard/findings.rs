@@ -1,7 +1,10 @@
 //! The rules fired in each period × group cell, read from the evaluated cells (the facts a
 //! rule reads: KPI values now, before and at the baseline, slice counts and events).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 
 use crate::aggregate::breakdown::Breakdown;
 use crate::bands::Band;
@@ -28,7 +31,7 @@ pub(super) fn fire_rules(
     // A rule reads a banded KPI only on enough evidence (SPEC §10.2).
     let bands: Vec<Option<&Band>> = CATALOG.iter().map(|k| config.bands.get(k.id)).collect();
     let confidence = config.statistics.confidence;
-    let active_index: HashMap<&'static str, usize> = CATALOG
+    let active_index: FxHashMap<&'static str, usize> = CATALOG
         .iter()
         .enumerate()
         .filter(|(k, _)| active[*k])
@@ -37,57 +40,61 @@ pub(super) fn fire_rules(
     let breakdowns = &grid.breakdowns;
     let contacts_k = active_index.get("contacts").copied();
     let orders_k = active_index.get("orders").copied();
-    let mut findings = Vec::new();
-    for &(p, g) in cells {
-        let facts = CellFacts {
-            p,
-            g,
-            n_groups,
-            results,
-            active: &active_index,
-            breakdowns,
-            events,
-            period_end: calendar.period_end(p),
-            bands: &bands,
-            confidence,
-        };
-        for (r, rule) in rules.iter().enumerate() {
-            match rule.kind {
-                RuleKind::Conditions => {
-                    if let Some(evidence) = fire(&rule.conditions, &facts) {
-                        findings.push(Finding {
-                            p,
-                            g,
-                            rule: r,
-                            evidence,
-                        });
+    // Cells in parallel, each cell's findings in rule order, cells in order.
+    cells
+        .par_iter()
+        .flat_map_iter(|&(p, g)| {
+            let mut findings = Vec::new();
+            let facts = CellFacts {
+                p,
+                g,
+                n_groups,
+                results,
+                active: &active_index,
+                breakdowns,
+                events,
+                period_end: calendar.period_end(p),
+                bands: &bands,
+                confidence,
+            };
+            for (r, rule) in rules.iter().enumerate() {
+                match rule.kind {
+                    RuleKind::Conditions => {
+                        if let Some(evidence) = fire(&rule.conditions, &facts) {
+                            findings.push(Finding {
+                                p,
+                                g,
+                                rule: r,
+                                evidence,
+                            });
+                        }
                     }
-                }
-                RuleKind::Hotspot => {
-                    let cell = p * n_groups + g;
-                    let value = |k: Option<usize>| {
-                        k.and_then(|k| results.current(cell, k).value)
-                            .unwrap_or(0.0)
-                    };
-                    for evidence in hotspots(
-                        rule,
-                        (p, g),
-                        breakdowns,
-                        (value(contacts_k) as u64, value(orders_k) as u64),
-                        1.0 - confidence,
-                    ) {
-                        findings.push(Finding {
-                            p,
-                            g,
-                            rule: r,
-                            evidence,
-                        });
+                    RuleKind::Hotspot => {
+                        let cell = p * n_groups + g;
+                        let value = |k: Option<usize>| {
+                            k.and_then(|k| results.current(cell, k).value)
+                                .unwrap_or(0.0)
+                        };
+                        for evidence in hotspots(
+                            rule,
+                            (p, g),
+                            breakdowns,
+                            (value(contacts_k) as u64, value(orders_k) as u64),
+                            1.0 - confidence,
+                        ) {
+                            findings.push(Finding {
+                                p,
+                                g,
+                                rule: r,
+                                evidence,
+                            });
+                        }
                     }
                 }
             }
-        }
-    }
-    findings
+            findings
+        })
+        .collect()
 }
 
 /// Reads a pass-through of the diagnostics' view of the computed cells.
@@ -96,7 +103,7 @@ pub(super) struct CellFacts<'a> {
     pub(super) g: usize,
     pub(super) n_groups: usize,
     pub(super) results: &'a CellResults,
-    pub(super) active: &'a HashMap<&'static str, usize>,
+    pub(super) active: &'a FxHashMap<&'static str, usize>,
     pub(super) breakdowns: &'a BTreeMap<String, Breakdown>,
     pub(super) events: &'a [Event],
     pub(super) period_end: i64,

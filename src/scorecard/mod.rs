@@ -28,7 +28,9 @@ pub use self::options::{Options, Settings};
 pub use self::output::Scorecard;
 pub(crate) use self::prepare::read_calendar_tables;
 pub use self::prepare::{prepare, Prepared};
-pub(crate) use self::view::{baseline_windows, build_view, partial_extension, Grid, ViewState};
+pub(crate) use self::view::{
+    baseline_windows, build_view, partial_extension, CellSpan, Grid, ViewState,
+};
 
 /// The runs of a prepared input: the per-contact view and the scorecard views (the partial
 /// state of a slice is `crate::partial`'s).
@@ -48,7 +50,7 @@ impl Prepared {
     pub fn scorecard(&self, view: &Options) -> Result<Scorecard> {
         let options = self.view_options(view);
         let settings = options.settings()?;
-        let view = build_view(self, &options, &settings, 0)?;
+        let view = build_view(self, &options, &settings, 0, CellSpan::Stretch)?;
         let sessions = self.sessions_table.as_ref().zip(self.sessions.as_ref());
         finish(view, &options, &settings, sessions, &self.events)
     }

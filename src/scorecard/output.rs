@@ -1,9 +1,13 @@
 //! The output tables: the long KPI table, the bands and the fired diagnostics.
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use arrow_array::builder::{BooleanBuilder, Float64Builder, StringBuilder};
-use arrow_array::{ArrayRef, RecordBatch, StringArray, TimestampMicrosecondArray, UInt32Array};
+use arrow_array::{
+    make_array, Array, ArrayRef, RecordBatch, StringArray, TimestampMicrosecondArray, UInt32Array,
+};
+use arrow_buffer::{Buffer, OffsetBuffer, ScalarBuffer};
 use arrow_schema::{Field, Schema};
 use rayon::prelude::*;
 
@@ -47,7 +51,6 @@ pub struct Scorecard {
 
 /// One row of the bands table: a banded KPI of one cell.
 struct BandRow<'a> {
-    kpi: &'static str,
     band: &'a Band,
     regions: &'a [Region],
     current: &'a Measure,
@@ -81,24 +84,102 @@ impl BandRow<'_> {
     }
 }
 
-/// Builds one column in one pass over the rows.
-type BuildColumn<'a> = Box<dyn Fn() -> ArrayRef + Send + Sync + 'a>;
-/// A named column; a table's columns are built in parallel.
-type ColumnOf<'a> = (&'static str, BuildColumn<'a>);
-
-fn build_columns(columns: Vec<ColumnOf<'_>>) -> Vec<(String, ArrayRef)> {
-    columns
-        .into_par_iter()
-        .map(|(name, build)| (name.to_owned(), build()))
-        .collect()
+/// Builds some columns of the rows of a range of cells, in one pass over them.
+type BuildColumns<'a> = Box<dyn Fn(Range<usize>) -> Vec<ArrayRef> + Send + Sync + 'a>;
+/// Named columns built together.
+struct ColumnsOf<'a> {
+    names: &'static [&'static str],
+    build: BuildColumns<'a>,
+    /// Built over ranges of cells in parallel, then concatenated.
+    split: bool,
 }
 
-fn float_column(rows: usize, values: impl Iterator<Item = Option<f64>>) -> ArrayRef {
-    let mut column = Float64Builder::with_capacity(rows);
-    for v in values {
-        column.append_option(v);
+/// One column, built in one piece (a text column split would be copied again to join).
+fn one<'a>(
+    name: &'static [&'static str],
+    build: impl Fn(Range<usize>) -> ArrayRef + Send + Sync + 'a,
+) -> ColumnsOf<'a> {
+    ColumnsOf {
+        names: name,
+        build: Box::new(move |cells| vec![build(cells)]),
+        split: false,
     }
-    Arc::new(column.finish())
+}
+
+/// The columns read off the cells' measures, in one pass, split over ranges of cells (at
+/// 100k groups the measures are 135 MB: a pass per column read them 7 times, and one
+/// thread reading them alone was the table's longest task).
+fn measured<'a>(
+    names: &'static [&'static str],
+    build: impl Fn(Range<usize>) -> Vec<ArrayRef> + Send + Sync + 'a,
+) -> ColumnsOf<'a> {
+    ColumnsOf {
+        names,
+        build: Box::new(build),
+        split: true,
+    }
+}
+
+/// Builds every group over fixed ranges of the `n_cells` cells, all in parallel, and
+/// concatenates each column's ranges; the columns in the order of `order`.
+fn build_columns(
+    groups: Vec<ColumnsOf<'_>>,
+    n_cells: usize,
+    order: &[&str],
+) -> Result<Vec<(String, ArrayRef)>> {
+    let per_range = n_cells.div_ceil(rayon::current_num_threads() * 2).max(1);
+    // At least one range, so that a table without cells still gets typed columns.
+    let ranges: Vec<Range<usize>> = (0..n_cells.div_ceil(per_range).max(1))
+        .map(|r| r * per_range..((r + 1) * per_range).min(n_cells))
+        .collect();
+    let all_cells = 0..n_cells;
+    let whole = std::slice::from_ref(&all_cells);
+    let ranges_of = |group: &ColumnsOf| if group.split { &ranges[..] } else { whole };
+    let tasks: Vec<(&ColumnsOf, &Range<usize>)> = groups
+        .iter()
+        .flat_map(|group| ranges_of(group).iter().map(move |r| (group, r)))
+        .collect();
+    let parts: Vec<Vec<ArrayRef>> = tasks
+        .into_par_iter()
+        .map(|(group, cells)| (group.build)(cells.clone()))
+        .collect();
+    let mut parts = parts.into_iter();
+    let mut built: Vec<(&str, ArrayRef)> = Vec::new();
+    for group in &groups {
+        let of_group: Vec<Vec<ArrayRef>> = parts.by_ref().take(ranges_of(group).len()).collect();
+        for (c, &name) in group.names.iter().enumerate() {
+            let pieces: Vec<&dyn Array> = of_group.iter().map(|p| p[c].as_ref()).collect();
+            let column = match pieces.as_slice() {
+                [whole] => make_array(whole.to_data()),
+                _ => arrow_select::concat::concat(&pieces)
+                    .map_err(|e| Error::arrow(format!("building the {name} column"), e))?,
+            };
+            built.push((name, column));
+        }
+    }
+    built.sort_by_key(|(name, _)| order.iter().position(|o| o == name));
+    Ok(built
+        .into_iter()
+        .map(|(name, column)| (name.to_owned(), column))
+        .collect())
+}
+
+/// Float columns filled in one pass, a value per column from each row.
+fn float_columns<const N: usize>(
+    rows: usize,
+    values: impl Iterator<Item = [Option<f64>; N]>,
+) -> Vec<ArrayRef> {
+    let mut columns: [Float64Builder; N] =
+        std::array::from_fn(|_| Float64Builder::with_capacity(rows));
+    for row in values {
+        for (column, v) in columns.iter_mut().zip(row) {
+            column.append_option(v);
+        }
+    }
+    columns
+        .into_iter()
+        .map(|mut column| Arc::new(column.finish()) as ArrayRef)
+        .collect()
 }
 
 fn text_column<'s>(rows: usize, values: impl Iterator<Item = Option<&'s str>>) -> ArrayRef {
@@ -107,6 +188,36 @@ fn text_column<'s>(rows: usize, values: impl Iterator<Item = Option<&'s str>>) -
         column.append_option(v);
     }
     Arc::new(column.finish())
+}
+
+/// A text column of `block` repeated `times` times (a long table's kpi column: the same
+/// names for every cell), copied a block at a time instead of row by row.
+fn repeated_text(block: &[&str], times: usize) -> ArrayRef {
+    let bytes = block.concat();
+    let rows = block.len() * times;
+    // Offsets are i32: beyond 2 GiB of text, the builder reports it as always.
+    if bytes.len().saturating_mul(times) > i32::MAX as usize {
+        return text_column(
+            rows,
+            (0..times).flat_map(|_| block.iter().map(|name| Some(*name))),
+        );
+    }
+    let mut values = Vec::with_capacity(bytes.len() * times);
+    let mut offsets = Vec::with_capacity(rows + 1);
+    offsets.push(0i32);
+    let mut end = 0i32;
+    for _ in 0..times {
+        values.extend_from_slice(bytes.as_bytes());
+        for name in block {
+            end += name.len() as i32;
+            offsets.push(end);
+        }
+    }
+    Arc::new(StringArray::new(
+        OffsetBuffer::new(ScalarBuffer::from(offsets)),
+        Buffer::from_vec(values),
+        None,
+    ))
 }
 
 fn bool_column(rows: usize, values: impl Iterator<Item = Option<bool>>) -> ArrayRef {
@@ -147,13 +258,14 @@ impl Output<'_> {
         Ok(columns)
     }
 
-    /// The key columns of `cells`, each repeated `per_cell` times, then `columns`; all
-    /// built in parallel.
+    /// The key columns of `cells`, each repeated `per_cell` times, then `columns` in the
+    /// order of `order`; all built in parallel.
     fn columns_of_cells(
         &self,
         calendar: &Calendar,
         (cells, per_cell): (&[(usize, usize)], usize),
-        columns: Vec<ColumnOf<'_>>,
+        columns: Vec<ColumnsOf<'_>>,
+        order: &[&str],
     ) -> Result<Vec<(String, ArrayRef)>> {
         let (keys, values) = rayon::join(
             || {
@@ -163,10 +275,10 @@ impl Output<'_> {
                     .collect();
                 self.key_columns(calendar, &keys)
             },
-            || build_columns(columns),
+            || build_columns(columns, cells.len(), order),
         );
         let mut all = keys?;
-        all.extend(values);
+        all.extend(values?);
         Ok(all)
     }
 
@@ -177,41 +289,51 @@ impl Output<'_> {
         results: &CellResults,
         active: &[bool],
     ) -> Result<RecordBatch> {
-        // Columns are filled straight from the cells, row order = cells × shown KPIs, each
-        // column in its own pass and the passes in parallel (no per-row list of measures).
+        // Columns are filled straight from the cells, row order = cells × shown KPIs: the
+        // measures' columns in one pass, the names in others, in parallel (no per-row list
+        // of measures).
         let shown: Vec<usize> = (0..CATALOG.len()).filter(|&k| active[k]).collect();
-        let rows = cells.len() * shown.len();
         let shown = &shown;
-        let measures = move || {
-            (0..cells.len())
-                .flat_map(move |cell| shown.iter().map(move |&k| results.current(cell, k)))
+        let rows = move |cells: &Range<usize>| cells.len() * shown.len();
+        let measures = move |cells: Range<usize>| {
+            cells.flat_map(move |cell| shown.iter().map(move |&k| results.current(cell, k)))
         };
-        let kpis = move || {
-            cells
-                .iter()
-                .flat_map(move |_| shown.iter().map(|&k| CATALOG[k]))
-        };
-        let floats = move |f: fn(&Measure) -> Option<f64>| -> BuildColumn<'_> {
-            Box::new(move || float_column(rows, measures().map(f)))
-        };
+        let ids: Vec<&str> = shown.iter().map(|&k| CATALOG[k].id).collect();
+        let units: Vec<&str> = shown.iter().map(|&k| CATALOG[k].unit.name()).collect();
+        let (ids, units) = (&ids, &units);
         let columns = self.columns_of_cells(
             calendar,
             (cells, shown.len()),
             vec![
-                (
-                    "kpi",
-                    Box::new(move || text_column(rows, kpis().map(|k| Some(k.id)))),
+                one(&["kpi"], move |c| repeated_text(ids, c.len())),
+                one(&["unit"], move |c| repeated_text(units, c.len())),
+                measured(
+                    &["value", "numerator", "denominator", "ci_low", "ci_high"],
+                    move |c| {
+                        float_columns(
+                            rows(&c),
+                            measures(c).map(|m: &Measure| {
+                                [
+                                    m.value,
+                                    m.numerator,
+                                    m.denominator,
+                                    m.interval.map(|i| i.0),
+                                    m.interval.map(|i| i.1),
+                                ]
+                            }),
+                        )
+                    },
                 ),
-                ("value", floats(|m| m.value)),
-                ("numerator", floats(|m| m.numerator)),
-                ("denominator", floats(|m| m.denominator)),
-                (
-                    "unit",
-                    Box::new(move || text_column(rows, kpis().map(|k| Some(k.unit.name())))),
-                ),
-                // SPEC §10.1, after the columns the long table always had.
-                ("ci_low", floats(|m| m.interval.map(|i| i.0))),
-                ("ci_high", floats(|m| m.interval.map(|i| i.1))),
+            ],
+            // SPEC §10.1's columns after the columns the long table always had.
+            &[
+                "kpi",
+                "value",
+                "numerator",
+                "denominator",
+                "unit",
+                "ci_low",
+                "ci_high",
             ],
         )?;
         batch(columns, "scorecard")
@@ -244,60 +366,88 @@ impl Output<'_> {
                     .any(|e| e.kind == "peak" && e.start < end && e.end >= start)
             })
             .collect();
-        let n_rows = cells.len() * banded.len();
-        let (banded, peak) = (&banded, &peak);
-        let rows = move || {
-            cells.iter().enumerate().flat_map(move |(cell, &(p, _))| {
-                banded.iter().map(move |(k, def, band, regions)| BandRow {
-                    kpi: def.id,
-                    band,
-                    regions,
-                    current: results.current(cell, *k),
-                    baseline: results.baseline(cell, *k),
-                    expected: peak[p],
+        let ids: Vec<&str> = banded.iter().map(|(_, def, ..)| def.id).collect();
+        let owners: Vec<&str> = banded
+            .iter()
+            .map(|(_, _, band, _)| band.owner.as_ref())
+            .collect();
+        let (banded, peak, ids, owners) = (&banded, &peak, &ids, &owners);
+        let n_rows = move |of: &Range<usize>| of.len() * banded.len();
+        let rows = move |of: Range<usize>| {
+            of.map(move |cell| (cell, cells[cell].0))
+                .flat_map(move |(cell, p)| {
+                    banded.iter().map(move |(k, _, band, regions)| BandRow {
+                        band,
+                        regions,
+                        current: results.current(cell, *k),
+                        baseline: results.baseline(cell, *k),
+                        expected: peak[p],
+                    })
                 })
-            })
         };
-        let floats = move |f: fn(&BandRow) -> Option<f64>| -> BuildColumn<'_> {
-            Box::new(move || float_column(n_rows, rows().map(|r| f(&r))))
+        // The columns read off the measures, in one pass (see `measured`).
+        const MEASURED: &[&str] = &[
+            "value",
+            "baseline",
+            "delta_vs_baseline",
+            "n",
+            "ci_low",
+            "ci_high",
+            "p_value",
+            "band",
+            "band_certain",
+        ];
+        let measured_columns = move |of: Range<usize>| -> Vec<ArrayRef> {
+            let n_rows = n_rows(&of);
+            let mut band = StringBuilder::with_capacity(n_rows, n_rows * 8);
+            let mut certain = BooleanBuilder::with_capacity(n_rows);
+            let mut floats = float_columns(
+                n_rows,
+                rows(of).map(|r| {
+                    band.append_option(r.level());
+                    certain.append_option(r.certain());
+                    let (now, then) = (r.current, r.baseline);
+                    [
+                        now.value,
+                        then.value,
+                        now.value.zip(then.value).map(|(v, b)| v - b),
+                        now.sample,
+                        now.interval.map(|i| i.0),
+                        now.interval.map(|i| i.1),
+                        now.p_value_against(then),
+                    ]
+                }),
+            );
+            floats.push(Arc::new(band.finish()));
+            floats.push(Arc::new(certain.finish()));
+            floats
         };
         let columns = self.columns_of_cells(
             calendar,
             (cells, banded.len()),
             vec![
-                (
-                    "kpi",
-                    Box::new(move || text_column(n_rows, rows().map(|r| Some(r.kpi)))),
-                ),
-                ("value", floats(|r| r.current.value)),
-                (
-                    "band",
-                    Box::new(move || text_column(n_rows, rows().map(|r| r.level()))),
-                ),
-                (
-                    "owner",
-                    Box::new(move || {
-                        text_column(n_rows, rows().map(|r| Some(r.band.owner.as_ref())))
-                    }),
-                ),
-                ("baseline", floats(|r| r.baseline.value)),
-                (
-                    "delta_vs_baseline",
-                    floats(|r| r.current.value.zip(r.baseline.value).map(|(v, b)| v - b)),
-                ),
-                (
-                    "expected",
-                    Box::new(move || bool_column(n_rows, rows().map(|r| Some(r.expected)))),
-                ),
-                // SPEC §10.2 and §10.3, after the columns the bands table always had.
-                ("n", floats(|r| r.current.sample)),
-                ("ci_low", floats(|r| r.current.interval.map(|i| i.0))),
-                ("ci_high", floats(|r| r.current.interval.map(|i| i.1))),
-                (
-                    "band_certain",
-                    Box::new(move || bool_column(n_rows, rows().map(|r| r.certain()))),
-                ),
-                ("p_value", floats(|r| r.current.p_value_against(r.baseline))),
+                one(&["kpi"], move |of| repeated_text(ids, of.len())),
+                one(&["owner"], move |of| repeated_text(owners, of.len())),
+                one(&["expected"], move |of| {
+                    bool_column(n_rows(&of), rows(of).map(|r| Some(r.expected)))
+                }),
+                measured(MEASURED, measured_columns),
+            ],
+            // SPEC §10.2 and §10.3's columns (n on) after the columns the bands table
+            // always had.
+            &[
+                "kpi",
+                "value",
+                "band",
+                "owner",
+                "baseline",
+                "delta_vs_baseline",
+                "expected",
+                "n",
+                "ci_low",
+                "ci_high",
+                "band_certain",
+                "p_value",
             ],
         )?;
         batch(columns, "bands")

@@ -114,6 +114,39 @@ pub(crate) fn baseline_windows(calendar: &Calendar, settings: &Settings) -> Vec<
         .collect()
 }
 
+/// The days before a baseline window that the window's own baseline covers: the equally
+/// long window before it (so KPIs measured against a baseline have one too).
+pub(crate) fn window_before(window: &std::ops::Range<usize>) -> std::ops::Range<usize> {
+    window.start.saturating_sub(window.len())..window.start
+}
+
+/// For each grid day, the first day of its stretch: the longest runs of days that no
+/// period, baseline window or window-before boundary cuts. Every day range a view sums
+/// begins and ends on such a boundary, so a daily cell may hold a whole stretch.
+pub(crate) fn stretch_starts(calendar: &Calendar, windows: &[BaselineWindow]) -> Vec<u32> {
+    let n_days = calendar.n_days();
+    let mut boundary = vec![false; n_days + 1];
+    boundary[0] = true;
+    let mut cut = |d: usize| boundary[d.min(n_days)] = true;
+    for (p, window) in windows.iter().enumerate() {
+        let period = calendar.period_days(p);
+        cut(period.start);
+        cut(period.end);
+        cut(window.days.start);
+        cut(window.days.end);
+        cut(window_before(&window.days).start);
+    }
+    let mut start = 0u32;
+    (0..n_days)
+        .map(|d| {
+            if boundary[d] {
+                start = d as u32;
+            }
+            start
+        })
+        .collect()
+}
+
 /// Local days lying wholly inside [start, end).
 pub(crate) fn whole_days_within(
     calendar: &Calendar,
@@ -130,6 +163,16 @@ pub(crate) fn whole_days_within(
     first..last.max(first)
 }
 
+/// How long the daily cells of a view are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CellSpan {
+    /// One day: what partial states carry (merged onto another calendar, their days must
+    /// stay whole).
+    Day,
+    /// The stretches between the view's period and baseline boundaries ([`stretch_starts`]).
+    Stretch,
+}
+
 /// Builds the view state from the prepared rows. `extend` (µs) lengthens the grid past the
 /// last row: a partial state must hold every period and baseline window its rows can reach
 /// once merged with partitions whose data runs later.
@@ -138,6 +181,7 @@ pub(crate) fn build_view(
     options: &Options,
     settings: &Settings,
     extend: i64,
+    span: CellSpan,
 ) -> Result<ViewState> {
     let config = &settings.config;
     let rules = prepare_rules(&config.rules)?;
@@ -210,9 +254,17 @@ pub(crate) fn build_view(
         )
     };
     timer.lap("cohorts")?;
-    let daily = build_daily(&ctx, &calendar, &groups.code, n_groups, data);
-    timer.lap("daily")?;
     let windows = baseline_windows(&calendar, settings);
+    let stretches = (span == CellSpan::Stretch).then(|| stretch_starts(&calendar, &windows));
+    let daily = build_daily(
+        &ctx,
+        &calendar,
+        &groups.code,
+        n_groups,
+        data,
+        stretches.as_deref(),
+    );
+    timer.lap("daily")?;
     let baseline_backlog = if pass_needed(&computed, Reads::Backlog) {
         let instants: Vec<(i64, i64)> = windows.iter().map(|w| (w.start, w.end)).collect();
         backlog_in_windows(&data.contacts, &groups.code, n_groups, &instants)
