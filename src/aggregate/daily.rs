@@ -237,23 +237,26 @@ fn fold_sparse(
         .map(|_| CellValues::default())
         .collect();
     let per_part = n_cells.div_ceil(rayon::current_num_threads() * 4).max(1);
+    // Each part's rows, in row order (a counting sort by part), so that a part reads only
+    // its own rows: the contacts by created cell, the outflows by resolved cell.
+    let created_rows = rows_by_part(&created_cell, per_part, n_cells);
+    let closed_rows = rows_by_part(&closed_cell, per_part, n_cells);
     states
         .par_chunks_mut(per_part)
         .zip(values.par_chunks_mut(per_part))
         .enumerate()
         .for_each(|(part, (states, values))| {
             let first = part * per_part;
-            let cells = first..first + states.len();
-            for (i, &k) in created_cell.iter().enumerate() {
-                if cells.contains(&(k as usize)) {
-                    let k = k as usize - first;
-                    states[k].fold(&mut values[k], &ctx.row(i));
-                }
+            for &i in created_rows.of(part) {
+                let i = i as usize;
+                let k = created_cell[i] as usize - first;
+                states[k].fold(&mut values[k], &ctx.row(i));
             }
-            for (i, &k) in closed_cell.iter().enumerate() {
-                if cells.contains(&(k as usize)) {
-                    states[k as usize - first].backlog.close(c.created_at[i]);
-                }
+            for &i in closed_rows.of(part) {
+                let i = i as usize;
+                states[closed_cell[i] as usize - first]
+                    .backlog
+                    .close(c.created_at[i]);
             }
         });
     Cells {
@@ -264,6 +267,45 @@ fn fold_sparse(
         counts,
         by_day: cell_start.iter().enumerate().all(|(d, &s)| s as usize == d),
     }
+}
+
+/// Row numbers grouped by part (`part_start[p]..part_start[p + 1]` of `rows`), each part's
+/// in row order.
+struct RowsByPart {
+    part_start: Vec<usize>,
+    rows: Vec<u32>,
+}
+
+impl RowsByPart {
+    fn of(&self, part: usize) -> &[u32] {
+        self.part_start
+            .get(part..part + 2)
+            .map_or(&[], |ends| &self.rows[ends[0]..ends[1]])
+    }
+}
+
+/// The rows whose cell (`u32::MAX`: none) lies in each part of `per_part` cells.
+fn rows_by_part(cell: &[u32], per_part: usize, n_cells: usize) -> RowsByPart {
+    let n_parts = n_cells.div_ceil(per_part);
+    let mut part_start = vec![0usize; n_parts + 1];
+    for &k in cell {
+        if (k as usize) < n_cells {
+            part_start[k as usize / per_part + 1] += 1;
+        }
+    }
+    for p in 0..n_parts {
+        part_start[p + 1] += part_start[p];
+    }
+    let mut fill = part_start.clone();
+    let mut rows = vec![0u32; part_start[n_parts]];
+    for (i, &k) in cell.iter().enumerate() {
+        if (k as usize) < n_cells {
+            let part = k as usize / per_part;
+            rows[fill[part]] = i as u32;
+            fill[part] += 1;
+        }
+    }
+    RowsByPart { part_start, rows }
 }
 
 /// Contacts per group and created day, group by group and by day: group `g`'s are
