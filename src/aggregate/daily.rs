@@ -656,6 +656,37 @@ mod tests {
         values
     }
 
+    /// Counts are exact; sums may differ in the last bit with the order of addition.
+    fn assert_same_state(got: &ContactState, want: &ContactState, what: &str) {
+        let counts = |s: &ContactState| {
+            (
+                s.volume.contacts,
+                s.resolution.resolved,
+                s.resolution.ai,
+                s.quality.csat_count,
+                s.backlog.opened,
+                s.backlog.closed,
+                s.recovery.recovered,
+            )
+        };
+        assert_eq!(counts(got), counts(want), "{what}");
+        assert!(
+            (got.quality.csat_sum - want.quality.csat_sum).abs() < 1e-9,
+            "{what}"
+        );
+    }
+
+    /// The same quantile inputs, in any order.
+    fn assert_same_values(got: &CellValues, want: &CellValues, what: &str) {
+        for which in Quantiled::ALL {
+            assert_eq!(
+                sorted(got.sample(which)),
+                sorted(want.sample(which)),
+                "{what}"
+            );
+        }
+    }
+
     #[test]
     fn every_fold_path_gives_the_same_daily_states() {
         // The fold runs in row order for small grids and group by group for large ones (a
@@ -785,36 +816,10 @@ mod tests {
         let total: u64 = row_states.iter().map(|s| s.volume.contacts).sum();
         assert_eq!(total, n as u64);
         for (k, (a, b)) in row_states.iter().zip(&cell_states).enumerate() {
-            // Counts are exact; sums may differ in the last bit with the order of addition.
-            assert_eq!(
-                (
-                    a.volume.contacts,
-                    a.resolution.resolved,
-                    a.resolution.ai,
-                    a.quality.csat_count
-                ),
-                (
-                    b.volume.contacts,
-                    b.resolution.resolved,
-                    b.resolution.ai,
-                    b.quality.csat_count
-                ),
-                "cell {k}"
-            );
-            assert!(
-                (a.quality.csat_sum - b.quality.csat_sum).abs() < 1e-9,
-                "cell {k}"
-            );
-            assert_eq!(
-                (a.backlog.opened, a.backlog.closed, a.recovery.recovered),
-                (b.backlog.opened, b.backlog.closed, b.recovery.recovered),
-                "cell {k}"
-            );
+            assert_same_state(b, a, &format!("cell {k}"));
         }
-        for (a, b) in row_values.iter().zip(&cell_values) {
-            for which in Quantiled::ALL {
-                assert_eq!(sorted(a.sample(which)), sorted(b.sample(which)));
-            }
+        for (k, (a, b)) in row_values.iter().zip(&cell_values).enumerate() {
+            assert_same_values(b, a, &format!("cell {k}"));
         }
         // Cells of several days (stretches starting on days 0, 2, 9, 14, 21, …): summed over
         // any range of whole stretches, they give the one-day cells' sums, and each group's
@@ -864,34 +869,8 @@ mod tests {
                         got_values.extend(values);
                     }
                     let what = format!("group {g}, days {from}..{to}");
-                    assert_eq!(
-                        (
-                            got.volume.contacts,
-                            got.resolution.resolved,
-                            got.backlog.opened,
-                            got.backlog.closed,
-                            got.quality.csat_count
-                        ),
-                        (
-                            want.volume.contacts,
-                            want.resolution.resolved,
-                            want.backlog.opened,
-                            want.backlog.closed,
-                            want.quality.csat_count
-                        ),
-                        "{what}"
-                    );
-                    assert!(
-                        (got.quality.csat_sum - want.quality.csat_sum).abs() < 1e-9,
-                        "{what}"
-                    );
-                    for which in Quantiled::ALL {
-                        assert_eq!(
-                            sorted(got_values.sample(which)),
-                            sorted(want_values.sample(which)),
-                            "{what}"
-                        );
-                    }
+                    assert_same_state(&got, &want, &what);
+                    assert_same_values(&got_values, &want_values, &what);
                     assert_eq!(
                         long.day_counts_of(g, from..to).collect::<Vec<_>>(),
                         want_counts,

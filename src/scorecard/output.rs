@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use arrow_array::builder::{BooleanBuilder, Float64Builder, StringBuilder};
 use arrow_array::{
-    make_array, Array, ArrayRef, RecordBatch, StringArray, TimestampMicrosecondArray, UInt32Array,
+    Array, ArrayRef, RecordBatch, StringArray, TimestampMicrosecondArray, UInt32Array,
 };
 use arrow_buffer::{Buffer, OffsetBuffer, ScalarBuffer};
 use arrow_schema::{Field, Schema};
@@ -148,15 +148,18 @@ fn build_columns(
     for group in &groups {
         let of_group: Vec<Vec<ArrayRef>> = parts.by_ref().take(ranges_of(group).len()).collect();
         for (c, &name) in group.names.iter().enumerate() {
-            let pieces: Vec<&dyn Array> = of_group.iter().map(|p| p[c].as_ref()).collect();
-            let column = match pieces.as_slice() {
-                [whole] => make_array(whole.to_data()),
-                _ => arrow_select::concat::concat(&pieces)
-                    .map_err(|e| Error::arrow(format!("building the {name} column"), e))?,
+            let column = match of_group.as_slice() {
+                [whole] => Arc::clone(&whole[c]),
+                pieces => {
+                    let pieces: Vec<&dyn Array> = pieces.iter().map(|p| p[c].as_ref()).collect();
+                    arrow_select::concat::concat(&pieces)
+                        .map_err(|e| Error::arrow(format!("building the {name} column"), e))?
+                }
             };
             built.push((name, column));
         }
     }
+    debug_assert!(built.iter().all(|(name, _)| order.contains(name)));
     built.sort_by_key(|(name, _)| order.iter().position(|o| o == name));
     Ok(built
         .into_iter()
@@ -195,7 +198,8 @@ fn text_column<'s>(rows: usize, values: impl Iterator<Item = Option<&'s str>>) -
 fn repeated_text(block: &[&str], times: usize) -> ArrayRef {
     let bytes = block.concat();
     let rows = block.len() * times;
-    // Offsets are i32: beyond 2 GiB of text, the builder reports it as always.
+    // Offsets are i32: past 2 GiB of text, the row-by-row builder takes over, as for every
+    // other text column.
     if bytes.len().saturating_mul(times) > i32::MAX as usize {
         return text_column(
             rows,
