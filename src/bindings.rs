@@ -484,6 +484,48 @@ fn band_regions_json(band_json: &str) -> PyResult<String> {
         .map_err(|e| SupportKpiError::new_err(format!("band regions: {e}")))
 }
 
+/// Columns of Parquet `files` as one pyarrow.Table, decoded in the engine's own thread pool
+/// (row groups in parallel), each column of its type in `schema`; None when a column cannot
+/// be given so (another codec or type), and the caller reads the files through pyarrow.
+#[pyfunction]
+fn read_parquet_table<'py>(
+    py: Python<'py>,
+    files: Vec<PathBuf>,
+    schema: PySchema,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let schema = schema.into_inner();
+    let wanted = Arc::clone(&schema);
+    let batches = run_detached(py, move || {
+        let mut columns = Vec::with_capacity(wanted.fields().len());
+        for field in wanted.fields() {
+            match read_parquet_column(&files, field.name(), field.data_type()) {
+                Ok(chunks) => columns.push(chunks),
+                Err(_) => return Ok(None),
+            }
+        }
+        // Every column of the same files comes in the same chunks (row groups, then
+        // batches); anything else is read through pyarrow.
+        let n_chunks = columns.first().map_or(0, Vec::len);
+        let mut batches = Vec::with_capacity(n_chunks);
+        for k in 0..n_chunks {
+            let Some(chunk) = columns.iter().map(|c| c.get(k).cloned()).collect() else {
+                return Ok(None);
+            };
+            match RecordBatch::try_new(Arc::clone(&wanted), chunk) {
+                Ok(batch) => batches.push(batch),
+                Err(_) => return Ok(None),
+            }
+        }
+        Ok(Some(batches))
+    })?;
+    match batches {
+        Some(batches) if !batches.is_empty() => {
+            Ok(Some(PyTable::try_new(batches, schema)?.into_pyarrow(py)?))
+        }
+        _ => Ok(None),
+    }
+}
+
 /// The native module.
 #[pymodule]
 fn _supportkpi(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -503,6 +545,7 @@ fn _supportkpi(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(config_default_json, m)?)?;
     m.add_function(wrap_pyfunction!(config_resolve, m)?)?;
     m.add_function(wrap_pyfunction!(config_to_toml, m)?)?;
+    m.add_function(wrap_pyfunction!(read_parquet_table, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

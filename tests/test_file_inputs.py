@@ -18,6 +18,7 @@ import pytest
 import supportkpi as sk
 from datagen import make_tables
 from reference_pandas import ENRICH_COLUMNS
+from supportkpi import _supportkpi as native
 from test_input_formats import ZENDESK, assert_same
 
 
@@ -297,3 +298,33 @@ def test_engine_decoded_types_match_the_schema(frames, tmp_path, pyarrow_reads):
         got.enrich()[ENRICH_COLUMNS].reset_index(drop=True),
         want.enrich()[ENRICH_COLUMNS].reset_index(drop=True),
     )
+
+
+@pytest.mark.parametrize("compression, engine_reads", [("snappy", True), ("gzip", False)])
+def test_contacts_own_columns_are_decoded_in_the_engine_or_by_pyarrow(
+    frames, tmp_path, monkeypatch, compression, engine_reads
+):
+    # The contacts' own columns that enrich returns beside the results are decoded in the
+    # engine's pool too (snappy); another codec is read through pyarrow. Either way they are
+    # what pyarrow reads from the file: same types, values and schema metadata.
+    c, _, _ = frames
+    path = tmp_path / "contacts.parquet"
+    table = pa.Table.from_pandas(c, preserve_index=False)
+    pq.write_table(table, path, row_group_size=700, compression=compression)
+    decoded: list[bool] = []
+    original = native.read_parquet_table
+
+    def counting(files, schema):
+        got = original(files, schema)
+        decoded.append(got is not None)
+        return got
+
+    monkeypatch.setattr(native, "read_parquet_table", counting)
+    source = sk.scan_parquet(path)
+    for columns in (["contact_id", "created_at", "channel", "csat"], None):
+        got = source.read(columns)
+        want = pq.read_table(path, columns=columns)
+        assert got.equals(want), columns
+        assert got.schema.metadata == want.schema.metadata
+        assert got.num_rows == len(c)
+    assert decoded == [engine_reads, engine_reads]

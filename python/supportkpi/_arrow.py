@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
+from . import _supportkpi as _native
 from ._supportkpi import ConfigError, SchemaError
 
 TABLES = ("contacts", "orders", "sessions", "events")
@@ -126,9 +127,16 @@ class ParquetColumns:
     def read(self, columns: Sequence[str] | None = None) -> pa.Table:
         """Whole columns (all those in view by default) as one table, text as plain text."""
         self.check_unchanged()
-        table: pa.Table = self._plain.to_table(
-            columns=self._names if columns is None else list(columns)
-        )
+        names = self._names if columns is None else list(columns)
+        whole = self._plain.schema
+        # Decoded in the engine's own pool, as the engine reads its columns; a column it
+        # cannot give as the schema says (another codec or type) is read by pyarrow.
+        if names and all(name in whole.names for name in names):
+            schema = pa.schema([whole.field(name) for name in names], metadata=whole.metadata)
+            decoded = _native.read_parquet_table(self.parquet_files, schema)
+            if decoded is not None:
+                return decoded
+        table: pa.Table = self._plain.to_table(columns=names)
         return table
 
 

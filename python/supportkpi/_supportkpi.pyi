@@ -16,6 +16,7 @@ __all__ = [
     "kpi_catalog_json",
     "merge_states",
     "prepare_inputs",
+    "read_parquet_table",
     "PARTIAL_FORMAT_VERSION",
     "PreparedInputs",
     "ScorecardResult",
@@ -95,6 +96,10 @@ def prepare_inputs(
 ) -> PreparedInputs:
     """Reads, validates and joins the inputs once (Arrow streams, or on-demand sources with
     ``schema``, ``num_rows`` and ``read_column(name)``)."""
+
+def read_parquet_table(files: list[str], schema: Any) -> Any | None:
+    """Columns of Parquet files as one pyarrow.Table, decoded in the engine's own thread
+    pool, each of its type in ``schema``; None when a column cannot be given so."""
 
 def kpi_catalog_json() -> str:
     """The KPI catalogue as JSON."""
