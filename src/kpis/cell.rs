@@ -1,7 +1,7 @@
 //! What a KPI's formula reads: one period × group cell's merged states.
 
 use super::customers::{PeriodCustomerState, RepurchaseState};
-use super::sample::{CellValues, DayTotals, Quantiled, Sample};
+use super::sample::{CellValues, DayTotals, Quantiled, Sample, SettledRanks};
 use super::{quantile_of, ContactState, Measure};
 
 /// A cell's quantile inputs, gathered from its days' lists into scratch lists the first
@@ -12,6 +12,9 @@ pub struct CellSamples<'a> {
     scratch: &'a mut CellValues,
     parts: &'a [&'a CellValues],
     gathered: [bool; Quantiled::ALL.len()],
+    /// Per list, the ranks earlier quantiles of this cell selected (a list's median and
+    /// 90th percentile share the work).
+    settled: [SettledRanks; Quantiled::ALL.len()],
     /// The normal quantile of the intervals (SPEC §10.1).
     z: f64,
 }
@@ -24,15 +27,18 @@ impl<'a> CellSamples<'a> {
             scratch,
             parts,
             gathered: [false; Quantiled::ALL.len()],
+            settled: [SettledRanks::default(); Quantiled::ALL.len()],
             z,
         }
     }
 
-    /// The cell's list `which` (reordered by quantile computations).
-    pub fn get(&mut self, which: Quantiled) -> &mut Sample {
+    /// The cell's list `which`, gathered on first use. Private: only the quantiles reorder
+    /// it, so the settled ranks stay true.
+    fn get(&mut self, which: Quantiled) -> &mut Sample {
         let k = which as usize;
         if !self.gathered[k] {
             self.gathered[k] = true;
+            self.settled[k] = SettledRanks::default();
             self.scratch
                 .sample_mut(which)
                 .refill(self.parts.iter().map(|p| p.sample(which)));
@@ -43,7 +49,9 @@ impl<'a> CellSamples<'a> {
     /// The q-quantile of list `which` (see [`quantile_of`]).
     pub fn quantile(&mut self, which: Quantiled, q: f64) -> Measure {
         let z = self.z;
-        quantile_of(self.get(which), q, z)
+        let k = which as usize;
+        self.get(which);
+        quantile_of(self.scratch.sample_mut(which), &mut self.settled[k], q, z)
     }
 }
 

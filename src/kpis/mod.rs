@@ -9,7 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use self::sample::{CellValues, Sample};
+use self::sample::{CellValues, Sample, SettledRanks};
 use crate::bands::Band;
 
 pub mod backlog;
@@ -349,12 +349,12 @@ pub fn mean_with_interval(sum: f64, sum_sq: f64, count: u64, confidence: f64) ->
 
 /// A quantile: numerator null, denominator = number of inputs; the interval is the
 /// values at the order-statistic ranks of SPEC §10.1 at `z`.
-pub fn quantile_of(values: &mut Sample, q: f64, z: f64) -> Measure {
+pub fn quantile_of(values: &mut Sample, settled: &mut SettledRanks, q: f64, z: f64) -> Measure {
     let n = values.len();
-    let interval = crate::statistics::quantile_ranks(n, q, z)
-        .and_then(|(l, u)| Some((values.at_rank(l)?, values.at_rank(u)?)));
+    let ranks = crate::statistics::quantile_ranks(n, q, z);
+    let (value, interval) = values.quantile_and_ranks(q, ranks, settled);
     Measure {
-        value: values.quantile(q),
+        value,
         denominator: Some(n as f64),
         interval,
         sample: Some(n as f64),
