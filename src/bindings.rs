@@ -354,6 +354,26 @@ impl PreparedInputs {
         scorecard_result(py, card, &options)
     }
 
+    /// Several views in one call, in order; `views_json` is a list of what `scorecard`
+    /// takes. A view without group_by beside a grouped one with the same other options
+    /// shares its passes (see `Prepared::scorecards`).
+    fn scorecards(&self, py: Python<'_>, views_json: &str) -> PyResult<Vec<ScorecardResult>> {
+        let items: Vec<serde_json::Value> = serde_json::from_str(views_json)
+            .map_err(|e| SupportKpiError::new_err(format!("views: {e}")))?;
+        let views = items
+            .iter()
+            .map(|item| parse_options(&item.to_string()))
+            .collect::<PyResult<Vec<Options>>>()?;
+        let inner = Arc::clone(&self.inner);
+        let for_run = views.clone();
+        let cards = run_detached(py, move || inner.scorecards(&for_run))?;
+        cards
+            .into_iter()
+            .zip(&views)
+            .map(|(card, view)| scorecard_result(py, card, &self.inner.view_options(view)))
+            .collect()
+    }
+
     /// The partial state of this slice of customers for a view, as bytes (see
     /// `supportkpi.partial`).
     fn partial<'py>(&self, py: Python<'py>, view_json: &str) -> PyResult<Bound<'py, PyBytes>> {

@@ -79,6 +79,9 @@ class PreparedInputs:
     def scorecard(self, view_json: str) -> ScorecardResult:
         """A scorecard view."""
 
+    def scorecards(self, views_json: str) -> list[ScorecardResult]:
+        """Several views (a JSON list of what ``scorecard`` takes), in order."""
+
     def partial(self, view_json: str) -> bytes:
         """The partial state of a view."""
 

@@ -85,6 +85,28 @@ impl Breakdown {
         }
     }
 
+    /// The same counts with every group as one (the total view of a grouped one): each
+    /// contact is counted in one group, so the groups' counts add up to the total's.
+    pub fn merged_groups(&self) -> Breakdown {
+        let n_groups = self.n_groups.max(1);
+        let merge = |per_value: &Vec<Vec<u64>>| -> Vec<Vec<u64>> {
+            per_value
+                .iter()
+                .map(|cells| cells.chunks(n_groups).map(|c| c.iter().sum()).collect())
+                .collect()
+        };
+        Breakdown {
+            values: self.values.clone(),
+            contacts: self.contacts.as_ref().map(merge),
+            preventable: self.preventable.as_ref().map(merge),
+            orders: self.orders.clone(),
+            sessions: self.sessions.clone(),
+            n_groups: 1,
+            n_periods: self.n_periods,
+            index: self.index.clone(),
+        }
+    }
+
     /// Counts `dim` over contacts and orders (sessions come with [`Breakdown::add_sessions`]).
     /// `within_budget` is asked with the number of distinct values before the per-value
     /// counts are allocated (values × periods × groups).

@@ -1,10 +1,12 @@
 //! Folding per-contact results into per-day × group states (each KPI family folds its own
 //! counters, see `kpis`), and the per-day order and traffic totals.
 
+use std::sync::Arc;
+
 use rayon::prelude::*;
 
 use crate::ingest::{Contacts, Joinable, SessionTime, Sessions, NULL_TS};
-use crate::kpis::backlog::{business_flows, BacklogCounters};
+use crate::kpis::backlog::{business_flows, merge_flow_groups, BacklogCounters};
 use crate::kpis::sample::{CellValues, DayTotals};
 use crate::kpis::{ContactState, FoldContext};
 use crate::time::{day_in_grid, Calendar};
@@ -310,6 +312,7 @@ fn rows_by_part(cell: &[u32], per_part: usize, n_cells: usize) -> RowsByPart {
 
 /// Contacts per group and created day, group by group and by day: group `g`'s are
 /// `start[g]..start[g + 1]`. Only days with contacts are stored.
+#[derive(Clone)]
 struct DayCounts {
     start: Vec<usize>,
     day: Vec<u32>,
@@ -356,6 +359,7 @@ impl DayCounts {
 /// Stored cells, group by group: group `g`'s cells are `group_start[g]..group_start[g + 1]`,
 /// by day. A cell covers the days from its `cell_day` to the next stretch's first day (one
 /// day when `by_day`).
+#[derive(Clone)]
 struct Cells {
     group_start: Vec<usize>,
     cell_day: Vec<u32>,
@@ -441,7 +445,11 @@ impl DenseDaily {
 /// would be first-touched and summed for nothing (at 100k groups over a month, 3.1M cells
 /// of 700 bytes for 1M contacts).
 pub struct Daily {
-    cells: Cells,
+    /// Shared with the grouped view a total is merged from ([`Daily::merged_groups`]).
+    cells: Arc<Cells>,
+    /// For a total merged from a grouped view: its one group reads every stored group's
+    /// cells, and these are the contacts per day over all of them.
+    merged_counts: Option<DayCounts>,
     /// Order and traffic totals per day.
     pub totals: Vec<DayTotals>,
     /// Number of groups.
@@ -455,7 +463,12 @@ impl Daily {
     /// The stored cells of dense tables.
     pub fn from_dense(dense: DenseDaily) -> Daily {
         Daily {
-            cells: Cells::from_dense(dense.states, dense.values, dense.n_groups),
+            cells: Arc::new(Cells::from_dense(
+                dense.states,
+                dense.values,
+                dense.n_groups,
+            )),
+            merged_counts: None,
             totals: dense.totals,
             n_groups: dense.n_groups,
             business_flows: dense.business_flows,
@@ -466,8 +479,8 @@ impl Daily {
     /// [`build_daily`] without stretches, or from dense tables).
     pub fn into_dense(self) -> DenseDaily {
         debug_assert!(
-            self.cells.by_day,
-            "cells longer than a day have no dense form"
+            self.cells.by_day && self.merged_counts.is_none(),
+            "cells longer than a day, or merged from groups, have no dense form"
         );
         let (n_days, n_groups) = (self.totals.len(), self.n_groups);
         let mut states = vec![ContactState::default(); n_days * n_groups];
@@ -478,7 +491,7 @@ impl Daily {
             states: cell_states,
             values: cell_values,
             ..
-        } = self.cells;
+        } = Arc::try_unwrap(self.cells).unwrap_or_else(|shared| (*shared).clone());
         let mut cells = cell_day.into_iter().zip(cell_states).zip(cell_values);
         for g in 0..n_groups {
             for ((day, state), v) in cells.by_ref().take(group_start[g + 1] - group_start[g]) {
@@ -505,12 +518,46 @@ impl Daily {
         g: usize,
         days: std::ops::Range<usize>,
     ) -> impl Iterator<Item = (&ContactState, &CellValues)> {
-        let c = &self.cells;
-        let run = c.group_start[g]..c.group_start[g + 1];
-        let run_days = &c.cell_day[run.clone()];
-        let from = run.start + run_days.partition_point(|&d| (d as usize) < days.start);
-        let to = run.start + run_days.partition_point(|&d| (d as usize) < days.end);
-        (from..to).map(move |k| (&c.states[k], &c.values[k]))
+        let c = &*self.cells;
+        // A merged total's one group is every stored group, group by group.
+        let stored = match self.merged_counts {
+            Some(_) => 0..c.group_start.len() - 1,
+            None => g..g + 1,
+        };
+        stored.flat_map(move |g| {
+            let run = c.group_start[g]..c.group_start[g + 1];
+            let run_days = &c.cell_day[run.clone()];
+            let from = run.start + run_days.partition_point(|&d| (d as usize) < days.start);
+            let to = run.start + run_days.partition_point(|&d| (d as usize) < days.end);
+            (from..to).map(move |k| (&c.states[k], &c.values[k]))
+        })
+    }
+
+    /// The same days as one group over all of this view's groups: the total view of a
+    /// grouped one, sharing its cells (nothing is copied; the groups partition the
+    /// contacts, so every count and sum is the groups' sum and every quantile list the
+    /// groups' lists together). Sessions must not have been added yet.
+    pub fn merged_groups(&self) -> Daily {
+        let mut merged_counts = DayCounts::with_capacity(1, self.totals.len());
+        merged_counts.push_group(
+            self.day_contacts()
+                .into_iter()
+                .enumerate()
+                .filter(|&(_, n)| n > 0)
+                .map(|(d, n)| (d as u32, n)),
+        );
+        merged_counts.finish();
+        Daily {
+            cells: Arc::clone(&self.cells),
+            merged_counts: Some(merged_counts),
+            totals: self.totals.clone(),
+            n_groups: 1,
+            business_flows: merge_flow_groups(
+                &self.business_flows,
+                self.totals.len(),
+                self.n_groups,
+            ),
+        }
     }
 
     /// Group `g`'s contacts on each day of `days` that has any: (day, contacts), by day.
@@ -519,7 +566,10 @@ impl Daily {
         g: usize,
         days: std::ops::Range<usize>,
     ) -> impl Iterator<Item = (usize, u64)> + '_ {
-        self.cells.counts.of(g, days)
+        self.merged_counts
+            .as_ref()
+            .unwrap_or(&self.cells.counts)
+            .of(g, days)
     }
 
     /// Backlog inflow and outflow of group `g` over `days`.
@@ -534,7 +584,7 @@ impl Daily {
     /// Contacts of each day over all groups.
     pub fn day_contacts(&self) -> Vec<u64> {
         let mut per_day = vec![0u64; self.totals.len()];
-        let counts = &self.cells.counts;
+        let counts = self.merged_counts.as_ref().unwrap_or(&self.cells.counts);
         for (&d, &n) in counts.day.iter().zip(&counts.contacts) {
             per_day[d as usize] += n;
         }
@@ -592,7 +642,8 @@ pub fn build_daily(
         }
     }
     Daily {
-        cells,
+        cells: Arc::new(cells),
+        merged_counts: None,
         totals,
         n_groups,
         business_flows: business_flows(ctx.contacts, ctx.business, calendar, group, n_groups),
@@ -806,7 +857,8 @@ mod tests {
             values: cell_values,
             ..
         } = Daily {
-            cells: fold_sparse(&ctx, &calendar, &group, n_groups, &each_day),
+            cells: Arc::new(fold_sparse(&ctx, &calendar, &group, n_groups, &each_day)),
+            merged_counts: None,
             totals: vec![DayTotals::default(); calendar.n_days()],
             n_groups,
             business_flows: Vec::new(),
@@ -834,7 +886,8 @@ mod tests {
             .map(|d| boundaries[boundaries.partition_point(|&b| b <= d) - 1] as u32)
             .collect();
         let long = Daily {
-            cells: fold_sparse(&ctx, &calendar, &group, n_groups, &stretches),
+            cells: Arc::new(fold_sparse(&ctx, &calendar, &group, n_groups, &stretches)),
+            merged_counts: None,
             totals: vec![DayTotals::default(); n_days],
             n_groups,
             business_flows: Vec::new(),

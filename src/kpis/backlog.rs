@@ -173,6 +173,24 @@ pub fn backlog_in_windows(
         })
 }
 
+/// Business flows (per day × group × calendar, see [`business_flows`]) summed over the
+/// groups: per day × calendar, the flows of a view without groups.
+pub fn merge_flow_groups(
+    flows: &[(i64, i128)],
+    n_days: usize,
+    n_groups: usize,
+) -> Vec<(i64, i128)> {
+    let per_day = flows.len().checked_div(n_days).unwrap_or(0);
+    let n_calendars = per_day.checked_div(n_groups).unwrap_or(0);
+    let mut merged = vec![(0i64, 0i128); n_days * n_calendars];
+    for (k, &(count, until)) in flows.iter().enumerate() {
+        let into = &mut merged[k / per_day * n_calendars + k % n_calendars];
+        into.0 += count;
+        into.1 += until;
+    }
+    merged
+}
+
 /// Business backlog flows (SPEC §9.2): per day × group × calendar, the change in open
 /// contacts and in the sum of their `until(created_at)` (business time before their
 /// creation): +1 on the created day, −1 on the resolved day (SPEC §8.16), in the contact's

@@ -68,9 +68,22 @@ const CSAT_UNRATED: u8 = 0;
 const CSAT_SATISFIED: u8 = 1;
 const CSAT_UNSATISFIED: u8 = 2;
 
-/// Customer-level cohorts: repurchase per period × group, retention/CLV/no-contact per
-/// period. Customers are independent, so they fold in parallel; each row's period is
-/// looked up once up front and nothing is allocated per customer.
+/// What one pass of [`customer_cohorts`] gives.
+pub struct Cohorts {
+    /// Repurchase cohorts per period × group.
+    pub repurchase: Vec<RepurchaseState>,
+    /// Customer-level order totals per period (no group).
+    pub per_period: Vec<PeriodCustomerState>,
+    /// Repurchase cohorts per period over all groups, when asked for: a customer counts
+    /// once per period however many groups they contacted in, so these are not the sum
+    /// of the groups'.
+    pub repurchase_total: Option<Vec<RepurchaseState>>,
+}
+
+/// Customer-level cohorts: repurchase per period × group (and, with `with_total`, per
+/// period over all groups), retention/CLV/no-contact per period. Customers are
+/// independent, so they fold in parallel; each row's period is looked up once up front
+/// and nothing is allocated per customer.
 pub fn customer_cohorts(
     data: &Joinable,
     index: &CustomerIndex,
@@ -78,7 +91,8 @@ pub fn customer_cohorts(
     group: &[u32],
     n_groups: usize,
     rules: &CohortRules,
-) -> (Vec<RepurchaseState>, Vec<PeriodCustomerState>) {
+    with_total: bool,
+) -> Cohorts {
     let CohortRules {
         repurchase_window: window,
         csat_satisfied_min,
@@ -125,11 +139,13 @@ pub fn customer_cohorts(
     struct Fold {
         repurchase: Vec<RepurchaseState>,
         per_period: Vec<PeriodCustomerState>,
+        repurchase_total: Vec<RepurchaseState>,
         seen_groups: Vec<u32>,
     }
     let empty = || Fold {
         repurchase: vec![RepurchaseState::default(); n_periods * n_groups],
         per_period: vec![PeriodCustomerState::default(); n_periods],
+        repurchase_total: vec![RepurchaseState::default(); if with_total { n_periods } else { 0 }],
         seen_groups: Vec::new(),
     };
     let fold_customer = |acc: &mut Fold, customer: usize| {
@@ -154,36 +170,34 @@ pub fn customer_cohorts(
         // the earliest, ties going to the smallest id.
         for (k, &csat_class) in csat_classes.iter().enumerate() {
             let p = contact_periods[k];
-            if p != current_period {
+            let first_of_period = p != current_period;
+            if first_of_period {
                 current_period = p;
                 acc.seen_groups.clear();
             }
             let g = groups.map_or(0, |g| g[k]);
-            if acc.seen_groups.contains(&g) {
+            let first_of_group = !acc.seen_groups.contains(&g);
+            let first_overall = with_total && first_of_period;
+            if !first_of_group && !first_overall {
                 continue;
             }
-            acc.seen_groups.push(g);
+            if first_of_group {
+                acc.seen_groups.push(g);
+            }
             let t0 = contact_times[k];
             if !matures(t0, window, as_of) {
                 continue;
             }
             let hit = u64::from(ordered_within(t0));
-            let state = &mut acc.repurchase[p as usize * n_groups + g as usize];
-            state.mature += 1;
-            state.repurchased += hit;
-            match csat_class {
-                CSAT_UNRATED => {
-                    state.unrated_mature += 1;
-                    state.unrated_repurchased += hit;
-                }
-                CSAT_SATISFIED => {
-                    state.satisfied_mature += 1;
-                    state.satisfied_repurchased += hit;
-                }
-                _ => {
-                    state.unsatisfied_mature += 1;
-                    state.unsatisfied_repurchased += hit;
-                }
+            if first_of_group {
+                count_repurchase(
+                    &mut acc.repurchase[p as usize * n_groups + g as usize],
+                    csat_class,
+                    hit,
+                );
+            }
+            if first_overall {
+                count_repurchase(&mut acc.repurchase_total[p as usize], csat_class, hit);
             }
         }
         // Orders: one pass over the customer's periods with orders (periods are
@@ -244,8 +258,35 @@ pub fn customer_cohorts(
         for (x, y) in folded.per_period.iter_mut().zip(&b.per_period) {
             x.add(y);
         }
+        for (x, y) in folded.repurchase_total.iter_mut().zip(&b.repurchase_total) {
+            x.add(y);
+        }
     }
-    (folded.repurchase, folded.per_period)
+    Cohorts {
+        repurchase: folded.repurchase,
+        per_period: folded.per_period,
+        repurchase_total: with_total.then_some(folded.repurchase_total),
+    }
+}
+
+/// Counts one mature customer's first contact of a cell, repurchased or not (`hit`).
+fn count_repurchase(state: &mut RepurchaseState, csat_class: u8, hit: u64) {
+    state.mature += 1;
+    state.repurchased += hit;
+    match csat_class {
+        CSAT_UNRATED => {
+            state.unrated_mature += 1;
+            state.unrated_repurchased += hit;
+        }
+        CSAT_SATISFIED => {
+            state.satisfied_mature += 1;
+            state.satisfied_repurchased += hit;
+        }
+        _ => {
+            state.unsatisfied_mature += 1;
+            state.unsatisfied_repurchased += hit;
+        }
+    }
 }
 
 const CSAT: Need = Need::Column("csat");
@@ -454,8 +495,23 @@ mod tests {
             csat_satisfied_min: 4.0,
             as_of,
         };
-        let (repurchase, per_period) =
-            customer_cohorts(&data, &index, &calendar, &group, n_groups, &rules);
+        let cohorts = customer_cohorts(&data, &index, &calendar, &group, n_groups, &rules, true);
+        let (repurchase, per_period) = (cohorts.repurchase.clone(), cohorts.per_period.clone());
+        // Without the total, the same grouped states.
+        let alone = customer_cohorts(&data, &index, &calendar, &group, n_groups, &rules, false);
+        assert_eq!(alone.repurchase, repurchase);
+        assert_eq!(alone.per_period, per_period);
+        assert!(alone.repurchase_total.is_none());
+        // One group: the states of the whole.
+        let one_group = customer_cohorts(
+            &data,
+            &index,
+            &calendar,
+            &vec![0; n as usize],
+            1,
+            &rules,
+            false,
+        );
 
         // The oracle: customers by their input ids, every row looked at directly.
         let n_periods = calendar.n_periods();
@@ -471,14 +527,16 @@ mod tests {
         let ordered_within =
             |cust: i64, t0: i64| orders_of(cust).iter().any(|&t| t > t0 && t - t0 <= window);
         let matures = |t0: i64| t0 + window <= as_of;
+        // Per period × group, and (group None) per period over all groups.
         let mut want_rep = vec![RepurchaseState::default(); n_periods * n_groups];
+        let mut want_total = vec![RepurchaseState::default(); n_periods];
         for p in 0..n_periods {
-            for g in 0..n_groups {
+            for g in (0..n_groups).map(Some).chain([None]) {
                 for cust in 0..60 {
                     let first = (0..n as usize)
                         .filter(|&i| {
                             c_customer[i] == cust
-                                && group[i] as usize == g
+                                && g.is_none_or(|g| group[i] as usize == g)
                                 && period(c_time[i]) == p
                         })
                         .min_by_key(|&i| (c_time[i], c_id[i]));
@@ -487,7 +545,10 @@ mod tests {
                         continue;
                     }
                     let hit = u64::from(ordered_within(cust, c_time[i]));
-                    let s = &mut want_rep[p * n_groups + g];
+                    let s = match g {
+                        Some(g) => &mut want_rep[p * n_groups + g],
+                        None => &mut want_total[p],
+                    };
                     s.mature += 1;
                     s.repurchased += hit;
                     match c_csat[i] {
@@ -534,6 +595,18 @@ mod tests {
         }
         assert_eq!(repurchase, want_rep);
         assert_eq!(per_period, want_period);
+        assert_eq!(cohorts.repurchase_total.as_ref(), Some(&want_total));
+        assert_eq!(one_group.repurchase, want_total);
+        assert_eq!(one_group.per_period, want_period);
+        // Customers contacting in several groups of a period: the total is not the sum.
+        let summed: Vec<u64> = (0..n_periods)
+            .map(|p| {
+                (0..n_groups)
+                    .map(|g| want_rep[p * n_groups + g].mature)
+                    .sum()
+            })
+            .collect();
+        assert!((0..n_periods).any(|p| summed[p] > want_total[p].mature));
         // The data exercise every branch.
         let total: RepurchaseState = want_rep.iter().fold(Default::default(), |mut a, b| {
             a.add(b);

@@ -29,7 +29,8 @@ pub use self::output::Scorecard;
 pub(crate) use self::prepare::read_calendar_tables;
 pub use self::prepare::{prepare, Prepared};
 pub(crate) use self::view::{
-    baseline_windows, build_view, partial_extension, CellSpan, Grid, ViewState,
+    baseline_windows, build_view, build_view_and_total, partial_extension, CellSpan, Grid,
+    ViewState,
 };
 
 /// The runs of a prepared input: the per-contact view and the scorecard views (the partial
@@ -53,6 +54,64 @@ impl Prepared {
         let view = build_view(self, &options, &settings, 0, CellSpan::Stretch)?;
         let sessions = self.sessions_table.as_ref().zip(self.sessions.as_ref());
         finish(view, &options, &settings, sessions, &self.events)
+    }
+
+    /// Several scorecard views, in order, each as [`Prepared::scorecard`] gives it. A view
+    /// without `group_by` whose other options equal those of a grouped view is read from
+    /// that view's passes ([`build_view_and_total`]): one daily fold, one cohort pass and
+    /// one backlog pass serve both. Its sums may then differ from the view computed alone
+    /// in the last bits (the same terms added in another order); counts, quantiles and
+    /// intervals of order statistics are the same.
+    pub fn scorecards(&self, views: &[Options]) -> Result<Vec<Scorecard>> {
+        let sessions = self.sessions_table.as_ref().zip(self.sessions.as_ref());
+        let mut cards: Vec<Option<Scorecard>> = views.iter().map(|_| None).collect();
+        // Each total is paired with the first grouped view of the same other options not
+        // already serving a total.
+        let mut serving = vec![false; views.len()];
+        for (t, total_view) in views.iter().enumerate() {
+            if !total_view.group_by.is_empty() {
+                continue;
+            }
+            let same_but_groups = |v: &Options| {
+                !v.group_by.is_empty()
+                    && Options {
+                        group_by: Vec::new(),
+                        ..v.clone()
+                    } == *total_view
+            };
+            let Some(g) = (0..views.len()).find(|&g| !serving[g] && same_but_groups(&views[g]))
+            else {
+                continue;
+            };
+            serving[g] = true;
+            let grouped_options = self.view_options(&views[g]);
+            let total_options = self.view_options(total_view);
+            let settings = grouped_options.settings()?;
+            let (grouped, total) = build_view_and_total(self, &grouped_options, &settings)?;
+            let total_settings = total_options.settings()?;
+            cards[t] = Some(finish(
+                total,
+                &total_options,
+                &total_settings,
+                sessions,
+                &self.events,
+            )?);
+            cards[g] = Some(finish(
+                grouped,
+                &grouped_options,
+                &settings,
+                sessions,
+                &self.events,
+            )?);
+        }
+        views
+            .iter()
+            .zip(cards)
+            .map(|(view, card)| match card {
+                Some(card) => Ok(card),
+                None => self.scorecard(view),
+            })
+            .collect()
     }
 }
 

@@ -11,7 +11,9 @@ use crate::business::BusinessTime;
 use crate::error::Result;
 use crate::ingest::TableAudit;
 use crate::kpis::backlog::backlog_in_windows;
-use crate::kpis::customers::{customer_cohorts, CohortRules, PeriodCustomerState, RepurchaseState};
+use crate::kpis::customers::{
+    customer_cohorts, CohortRules, Cohorts, PeriodCustomerState, RepurchaseState,
+};
 use crate::kpis::{FoldContext, IntentFlags, Reads};
 use crate::limits::{self, ViewShape};
 use crate::time::{local_midnight_utc, Calendar};
@@ -183,6 +185,44 @@ pub(crate) fn build_view(
     extend: i64,
     span: CellSpan,
 ) -> Result<ViewState> {
+    Ok(build_views(prepared, options, settings, extend, span, false)?.0)
+}
+
+/// A grouped view's state and, from the same passes, the state of the total view (the
+/// same options without `group_by`): the total reads the grouped view's daily cells as one
+/// group, and the cohort pass counts each customer's first contact of a period once more
+/// over all groups. Only the slice counts of the rules' dimensions are counted again.
+pub(crate) fn build_view_and_total(
+    prepared: &Prepared,
+    options: &Options,
+    settings: &Settings,
+) -> Result<(ViewState, ViewState)> {
+    let (grouped, total) = build_views(prepared, options, settings, 0, CellSpan::Stretch, true)?;
+    let total = match total {
+        Some(total) => total,
+        // Not reached (the total is built whenever asked); built on its own all the same.
+        None => build_view(
+            prepared,
+            &Options {
+                group_by: Vec::new(),
+                ..options.clone()
+            },
+            settings,
+            0,
+            CellSpan::Stretch,
+        )?,
+    };
+    Ok((grouped, total))
+}
+
+fn build_views(
+    prepared: &Prepared,
+    options: &Options,
+    settings: &Settings,
+    extend: i64,
+    span: CellSpan,
+    with_total: bool,
+) -> Result<(ViewState, Option<ViewState>)> {
     let config = &settings.config;
     let rules = prepare_rules(&config.rules)?;
     let mut timer = PhaseTimer::from_env("scorecard");
@@ -200,8 +240,19 @@ pub(crate) fn build_view(
         as_of: joined.as_of,
         grid: None,
     };
+    // The total view: the same state with no groups.
+    let total_of = |view: &ViewState| ViewState {
+        group_keys: Vec::new(),
+        n_groups: 1,
+        contact_columns: view.contact_columns.clone(),
+        has_cost: view.has_cost,
+        audits: view.audits.clone(),
+        as_of: view.as_of,
+        grid: None,
+    };
     let (Some(as_of), Some(first)) = (joined.as_of, min_created(data)) else {
-        return Ok(view);
+        let total = with_total.then(|| total_of(&view));
+        return Ok((view, total));
     };
     let last = as_of.max(max_created(data).unwrap_or(as_of));
     let calendar = Calendar::covering(
@@ -234,7 +285,11 @@ pub(crate) fn build_view(
     // Cohorts first: their per-row period and group lists are freed before the daily
     // pass allocates the quantile lists the view keeps, so the two never add up in the
     // peak memory.
-    let (repurchase, per_period) = if pass_needed(&computed, Reads::Customers) {
+    let Cohorts {
+        repurchase,
+        per_period,
+        repurchase_total,
+    } = if pass_needed(&computed, Reads::Customers) {
         customer_cohorts(
             data,
             &joined.index,
@@ -246,12 +301,14 @@ pub(crate) fn build_view(
                 csat_satisfied_min: config.scales.csat.max - 1.0,
                 as_of,
             },
+            with_total,
         )
     } else {
-        (
-            vec![RepurchaseState::default(); n_periods * n_groups],
-            vec![PeriodCustomerState::default(); n_periods],
-        )
+        Cohorts {
+            repurchase: vec![RepurchaseState::default(); n_periods * n_groups],
+            per_period: vec![PeriodCustomerState::default(); n_periods],
+            repurchase_total: with_total.then(|| vec![RepurchaseState::default(); n_periods]),
+        }
     };
     timer.lap("cohorts")?;
     let windows = baseline_windows(&calendar, settings);
@@ -296,6 +353,44 @@ pub(crate) fn build_view(
         breakdowns.insert(dim, breakdown);
     }
     timer.lap("breakdowns")?;
+    // Everything the total view reads is summed over the groups, except the cohorts (a
+    // customer counts once per period) counted in the same pass.
+    let total = match repurchase_total.filter(|_| with_total) {
+        Some(repurchase_total) => {
+            let mut total = total_of(&view);
+            let merged_backlog = baseline_backlog
+                .chunks(n_groups.max(1))
+                .map(|cells| {
+                    cells
+                        .iter()
+                        .fold((0u64, 0i128), |(n, age), &(m, a)| (n + m, age + a))
+                })
+                .collect();
+            total.grid = Some(Grid {
+                calendar: calendar.clone(),
+                first,
+                last,
+                as_of,
+                daily: daily.merged_groups(),
+                repurchase: repurchase_total,
+                per_period: per_period.clone(),
+                baseline_windows: windows.clone(),
+                baseline_backlog: merged_backlog,
+                breakdowns: breakdowns
+                    .iter()
+                    .map(|(dim, b)| (dim.clone(), b.merged_groups()))
+                    .collect(),
+                business_calendars: joined
+                    .business
+                    .calendars
+                    .iter()
+                    .map(|(_, bt)| bt.clone())
+                    .collect(),
+            });
+            Some(total)
+        }
+        None => None,
+    };
     view.grid = Some(Grid {
         calendar,
         first,
@@ -314,7 +409,7 @@ pub(crate) fn build_view(
             .map(|(_, bt)| bt.clone())
             .collect(),
     });
-    Ok(view)
+    Ok((view, total))
 }
 
 #[cfg(test)]
