@@ -86,6 +86,7 @@ class Prepared:
         >>> data = sk.prepare(s["contacts"], s["orders"], sessions=s["sessions"])
         >>> weekly = data.scorecard(by="week")
         >>> by_channel = data.scorecard(by="month", group_by="channel", tz="Europe/Berlin")
+        >>> total, by_intent = data.scorecards(groupings=[None, "intent"], by="month")
         >>> len(data.enrich()) == len(s["contacts"])
         True
     """

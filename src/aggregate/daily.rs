@@ -521,7 +521,7 @@ impl Daily {
         let c = &*self.cells;
         // A merged total's one group is every stored group, group by group.
         let stored = match self.merged_counts {
-            Some(_) => 0..c.group_start.len() - 1,
+            Some(_) => 0..c.group_start.len().saturating_sub(1),
             None => g..g + 1,
         };
         stored.flat_map(move |g| {

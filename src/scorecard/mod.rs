@@ -88,14 +88,16 @@ impl Prepared {
             let total_options = self.view_options(total_view);
             let settings = grouped_options.settings()?;
             let (grouped, total) = build_view_and_total(self, &grouped_options, &settings)?;
-            let total_settings = total_options.settings()?;
-            cards[t] = Some(finish(
-                total,
-                &total_options,
-                &total_settings,
-                sessions,
-                &self.events,
-            )?);
+            if let Some(total) = total {
+                let total_settings = total_options.settings()?;
+                cards[t] = Some(finish(
+                    total,
+                    &total_options,
+                    &total_settings,
+                    sessions,
+                    &self.events,
+                )?);
+            }
             cards[g] = Some(finish(
                 grouped,
                 &grouped_options,

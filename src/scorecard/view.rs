@@ -189,30 +189,16 @@ pub(crate) fn build_view(
 }
 
 /// A grouped view's state and, from the same passes, the state of the total view (the
-/// same options without `group_by`): the total reads the grouped view's daily cells as one
-/// group, and the cohort pass counts each customer's first contact of a period once more
-/// over all groups. Only the slice counts of the rules' dimensions are counted again.
+/// same options without `group_by`; None only for a view without groups to sum). The total
+/// reads the grouped view's daily cells as one group and sums its baseline backlog, slice
+/// counts and business flows over the groups; the cohort pass counts each customer's first
+/// contact of a period once more over all groups.
 pub(crate) fn build_view_and_total(
     prepared: &Prepared,
     options: &Options,
     settings: &Settings,
-) -> Result<(ViewState, ViewState)> {
-    let (grouped, total) = build_views(prepared, options, settings, 0, CellSpan::Stretch, true)?;
-    let total = match total {
-        Some(total) => total,
-        // Not reached (the total is built whenever asked); built on its own all the same.
-        None => build_view(
-            prepared,
-            &Options {
-                group_by: Vec::new(),
-                ..options.clone()
-            },
-            settings,
-            0,
-            CellSpan::Stretch,
-        )?,
-    };
-    Ok((grouped, total))
+) -> Result<(ViewState, Option<ViewState>)> {
+    build_views(prepared, options, settings, 0, CellSpan::Stretch, true)
 }
 
 fn build_views(
@@ -355,7 +341,7 @@ fn build_views(
     timer.lap("breakdowns")?;
     // Everything the total view reads is summed over the groups, except the cohorts (a
     // customer counts once per period) counted in the same pass.
-    let total = match repurchase_total.filter(|_| with_total) {
+    let total = match repurchase_total {
         Some(repurchase_total) => {
             let mut total = total_of(&view);
             let merged_backlog = baseline_backlog
