@@ -8,9 +8,10 @@ The same work as the polars and DuckDB peers: scan contacts.parquet and orders.p
 (``sk.scan_parquet``: the engine reads the columns the work needs, one at a time, as the
 peers' scans read only what they select), the per-contact joins (``sk.prepare`` and
 ``enrich``), then the weekly scorecard in UTC without and with
-``group_by=["channel"]`` (``Prepared.scorecards`` with both groupings, as the peers compute
-both in one weekly step; the one-call route calls ``sk.scorecard`` twice), written in the
-same long format (period_start,
+``group_by=["channel"]`` (on the paths route ``Prepared.scorecards`` with both groupings,
+as the peers compute both in one weekly step; the tables and one-call routes make two
+``scorecard`` calls, so that they differ only in how inputs are read and joined), written
+in the same long format (period_start,
 channel, grouping, kpi, value) for the same KPI subset. Prints one JSON line with the phase
 timings and peak RSS.
 
@@ -166,8 +167,14 @@ def main(argv: list[str] | None = None) -> None:
     # columns anyway; here they would be read again from the file).
     enriched = data.enrich(output="arrow", contact_columns=["contact_id"])
     phase("joins")
-    # Both views in one call: the total is read from the by-channel view's passes.
-    total, by_channel = data.scorecards(groupings=[None, ["channel"]], by="week", kpis=kpis)
+    if args.route == "paths":
+        # Both views in one call: the total is read from the by-channel view's passes.
+        total, by_channel = data.scorecards(groupings=[None, ["channel"]], by="week", kpis=kpis)
+    else:
+        # Two calls, as the one-call route makes: the tables and one-call routes then
+        # differ only in how the inputs are read and joined (what their target compares).
+        total = data.scorecard(by="week", kpis=kpis)
+        by_channel = data.scorecard(by="week", group_by=["channel"], kpis=kpis)
     phase("kpis")
     write(total, by_channel, enriched, args)
     phase("write")
