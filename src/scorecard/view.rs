@@ -339,6 +339,12 @@ fn build_views(
         breakdowns.insert(dim, breakdown);
     }
     timer.lap("breakdowns")?;
+    let business_calendars: Vec<BusinessTime> = joined
+        .business
+        .calendars
+        .iter()
+        .map(|(_, bt)| bt.clone())
+        .collect();
     // Everything the total view reads is summed over the groups, except the cohorts (a
     // customer counts once per period) counted in the same pass.
     let total = match repurchase_total {
@@ -366,12 +372,7 @@ fn build_views(
                     .iter()
                     .map(|(dim, b)| (dim.clone(), b.merged_groups()))
                     .collect(),
-                business_calendars: joined
-                    .business
-                    .calendars
-                    .iter()
-                    .map(|(_, bt)| bt.clone())
-                    .collect(),
+                business_calendars: business_calendars.clone(),
             });
             Some(total)
         }
@@ -388,12 +389,7 @@ fn build_views(
         baseline_windows: windows,
         baseline_backlog,
         breakdowns,
-        business_calendars: joined
-            .business
-            .calendars
-            .iter()
-            .map(|(_, bt)| bt.clone())
-            .collect(),
+        business_calendars,
     });
     Ok((view, total))
 }
