@@ -217,10 +217,7 @@ impl Sample {
             return None;
         }
         match self {
-            Sample::Exact(values) => {
-                let (_, &mut value, _) = values.select_nth_unstable_by(rank - 1, f64::total_cmp);
-                Some(value)
-            }
+            Sample::Exact(values) => Some(SettledRanks::default().value_at(values, rank - 1)),
             Sample::Sketched(sketch) => sketch_rank(sketch, rank - 1),
         }
     }
@@ -231,16 +228,17 @@ impl Sample {
     /// the result is within the same relative accuracy of the exact quantile.
     pub fn quantile(&mut self, q: f64) -> Option<f64> {
         match self {
-            Sample::Exact(values) => quantile(values, q),
+            Sample::Exact(_) => {
+                self.quantile_and_ranks(q, None, &mut SettledRanks::default())
+                    .0
+            }
             Sample::Sketched(sketch) => {
                 let n = sketch.count();
                 if n == 0 {
                     return None;
                 }
                 let at_rank = |rank: usize| sketch_rank(sketch, rank);
-                let position = q * (n - 1) as f64;
-                let lower = position.floor() as usize;
-                let fraction = position - lower as f64;
+                let (lower, fraction) = linear_position(n, q);
                 let low = at_rank(lower)?;
                 if fraction == 0.0 {
                     return Some(low);
@@ -326,9 +324,7 @@ impl Sample {
                 (settled.value_at(values, l - 1), high)
             }
         });
-        let position = q * (n - 1) as f64;
-        let lower = position.floor() as usize;
-        let fraction = position - lower as f64;
+        let (lower, fraction) = linear_position(n, q);
         let low = settled.value_at(values, lower);
         let value = if fraction == 0.0 || lower + 1 >= n {
             low
@@ -465,26 +461,12 @@ fn lerp(low: f64, high: f64, fraction: f64) -> f64 {
     }
 }
 
-/// Exact quantile with linear interpolation between closest ranks (numpy's default
-/// "linear" method); None when empty. Reorders `values`.
-pub fn quantile(values: &mut [f64], q: f64) -> Option<f64> {
-    let n = values.len();
-    if n == 0 {
-        return None;
-    }
-    let position = q * (n - 1) as f64;
+/// numpy's "linear" method over n sorted values: the 0-based rank at or below position
+/// q (n − 1), and how far past it the position lies.
+fn linear_position(n: usize, q: f64) -> (usize, f64) {
+    let position = q * n.saturating_sub(1) as f64;
     let lower = position.floor() as usize;
-    let fraction = position - lower as f64;
-    let (_, &mut low, upper_part) = values.select_nth_unstable_by(lower, f64::total_cmp);
-    if fraction == 0.0 || upper_part.is_empty() {
-        return Some(low);
-    }
-    let high = upper_part
-        .iter()
-        .copied()
-        .min_by(f64::total_cmp)
-        .unwrap_or(low);
-    Some(lerp(low, high, fraction))
+    (lower, position - lower as f64)
 }
 
 #[cfg(test)]
@@ -494,12 +476,12 @@ mod tests {
     #[test]
     fn quantiles_match_numpy_linear() {
         // numpy.quantile([1, 2, 3, 4], 0.5) = 2.5; 0.9 -> 3.7
-        let mut v = vec![4.0, 1.0, 3.0, 2.0];
-        assert_eq!(quantile(&mut v, 0.5), Some(2.5));
-        let got = quantile(&mut v, 0.9).unwrap_or(f64::NAN);
+        let mut v = Sample::Exact(vec![4.0, 1.0, 3.0, 2.0]);
+        assert_eq!(v.quantile(0.5), Some(2.5));
+        let got = v.quantile(0.9).unwrap_or(f64::NAN);
         assert!((got - 3.7).abs() < 1e-12, "{got}");
-        assert_eq!(quantile(&mut [7.0], 0.9), Some(7.0));
-        assert_eq!(quantile(&mut [], 0.5), None);
+        assert_eq!(Sample::Exact(vec![7.0]).quantile(0.9), Some(7.0));
+        assert_eq!(Sample::default().quantile(0.5), None);
     }
 
     #[test]
