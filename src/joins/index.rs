@@ -1,10 +1,11 @@
-//! The customer index: contact and order rows grouped by customer (a parallel counting sort
-//! on the dense customer codes) and sorted by time within each customer, with the columns
+//! The customer index: contact and order rows grouped by customer (a radix partition on
+//! the dense customer codes, `partition.rs`) and sorted by time within each customer, with the columns
 //! the joins read laid out in the same order.
 
 use rayon::prelude::*;
 
-use crate::ingest::{Contacts, Orders, ANONYMOUS, NULL_TS};
+use super::partition::{CustomerPartition, CustomerRecord};
+use crate::ingest::{Contacts, Orders, NULL_TS};
 
 /// Contact and order rows grouped by customer, each group sorted by time: what the joins
 /// and the customer cohorts of every view walk.
@@ -51,95 +52,35 @@ pub(super) fn customer_blocks(offsets: &[usize], target: usize) -> Vec<usize> {
     blocks
 }
 
-/// Where each row goes when rows are grouped by customer code, input order kept within a
-/// customer and anonymous rows left out: a parallel counting sort. Each of a few row
-/// chunks counts its customers, and the counts become per-chunk write cursors, so every
-/// chunk can then place its rows without locks.
-pub(super) struct CustomerPlacement {
-    /// Per chunk, per customer: the next slot for that chunk's rows of the customer.
-    cursors: Vec<Vec<u32>>,
-    /// `offsets[c]..offsets[c + 1]` are customer c's slots.
-    offsets: Vec<usize>,
-    chunk_len: usize,
+/// A contact moved into customer order with what the joins read of it.
+#[derive(Clone, Copy)]
+struct ContactRecord {
+    customer: u32,
+    row: u32,
+    key: u32,
+    time: i64,
+    resolved: i64,
 }
 
-impl CustomerPlacement {
-    pub(super) fn plan(customer: &[u32], customers: usize) -> Self {
-        // Few chunks: each holds one cursor per customer.
-        let n_chunks = rayon::current_num_threads().clamp(1, 8);
-        let chunk_len = customer.len().div_ceil(n_chunks).max(1);
-        let mut cursors: Vec<Vec<u32>> = customer
-            .par_chunks(chunk_len)
-            .map(|chunk| {
-                let mut counts = vec![0u32; customers];
-                for &c in chunk {
-                    if c != ANONYMOUS {
-                        counts[c as usize] += 1;
-                    }
-                }
-                counts
-            })
-            .collect();
-        let mut offsets = vec![0usize; customers + 1];
-        let mut next = 0usize;
-        for c in 0..customers {
-            offsets[c] = next;
-            for chunk in cursors.iter_mut() {
-                let count = chunk[c] as usize;
-                // Row positions fit u32 (rows are u32 throughout).
-                chunk[c] = next as u32;
-                next += count;
-            }
-        }
-        offsets[customers] = next;
-        CustomerPlacement {
-            cursors,
-            offsets,
-            chunk_len,
-        }
-    }
-
-    /// Number of slots (non-anonymous rows).
-    pub(super) fn len(&self) -> usize {
-        self.offsets.last().copied().unwrap_or(0)
-    }
-
-    /// The rows in their slots: each customer's rows together, in input order.
-    pub(super) fn rows(mut self, customer: &[u32]) -> Vec<u32> {
-        let mut rows = vec![0u32; self.len()];
-        let slots = DisjointSlots::new(&mut rows);
-        let chunk_len = self.chunk_len;
-        customer
-            .par_chunks(chunk_len)
-            .zip(self.cursors.par_iter_mut())
-            .enumerate()
-            .for_each(|(k, (chunk, cursor))| {
-                let first_row = k * chunk_len;
-                for (i, &c) in chunk.iter().enumerate() {
-                    if c != ANONYMOUS {
-                        let at = &mut cursor[c as usize];
-                        // SAFETY: the cursors of different chunks and customers cover
-                        // disjoint ranges, and each cursor moves forward by one per write.
-                        unsafe { slots.write(*at as usize, (first_row + i) as u32) };
-                        *at += 1;
-                    }
-                }
-            });
-        rows
+impl CustomerRecord for ContactRecord {
+    fn customer(&self) -> u32 {
+        self.customer
     }
 }
 
-/// Rows grouped by customer code (see [`CustomerPlacement`]), and each customer's offsets.
-#[cfg(test)]
-pub(super) fn rows_by_customer(customer: &[u32], customers: usize) -> (Vec<u32>, Vec<usize>) {
-    let plan = CustomerPlacement::plan(customer, customers);
-    let offsets = plan.offsets.clone();
-    (plan.rows(customer), offsets)
+/// An order moved into customer order with what the joins read of it.
+#[derive(Clone, Copy)]
+struct OrderRecord {
+    customer: u32,
+    row: u32,
+    time: i64,
+    revenue: f64,
 }
 
-/// `values[row]` for each of `rows`, in parallel.
-pub(super) fn gather<T: Copy + Send + Sync>(values: &[T], rows: &[u32]) -> Vec<T> {
-    rows.par_iter().map(|&row| values[row as usize]).collect()
+impl CustomerRecord for OrderRecord {
+    fn customer(&self) -> u32 {
+        self.customer
+    }
 }
 
 /// Columns laid out in customer order, sorted by time within each customer: the rows'
@@ -271,36 +212,71 @@ impl CustomerIndex {
     pub fn build(contacts: &Contacts, orders: &Orders, customers: usize) -> (Self, JoinColumns) {
         // Laps for SUPPORTKPI_TRACE only: an interrupt is seen at the caller's next lap.
         let mut timer = crate::trace::PhaseTimer::from_env("index");
-        let (contact_plan, order_plan) = rayon::join(
-            || CustomerPlacement::plan(&contacts.customer, customers),
-            || CustomerPlacement::plan(&orders.customer, customers),
-        );
-        let _ = timer.lap("plan");
-        let (contact_offsets, order_offsets) =
-            (contact_plan.offsets.clone(), order_plan.offsets.clone());
-        let (mut contact_rows, mut order_rows) = rayon::join(
-            || contact_plan.rows(&contacts.customer),
-            || order_plan.rows(&orders.customer),
-        );
-        let _ = timer.lap("scatter");
-        // The columns the joins read, gathered into customer order, then sorted with their
-        // rows. Writing them while placing the rows was measured slower (random writes to
-        // fresh pages); a gather writes in order, and its loads are independent, so the
-        // CPU overlaps their cache misses. Sorting the gathered times reads them in order,
-        // where sorting row ids would read created_at at random.
-        let mut contact_times = gather(&contacts.created_at, &contact_rows);
-        let mut contact_keys = match &contacts.intent {
-            Some(intent) => gather(&intent.codes, &contact_rows),
-            // Without an intent column every contact shares one issue key.
-            None => vec![0; contact_rows.len()],
+        // Each table is grouped with the columns the joins read, one after the other: the
+        // second reuses the first's freed staging memory.
+        let contact_plan = CustomerPartition::plan(&contacts.customer, customers);
+        let n = contact_plan.len();
+        let mut contact_rows = vec![0u32; n];
+        let mut contact_times = vec![0i64; n];
+        let mut contact_keys = vec![0u32; n];
+        let mut contact_resolved = vec![0i64; n];
+        let contact_offsets = {
+            let rows = DisjointSlots::new(&mut contact_rows);
+            let times = DisjointSlots::new(&mut contact_times);
+            let keys = DisjointSlots::new(&mut contact_keys);
+            let resolved = DisjointSlots::new(&mut contact_resolved);
+            let intent = contacts.intent.as_ref().map(|intent| &intent.codes[..]);
+            let resolved_at = contacts.resolved_at.as_deref();
+            contact_plan.place(
+                &contacts.customer,
+                |i| ContactRecord {
+                    customer: contacts.customer[i],
+                    row: i as u32,
+                    // Without an intent column every contact shares one issue key.
+                    key: intent.map_or(0, |codes| codes[i]),
+                    time: contacts.created_at[i],
+                    resolved: resolved_at.map_or(NULL_TS, |at| at[i]),
+                },
+                |slot, r| {
+                    // SAFETY: `place` hands out each slot once.
+                    unsafe {
+                        rows.write(slot, r.row);
+                        times.write(slot, r.time);
+                        keys.write(slot, r.key);
+                        resolved.write(slot, r.resolved);
+                    }
+                },
+            )
         };
-        let mut contact_resolved = match &contacts.resolved_at {
-            Some(resolved) => gather(resolved, &contact_rows),
-            None => vec![NULL_TS; contact_rows.len()],
+        let _ = timer.lap("contacts");
+        let order_plan = CustomerPartition::plan(&orders.customer, customers);
+        let n = order_plan.len();
+        let mut order_rows = vec![0u32; n];
+        let mut order_times = vec![0i64; n];
+        let mut order_revenue = vec![0f64; n];
+        let order_offsets = {
+            let rows = DisjointSlots::new(&mut order_rows);
+            let times = DisjointSlots::new(&mut order_times);
+            let revenue = DisjointSlots::new(&mut order_revenue);
+            order_plan.place(
+                &orders.customer,
+                |i| OrderRecord {
+                    customer: orders.customer[i],
+                    row: i as u32,
+                    time: orders.created_at[i],
+                    revenue: orders.revenue[i],
+                },
+                |slot, r| {
+                    // SAFETY: `place` hands out each slot once.
+                    unsafe {
+                        rows.write(slot, r.row);
+                        times.write(slot, r.time);
+                        revenue.write(slot, r.revenue);
+                    }
+                },
+            )
         };
-        let mut order_times = gather(&orders.created_at, &order_rows);
-        let mut order_revenue = gather(&orders.revenue, &order_rows);
-        let _ = timer.lap("gather");
+        let _ = timer.lap("orders");
         // Contacts by (created_at, contact_id), so that the last of a tie is the greatest
         // id (SPEC §3.3, §8.6); orders by (created_at, row).
         rayon::join(

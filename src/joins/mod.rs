@@ -1,5 +1,5 @@
-//! The per-customer time joins of SPEC §3. Contacts and orders are bucketed by customer
-//! (a counting sort on the dense customer codes), sorted by time inside each customer, and
+//! The per-customer time joins of SPEC §3. Contacts and orders are grouped by customer
+//! (a radix partition on the dense customer codes), sorted by time inside each customer, and
 //! each customer is then joined with two-pointer walks: no hashing in the hot loop, and
 //! customers are independent, so they run in parallel.
 
@@ -7,6 +7,7 @@ use rayon::prelude::*;
 
 use crate::ingest::{Contacts, Orders, NULL_CODE, NULL_TS};
 mod index;
+mod partition;
 
 use self::index::{customer_blocks, DisjointSlots};
 pub use self::index::{CustomerIndex, JoinColumns};
@@ -258,33 +259,8 @@ fn join_one_customer(
 
 #[cfg(test)]
 mod tests {
-    use super::index::rows_by_customer;
     use super::*;
     use crate::ingest::ANONYMOUS;
-
-    #[test]
-    fn rows_by_customer_is_a_stable_grouping_without_anonymous_rows() {
-        // Enough rows for several chunks on any thread count.
-        let customers = 37usize;
-        let customer: Vec<u32> = (0..10_007u32)
-            .map(|i| {
-                if i % 11 == 0 {
-                    ANONYMOUS
-                } else {
-                    (i.wrapping_mul(2_654_435_761) >> 7) % customers as u32
-                }
-            })
-            .collect();
-        let (rows, offsets) = rows_by_customer(&customer, customers);
-        let mut expected_rows = Vec::new();
-        let mut expected_offsets = vec![0usize];
-        for c in 0..customers as u32 {
-            expected_rows.extend((0..customer.len() as u32).filter(|&r| customer[r as usize] == c));
-            expected_offsets.push(expected_rows.len());
-        }
-        assert_eq!(offsets, expected_offsets);
-        assert_eq!(rows, expected_rows);
-    }
 
     #[test]
     fn index_groups_and_sorts_rows_with_their_columns() {
