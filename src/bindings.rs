@@ -39,6 +39,30 @@ use crate::trace::interrupt_on;
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
+/// jemalloc's options, read once at its start (`_RJEM_MALLOC_CONF` in the environment
+/// still overrides them). By default every block of 8 MB or more lives in an arena that
+/// hands freed pages back to the kernel at once, so the next such block (a Parquet row
+/// group's column is 8 MB at 2^20 rows; so are a view's per-day lists) faults every page
+/// in again: 4.7 GB of page faults in `prepare` at 10M contacts / 20M orders, for 2.3 GB
+/// of peak RSS. Up to 64 MB, blocks now go to the ordinary arenas, which keep freed
+/// pages for reuse (and return them after the usual ten-second decay); larger ones (whole
+/// columns) are still returned at once, which bounds what is kept. Measured at 10M (4
+/// alternating runs): the job 6.62-6.96 s -> 5.86-6.20 s, page faults in `prepare` 1.16M
+/// -> 0.87M, peak RSS 2.47 -> 2.60-2.64 GB. With no threshold at all the job was
+/// 5.79-6.28 s but peak RSS 2.93-2.99 GB.
+#[cfg(all(unix, not(target_os = "emscripten")))]
+#[export_name = "_rjem_malloc_conf"]
+static JEMALLOC_CONF: JemallocConf = JemallocConf(c"oversize_threshold:67108864".as_ptr());
+
+/// A C string pointer jemalloc reads as its `malloc_conf` symbol.
+#[cfg(all(unix, not(target_os = "emscripten")))]
+#[repr(transparent)]
+struct JemallocConf(*const std::ffi::c_char);
+
+// SAFETY: it points at a static, immutable C string.
+#[cfg(all(unix, not(target_os = "emscripten")))]
+unsafe impl Sync for JemallocConf {}
+
 // The exceptions live in the public `supportkpi` namespace (tracebacks read
 // `supportkpi.DataError`), with runnable examples in their docstrings.
 create_exception!(
