@@ -1,6 +1,6 @@
 //! The customer index: contact and order rows grouped by customer (a radix partition on
-//! the dense customer codes, `partition.rs`) and sorted by time within each customer, with the columns
-//! the joins read laid out in the same order.
+//! the dense customer codes, `partition.rs`) and sorted by time within each customer, with
+//! the columns the joins read laid out in the same order.
 
 use rayon::prelude::*;
 
