@@ -8,9 +8,11 @@ use rayon::prelude::*;
 use crate::ingest::{Contacts, Orders, NULL_CODE, NULL_TS};
 mod index;
 mod partition;
+mod slots;
 
-use self::index::{customer_blocks, DisjointSlots};
+use self::index::customer_blocks;
 pub use self::index::{CustomerIndex, JoinColumns};
+use self::slots::DisjointSlots;
 
 /// Join windows in microseconds (all parameters, SPEC §3).
 #[derive(Debug, Clone, Copy)]

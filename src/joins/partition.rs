@@ -14,7 +14,7 @@ use std::mem::MaybeUninit;
 
 use rayon::prelude::*;
 
-use super::index::DisjointSlots;
+use super::slots::DisjointSlots;
 use crate::ingest::ANONYMOUS;
 
 /// A row moved by the partition: its customer code and the values it carries.
