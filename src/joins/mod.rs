@@ -25,6 +25,28 @@ pub struct Windows {
     pub recontact: i64,
 }
 
+/// A join output's value compared with another bit for bit (a float's sign of zero too).
+trait SameBits: Copy {
+    fn same_bits(self, other: Self) -> bool;
+}
+
+macro_rules! same_bits_by_eq {
+    ($($ty:ty),*) => {
+        $(impl SameBits for $ty {
+            fn same_bits(self, other: Self) -> bool {
+                self == other
+            }
+        })*
+    };
+}
+same_bits_by_eq!(bool, i8, u32, i64);
+
+impl SameBits for f64 {
+    fn same_bits(self, other: Self) -> bool {
+        self.to_bits() == other.to_bits()
+    }
+}
+
 /// Declares the per-contact join outputs once: the result columns ([`ContactJoins`], in
 /// input row order), one contact's results while its customer is walked (`JoinRow`, with
 /// each output's start value), and the slots the walks write them to (`JoinSlots`).
@@ -71,11 +93,20 @@ macro_rules! join_outputs {
                 JoinSlots { $($name: DisjointSlots::new(&mut joins.$name),)* }
             }
 
+            /// Writes the outputs of `r` that differ from their start value: the columns
+            /// start filled with it (`recontact` with 0 for resolved rows, whose results
+            /// are never the start value -1), and each write lands on a random input row,
+            /// a cache miss per output, so the common no-match results are not written.
+            ///
             /// # Safety
             /// As [`DisjointSlots::write`]: each row is written by one thread only.
             unsafe fn write(&self, row: usize, r: &JoinRow) {
                 // SAFETY: forwarded from the caller; empty outputs are not written.
-                unsafe { $(if self.$name.len > 0 { self.$name.write(row, r.$name); })* }
+                unsafe {
+                    $(if self.$name.len > 0 && !r.$name.same_bits($start) {
+                        self.$name.write(row, r.$name);
+                    })*
+                }
             }
         }
     };
